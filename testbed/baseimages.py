@@ -81,7 +81,8 @@ def ensure(client: Client, standin: StandIn) -> None:
             say(f"base image {standin.name}: reusing stand-in (recipe {recipe}), not rebuilt")
             return
         say(f"base image {standin.name}: stand-in recipe changed, rebuilding")
-    tarball = CACHE_DIR / f"{standin.name.replace(':', '_').replace('/', '_')}-{standin.recipe_id}.tar"
+    slug = standin.name.replace(":", "_").replace("/", "_")
+    tarball = CACHE_DIR / f"{slug}-{standin.recipe_id}.tar"
     if tarball.exists():
         _import(client, standin, tarball)
         say(f"base image {standin.name}: re-imported cached stand-in {tarball}")
@@ -105,9 +106,10 @@ def _labels(client: Client, name: str) -> dict[str, str] | None:
 
 def _pull(client: Client, name: str) -> bool:
     try:
-        return run([client.binary, "pull", "--quiet", name], check=False, timeout=60).returncode == 0
+        pulled = run([client.binary, "pull", "--quiet", name], check=False, timeout=60)
     except TestbedError:
         return False
+    return pulled.returncode == 0
 
 
 def _debootstrap(standin: StandIn, tarball: Path) -> None:

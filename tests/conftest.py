@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-if (Path(__file__).parent / "fixtures" / "plugin.py").exists():  # TEMP until fixtures land
-    pytest_plugins = ["fixtures.plugin"]
+pytest_plugins = ["fixtures.plugin"]
 
 REPO = Path(__file__).resolve().parent.parent
 

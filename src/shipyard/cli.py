@@ -8,11 +8,12 @@ and an exit code. Anything else is a bug, reported with a traceback hint.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from shipyard import __version__
-from shipyard.errors import ShipyardError
+from shipyard.errors import ShipyardError, UsageError
 
 BUG_EXIT_CODE = 70  # EX_SOFTWARE
 
@@ -21,6 +22,31 @@ BUG_EXIT_CODE = 70  # EX_SOFTWARE
 @click.version_option(__version__, "--version", prog_name="shipyard")
 def app() -> None:
     """Package a Python web app for production with Docker, test it, and ship it."""
+
+
+@app.command("init")
+@click.argument("project_dir", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--dry-run", is_flag=True, help="Print what was found and what would be written.")
+@click.option("--force", is_flag=True, help="Replace files you changed (after showing the diff).")
+@click.option("--extra", "extras", multiple=True, help="Install this optional-dependency extra.")
+@click.option("--python", help="Python version of the base image (default: .python-version).")
+@click.option("--image", help="Image repository for compose.yaml (default: the project name).")
+@click.option("--known-hosts", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="known_hosts file with the private git servers' keys (default: ssh-keyscan).")
+def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[str, ...],
+                 python: str | None, image: str | None, known_hosts: Path | None) -> None:
+    """Detect the project and write its production Docker packaging."""
+    from shipyard.init import init
+    from shipyard.render import init_report
+
+    result = init(project_dir, dry_run=dry_run, force=force, extras=list(extras), python=python,
+                  image=image, known_hosts=known_hosts)
+    init_report(result)
+    if result.conflicts:
+        raise UsageError(
+            f"{len(result.conflicts)} file(s) changed by you would be replaced",
+            hint="rerun with --force to replace them",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except ShipyardError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         click.secho(f"internal error: {type(exc).__name__}: {exc}", fg="red", err=True)
         click.echo("This is a bug in shipyard; rerun with SHIPYARD_DEBUG=1 for the traceback.",
                    err=True)

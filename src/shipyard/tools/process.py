@@ -36,8 +36,9 @@ class CommandError(ShipyardError):
 
     def __init__(self, result: Result, message: str | None = None, *, hint: str | None = None):
         first = _first_line(result.stderr) or _first_line(result.stdout) or "no output"
+        shown = _display(result.argv)
         super().__init__(
-            message or f"`{_display(result.argv)}` failed with exit code {result.returncode}: {first}",
+            message or f"`{shown}` failed with exit code {result.returncode}: {first}",
             hint=hint,
             details=result.stderr,
         )

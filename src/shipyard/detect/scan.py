@@ -1,0 +1,69 @@
+"""Walk a project's Python sources without descending into environments or build output."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".venv", "venv", "env", ".env", "node_modules", "__pycache__", ".tox",
+    ".nox", "build", "dist", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    "tests", "test", "docs", "migrations", "static", "static.dist", "staticfiles", "var",
+})
+
+_APP_ASSIGN = re.compile(
+    r"^(?P<var>[A-Za-z_]\w*)\s*(?::\s*\w+\s*)?=\s*(?:fastapi\.)?(?P<cls>FastAPI|Starlette|Flask)\("
+    , re.M)
+_FACTORY = re.compile(r"^def (?P<name>create_app|make_app)\(", re.M)
+
+
+@dataclass(frozen=True)
+class AppObject:
+    """A web application object found in the sources."""
+
+    kind: str  # "FastAPI" | "Starlette" | "Flask"
+    module: str  # dotted import path
+    attribute: str  # variable name, or "create_app()" for a factory
+    path: str  # relative file path
+
+
+def python_files(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(
+            ".egg-info"))
+        for filename in sorted(filenames):
+            if filename.endswith(".py") and not filename.startswith("test_"):
+                yield Path(dirpath) / filename
+
+
+def module_name(root: Path, path: Path) -> str:
+    """Dotted module for path, treating a top-level src/ as the import root."""
+    rel = path.relative_to(root).with_suffix("")
+    parts = list(rel.parts)
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def find_app_objects(root: Path) -> list[AppObject]:
+    """Module-level FastAPI/Starlette/Flask objects (and Flask factories), in a stable order."""
+    found: list[AppObject] = []
+    for path in python_files(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        rel = path.relative_to(root).as_posix()
+        for match in _APP_ASSIGN.finditer(text):
+            found.append(AppObject(match["cls"], module_name(root, path), match["var"], rel))
+        if "Flask" in text and not any(a.path == rel for a in found):
+            factory = _FACTORY.search(text)
+            if factory:
+                found.append(AppObject("Flask", module_name(root, path),
+                                       f"{factory['name']}()", rel))
+    return found

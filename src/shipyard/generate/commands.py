@@ -1,0 +1,147 @@
+"""The shell commands inside the generated Dockerfile, computed per dependency kind.
+
+Kept out of the template so each strategy is a small function that unit tests
+can read as a table: which files form the dependency layer, which command
+installs them, and what installs the project itself afterwards.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from shipyard.detect.project import Project
+
+UV_PIN = "uv==0.13.8"
+POETRY_PIN = "poetry==2.2.1"
+CA_SECRET_ID = "ca_bundle"  # noqa: S105 - the id of a secret, not a secret
+# A corporate TLS-intercepting proxy's CA reaches pip/uv/git only as a BuildKit
+# secret: mounted for one RUN, never written to a layer.
+CA_ENV = (
+    f"if [ -f /run/secrets/{CA_SECRET_ID} ]; then"
+    f" export PIP_CERT=/run/secrets/{CA_SECRET_ID} SSL_CERT_FILE=/run/secrets/{CA_SECRET_ID}"
+    f" GIT_SSL_CAINFO=/run/secrets/{CA_SECRET_ID}; fi"
+)
+
+
+@dataclass
+class InstallPlan:
+    """How the builder stage installs dependencies and then the project."""
+
+    copies: list[str]  # paths copied before the dependency install (the cache key)
+    install: str  # shell command for the dependency layer ("" = nothing to install)
+    cache_target: str = "/root/.cache/pip"
+    tools: str = ""  # shell command that installs build tools (uv, poetry) first
+    list_stage: str = ""  # optional stage that extracts the dependency list
+    project_install: str = ""  # after COPY . . (package mode)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def install_plan(project: Project) -> InstallPlan:
+    deps = project.dependencies
+    extra = " ".join(shlex.quote(r) for r in project.extra_server_requirements)
+    package = project.install_mode == "package"
+    if deps.kind == "uv":
+        extras = "".join(f" --extra {shlex.quote(e)}" for e in deps.extras)
+        sync = f"uv sync --frozen --no-dev{extras}"
+        return InstallPlan(
+            copies=list(deps.files) + list(deps.local_paths),
+            tools=f"python -m venv /opt/tools && /opt/tools/bin/pip install {UV_PIN}",
+            install=f"{sync} --no-install-project" + (f" && uv pip install {extra}" if extra
+                                                       else ""),
+            cache_target="/root/.cache/uv",
+            project_install=f"{sync} --no-editable" if package else "",
+            env={"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
+                 "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",
+                 "PATH": "/opt/venv/bin:/opt/tools/bin:$PATH"},
+        )
+    if deps.kind == "poetry":
+        extras = "".join(f" --extras {shlex.quote(e)}" for e in deps.extras)
+        return InstallPlan(
+            copies=list(deps.files) + list(deps.local_paths),
+            tools=f"python -m venv /opt/tools && /opt/tools/bin/pip install {POETRY_PIN}",
+            install=f"poetry install --only main --no-root --no-interaction{extras}"
+            + (f" && pip install {extra}" if extra else ""),
+            project_install="pip install --no-deps ." if package else "",
+            env={"POETRY_VIRTUALENVS_CREATE": "false",
+                 "PATH": "/opt/venv/bin:/opt/tools/bin:$PATH"},
+        )
+    if deps.kind in ("requirements-hashed", "requirements-pinned", "requirements"):
+        assert deps.requirements_file is not None
+        install = f"pip install -r {shlex.quote(deps.requirements_file)}"
+        if extra:
+            # --require-hashes mode refuses unhashed extras: install them in a second call.
+            install += f" && pip install {extra}" if deps.kind == "requirements-hashed" \
+                else f" {extra}"
+        return InstallPlan(copies=list(deps.files) + list(deps.local_paths), install=install,
+                           project_install="pip install --no-deps ." if package else "")
+    if deps.kind in ("pyproject", "setuptools"):
+        return InstallPlan(
+            copies=[],
+            list_stage=_list_stage(project),
+            install="pip install -r /tmp/requirements.txt" + (f" {extra}" if extra else ""),
+            project_install="pip install --no-deps ." if package else "",
+        )
+    return InstallPlan(copies=[], install=f"pip install {extra}" if extra else "",
+                       project_install="pip install --no-deps ." if package else "")
+
+
+def _list_stage(project: Project) -> str:
+    """A stage whose only output is the dependency list, so the install layer's cache
+    key is that list — not the whole pyproject/setup.py (seed 000's egg_info trick)."""
+    deps = project.dependencies
+    extras = repr(list(deps.extras))
+    if deps.kind == "pyproject":
+        script = (
+            "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; "
+            f"extras = {extras}; "
+            "deps = p.get('dependencies', []) + [d for e in extras "
+            "for d in p.get('optional-dependencies', {}).get(e, [])]; "
+            "print('\\n'.join(deps))"
+        )
+        return (
+            "FROM base AS dependency-list\n"
+            "WORKDIR /src\n"
+            "COPY pyproject.toml ./\n"
+            f'RUN python -c "{script}" > /tmp/requirements.txt\n'
+        )
+    copies = " ".join(deps.files)
+    return (
+        "FROM base AS dependency-list\n"
+        "WORKDIR /src\n"
+        f"COPY {copies} ./\n"
+        f"RUN --mount=type=secret,id={CA_SECRET_ID} {CA_ENV}; \\\n"
+        "    pip install setuptools && python setup.py -q egg_info --egg-base /tmp \\\n"
+        "    && sed -n '/^\\[/q;p' /tmp/*.egg-info/requires.txt > /tmp/requirements.txt\n"
+    )
+
+
+def server_command(project: Project) -> str:
+    """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI."""
+    if project.interface == "wsgi":
+        return (
+            'exec gunicorn --bind "0.0.0.0:${PORT:-%d}" --workers "${WEB_CONCURRENCY:-2}" \\\n'
+            "    --worker-tmp-dir /dev/shm --access-logfile - --error-logfile - \\\n"
+            '    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" %s'
+            % (project.port, shlex.quote(project.app_target))
+        )
+    if project.interface == "asgi":
+        target = project.app_target
+        factory = ""
+        if target.endswith("()"):
+            target, factory = target[:-2], " --factory"
+        return (
+            'exec uvicorn --host 0.0.0.0 --port "${PORT:-%d}" --workers "${WEB_CONCURRENCY:-2}"'
+            " \\\n    --proxy-headers%s %s" % (project.port, factory, shlex.quote(target))
+        )
+    if project.interface == "script":
+        return f"exec {shlex.quote(project.app_target)}"
+    return ('echo "entrypoint: no server command configured; edit docker/entrypoint.sh" >&2\n'
+            "exit 64")
+
+
+def smoke_test(project: Project) -> str:
+    """Exec-form RUN that imports the application (fails the build if it cannot start)."""
+    if not project.import_check:
+        return '["python", "--version"]'
+    return f'["python", "-c", "import {project.import_check}"]'

@@ -1,0 +1,159 @@
+"""Render a Project into the files `shipyard init` writes (pure: no file system access)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import jinja2
+
+from shipyard.detect.project import Project
+from shipyard.generate.commands import (
+    CA_ENV,
+    CA_SECRET_ID,
+    InstallPlan,
+    install_plan,
+    server_command,
+    smoke_test,
+)
+
+Strategy = Literal["owned", "lines"]
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One file to write. "owned" files are Shipyard's until the user edits them;
+    "lines" files belong to the user and only get the listed lines appended."""
+
+    path: str
+    content: str
+    mode: int = 0o644
+    strategy: Strategy = "owned"
+
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("shipyard.generate", "templates"),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,  # noqa: S701 - we render Dockerfiles and shell, not HTML
+)
+
+
+def base_image(project: Project) -> str:
+    return f"python:{project.python_version}-slim-bookworm"
+
+
+def builder_packages(project: Project) -> list[str]:
+    packages = []
+    if project.needs_compiler:
+        packages.append("build-essential")
+    if project.needs_gettext:
+        packages.append("gettext")
+    if project.needs_ssh:
+        packages += ["git", "openssh-client"]
+    return packages
+
+
+def _run_mounts(cache_target: str, ssh: bool) -> str:
+    mounts = [f"--mount=type=cache,target={cache_target}",
+              f"--mount=type=secret,id={CA_SECRET_ID}"]
+    if ssh:
+        mounts.append("--mount=type=ssh")
+    return " \\\n    ".join(mounts) + " \\"
+
+
+def render(project: Project, image: str | None = None,
+           known_hosts: str | None = None) -> list[GeneratedFile]:
+    """All files for project. known_hosts is the pinned host-key text for private git hosts."""
+    plan = install_plan(project)
+    build_steps = []
+    if project.django and project.django.collectstatic:
+        build_steps.append(f"python {project.django.manage_py} collectstatic --noinput")
+    if project.django and project.django.compilemessages:
+        build_steps.append(f"python {project.django.manage_py} compilemessages")
+    if plan.project_install:
+        build_steps.insert(0, _with_mounts(plan.project_install, plan.cache_target, project))
+    runtime_env = {**project.env, "PORT": str(project.port),
+                   "HEALTHCHECK_PATH": project.health_path}
+    if project.install_mode == "source" and (project.root / "src").is_dir():
+        runtime_env["PYTHONPATH"] = "/app/src"
+    context = {
+        "p": project,
+        "base_image": base_image(project),
+        "builder_packages": builder_packages(project),
+        "dependency_copies": plan.copies,
+        "dependency_install": plan.install,
+        "plan": plan,
+        "ca_env": CA_ENV,
+        "run_mounts": lambda ssh: _run_mounts(plan.cache_target, ssh),
+        "build_steps": build_steps,
+        "compile_paths": ["/src"] if project.install_mode == "source" else [],
+        "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
+        "smoke_test": smoke_test(project),
+        "image": image or project.name,
+        "migrate": bool(project.django and project.django.migrations),
+        "manage_py": project.django.manage_py if project.django else "manage.py",
+        "server_command": server_command(project),
+        "example_env": _example_env(project),
+    }
+    files = [
+        GeneratedFile("Dockerfile", _dockerfile(context, plan)),
+        GeneratedFile("docker/entrypoint.sh", _env.get_template("entrypoint.sh.j2")
+                      .render(context), mode=0o755),
+        GeneratedFile("docker/healthcheck.py", _env.get_template("healthcheck.py.j2")
+                      .render(context)),
+        GeneratedFile(".dockerignore", _env.get_template("dockerignore.j2").render(context)),
+        GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
+        GeneratedFile("compose.override.yaml.example",
+                      _env.get_template("compose.override.yaml.example.j2").render(context)),
+        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n", strategy="lines"),
+    ]
+    if project.needs_ssh:
+        files.insert(1, GeneratedFile("docker/known_hosts", known_hosts or ""))
+    return files
+
+
+def _with_mounts(command: str, cache_target: str, project: Project) -> str:
+    return f"{_run_mounts(cache_target, project.needs_ssh)}\n    {CA_ENV}; \\\n    {command}"
+
+
+def _dockerfile(context: dict[str, object], plan: InstallPlan) -> str:
+    return _splice_plan(_env.get_template("Dockerfile.j2").render(context), plan)
+
+
+def _splice_plan(text: str, plan: InstallPlan) -> str:
+    """Insert the optional dependency-list stage and tool/env lines the template leaves out."""
+    if plan.list_stage:
+        text = text.replace("FROM base AS builder\n", plan.list_stage + "\nFROM base AS builder\n",
+                            1)
+    extra = ""
+    if plan.env:
+        extra += "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in plan.env.items()) + "\n"
+    if plan.tools:
+        extra += (f"RUN --mount=type=cache,target=/root/.cache/pip"
+                  f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
+                  f"    {CA_ENV}; \\\n    {plan.tools}\n")
+    if plan.list_stage:
+        extra += "COPY --from=dependency-list /tmp/requirements.txt /tmp/requirements.txt\n"
+    if extra:
+        text = text.replace("RUN python -m venv /opt/venv\n",
+                            "RUN python -m venv /opt/venv\n" + extra, 1)
+    if not plan.install:
+        text = _drop_install(text)
+    return text
+
+
+def _drop_install(text: str) -> str:
+    start = text.index("# Dependency layer:")
+    end = text.index("COPY . .")
+    return text[:start] + text[end:]
+
+
+def _example_env(project: Project) -> dict[str, str]:
+    if project.framework == "django":
+        return {"DJANGO_SECRET_KEY": "change-me-to-a-long-random-value",
+                "DJANGO_ALLOWED_HOSTS": "example.com,127.0.0.1,localhost",
+                "WEB_CONCURRENCY": "3"}
+    return {"WEB_CONCURRENCY": "2"}

@@ -1,0 +1,69 @@
+"""`shipyard init`: detect the project and write the files that package it.
+
+A library function (the CLI only renders its result): returns what was found
+and what happened to each file, raises UsageError for anything the user must
+fix, and writes nothing when any file would be lost or the input is bad.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard.detect import Project, detect
+from shipyard.generate import files as filewriter
+from shipyard.generate.files import Action, Planned
+from shipyard.generate.render import render
+from shipyard.tools import ssh
+
+
+@dataclass
+class InitResult:
+    project: Project
+    planned: list[Planned]
+    written: bool
+    notes: list[str] = field(default_factory=list)  # e.g. host key fingerprints to verify
+
+    @property
+    def conflicts(self) -> list[Planned]:
+        return [p for p in self.planned if p.action is Action.CONFLICT]
+
+
+def init(
+    root: Path,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    extras: list[str] | None = None,
+    python: str | None = None,
+    image: str | None = None,
+    known_hosts: Path | None = None,
+) -> InitResult:
+    """Detect root, render its files, and (unless dry_run) write them safely."""
+    project = detect(root, extras=extras, python=python)
+    notes: list[str] = []
+    hosts_text = None
+    if project.needs_ssh:
+        hosts_text = _known_hosts(project, known_hosts, dry_run)
+        if hosts_text:
+            notes += [f"pinned git host key (verify it): {fp}"
+                      for fp in ssh.fingerprints(hosts_text)]
+    planned = filewriter.plan(root, render(project, image=image, known_hosts=hosts_text), force)
+    if dry_run or any(p.action is Action.CONFLICT for p in planned):
+        return InitResult(project, planned, written=False, notes=notes)
+    filewriter.apply(root, planned)
+    return InitResult(project, planned, written=True, notes=notes)
+
+
+def _known_hosts(project: Project, known_hosts: Path | None, dry_run: bool) -> str | None:
+    """Host keys of the private git servers: from --known-hosts, else ssh-keyscan."""
+    if known_hosts is not None:
+        return ssh.read_known_hosts(known_hosts)
+    existing = project.root / "docker" / "known_hosts"
+    if existing.is_file():
+        body, _ = filewriter.unstamp(existing.read_text(encoding="utf-8"))
+        if body.strip():
+            return body
+    if dry_run:
+        return None
+    return "".join(ssh.keyscan(h.host, h.port) for h in project.dependencies.git_hosts)
