@@ -1,0 +1,1 @@
+"""The entries app: guestbook entries, their HTML pages and JSON API."""

@@ -1,0 +1,1 @@
+"""The guestbook Django project: settings, root URLs and WSGI/ASGI entry points."""

@@ -1,0 +1,3 @@
+"""Type stub for the C extension built from _speedups.c."""
+
+def word_count(text: str, /) -> int: ...
