@@ -18,6 +18,10 @@ _APP_ASSIGN = re.compile(
     r"^(?P<var>[A-Za-z_]\w*)\s*(?::\s*\w+\s*)?=\s*(?:fastapi\.)?(?P<cls>FastAPI|Starlette|Flask)\("
     , re.M)
 _FACTORY = re.compile(r"^def (?P<name>create_app|make_app)\(", re.M)
+# `app = create_app()` at module level, in a file that imports a framework.
+_APP_FROM_CALL = re.compile(r"^(?P<var>app|application|api)\s*=\s*[A-Za-z_][\w.]*\(", re.M)
+_FRAMEWORK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(?P<fw>fastapi|starlette|flask)\b", re.M)
+_KIND = {"fastapi": "FastAPI", "starlette": "Starlette", "flask": "Flask"}
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,17 @@ def find_app_objects(root: Path) -> list[AppObject]:
         except (UnicodeDecodeError, OSError):
             continue
         rel = path.relative_to(root).as_posix()
-        for match in _APP_ASSIGN.finditer(text):
-            found.append(AppObject(match["cls"], module_name(root, path), match["var"], rel))
-        if "Flask" in text and not any(a.path == rel for a in found):
-            factory = _FACTORY.search(text)
-            if factory:
-                found.append(AppObject("Flask", module_name(root, path),
-                                       f"{factory['name']}()", rel))
+        module = module_name(root, path)
+        direct = [AppObject(m["cls"], module, m["var"], rel) for m in _APP_ASSIGN.finditer(text)]
+        found += direct
+        framework = _FRAMEWORK_IMPORT.search(text)
+        if direct or not framework:
+            continue
+        kind = _KIND[framework["fw"]]
+        call = _APP_FROM_CALL.search(text)
+        factory = _FACTORY.search(text)
+        if call:
+            found.append(AppObject(kind, module, call["var"], rel))
+        elif factory:
+            found.append(AppObject(kind, module, f"{factory['name']}()", rel))
     return found

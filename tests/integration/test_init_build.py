@@ -1,0 +1,164 @@
+"""`shipyard init` on each example, then a real BuildKit build, then a hardened container.
+
+Proves the generated packaging: builds, runs read-only as non-root with all
+capabilities dropped, migrates at start, turns healthy, answers over HTTP, has
+no compiler in the runtime image, and leaks no key or CA bundle into any layer.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures.containers import (
+    build,
+    ca_secrets,
+    hardened_container,
+    http_get,
+    http_json,
+    wait_healthy,
+)
+from fixtures.gitserver import GitServer
+from fixtures.imagescan import layer_for_step, scan_image
+from shipyard.init import init
+from shipyard.tools.docker import BuildSpec, Docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _copy_example(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.egg-info", "build", ".venv", "var", "static.dist", "*.mo"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def django_image(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[tuple[str, Path]]:
+    project = _copy_example("django-app", tmp_path_factory.mktemp("django"))
+    init(project)
+    tag = f"shipyard-test/guestbook:{project.parent.name}"
+    build(docker_engine, project, tag)
+    yield tag, project
+    docker_engine.remove_images([tag])
+
+
+def test_django_runs_hardened_migrates_and_answers(
+    docker_engine: Docker, django_image: tuple[str, Path]
+) -> None:
+    tag, _ = django_image
+    config = docker_engine.inspect(tag)["Config"]
+    assert config["User"] not in ("", "0", "root", "0:0")
+    assert config["Healthcheck"]["Test"][:2] == ["CMD", "python"]
+    with hardened_container(docker_engine, tag) as container:
+        wait_healthy(container)
+        status, health = http_json(f"{container.url}/healthz")
+        assert status == 200
+        assert health == {"status": "ok", "database": "ok", "version": "dev"}
+        assert "applying database migrations" in container.logs()
+        status, entries = http_json(f"{container.url}/api/entries")
+        assert status == 200 and entries == []  # the table exists: migrations ran
+        status, css = http_get(f"{container.url}/static/entries/site.css")
+        assert status == 200 and css.strip()  # collectstatic ran at build
+        uid = docker_engine.run(["exec", container.id, "id", "-u"]).stdout.strip()
+        assert uid != "0"
+        denied = docker_engine.run(["exec", container.id, "touch", "/app/written"], check=False)
+        assert denied.returncode != 0 and "Read-only file system" in denied.stderr
+
+
+def test_django_runtime_has_no_compiler_but_compiled_extension_works(
+    docker_engine: Docker, django_image: tuple[str, Path]
+) -> None:
+    tag, _ = django_image
+    probe = docker_engine.run(["run", "--rm", "--entrypoint", "sh", tag, "-c",
+                               "command -v gcc cc make || echo none"])
+    assert probe.stdout.strip() == "none"
+    words = docker_engine.run(["run", "--rm", tag, "python", "-c",
+                               "import textstats; print(textstats.word_count('a b c'))"])
+    assert words.stdout.strip() == "3"
+    german = docker_engine.run(["run", "--rm", tag, "sh", "-c",
+                                "ls locale/de/LC_MESSAGES/django.mo"], check=False)
+    assert german.returncode == 0, "compilemessages did not run at build"
+
+
+def test_code_only_change_reuses_the_dependency_layer(
+    docker_engine: Docker, django_image: tuple[str, Path], tmp_path: Path
+) -> None:
+    tag, project = django_image
+    views = project / "guestbook" / "views.py"
+    views.write_text(views.read_text() + "\n# a code-only change\n")
+    rebuilt = f"{tag}-code-change"
+    lines: list[str] = []
+    try:
+        docker_engine.build(BuildSpec(context=project, tags=(rebuilt,), secrets=ca_secrets()),
+                            on_output=lines.append)
+        venv = "/opt/venv /opt/venv"
+        assert layer_for_step(docker_engine, tag, venv, tmp_path) == layer_for_step(
+            docker_engine, rebuilt, venv, tmp_path), "dependency layer was rebuilt"
+        assert layer_for_step(docker_engine, tag, "/src /app", tmp_path) != layer_for_step(
+            docker_engine, rebuilt, "/src /app", tmp_path), "the code change did not reach it"
+    finally:
+        docker_engine.remove_images([rebuilt])
+
+
+def test_no_secret_in_any_layer_history_or_config(
+    docker_engine: Docker, django_image: tuple[str, Path], tmp_path: Path
+) -> None:
+    tag, _ = django_image
+    findings = scan_image(docker_engine, tag, tmp_path)
+    assert findings == []
+
+
+@pytest.fixture(scope="module")
+def flask_image(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory,
+                git_server_module: GitServer) -> Iterator[tuple[str, GitServer]]:
+    project = _copy_example("flask-app", tmp_path_factory.mktemp("flask"))
+    requirements = project / "requirements.txt"
+    line = next(x for x in requirements.read_text().splitlines() if x.startswith("greetings @"))
+    requirements.write_text(requirements.read_text().replace(
+        line, git_server_module.pip_requirement))
+    result = init(project)  # keyscans the git server and pins its key
+    assert any("pinned git host key" in note for note in result.notes)
+    known_hosts = (project / "docker" / "known_hosts").read_text()
+    assert git_server_module.known_hosts_line.split()[-1] in known_hosts
+    tag = f"shipyard-test/flask:{project.parent.name}"
+    build(docker_engine, project, tag, ssh=(f"default={git_server_module.key_path}",),
+          network="host")
+    yield tag, git_server_module
+    docker_engine.remove_images([tag])
+
+
+def test_flask_with_private_git_dependency(
+    docker_engine: Docker, flask_image: tuple[str, GitServer], tmp_path: Path
+) -> None:
+    tag, git = flask_image
+    with hardened_container(docker_engine, tag) as container:
+        wait_healthy(container)
+        status, body = http_get(f"{container.url}/hello/Ada")
+        assert status == 200 and "Ada" in body
+    key_text = git.key_path.read_text()
+    findings = scan_image(docker_engine, tag, tmp_path, extra_needles=[key_text.strip()])
+    assert findings == []
+
+
+def test_fastapi_uv_project_installs_as_package(
+    docker_engine: Docker, tmp_path: Path
+) -> None:
+    project = _copy_example("fastapi-app", tmp_path)
+    init(project)
+    tag = f"shipyard-test/notes:{tmp_path.name}"
+    build(docker_engine, project, tag)
+    try:
+        listing = docker_engine.run(["run", "--rm", tag, "ls", "-A", "/app"]).stdout.split()
+        assert "src" not in listing  # package mode: the source tree stays out of the image
+        with hardened_container(docker_engine, tag) as container:
+            wait_healthy(container)
+            status, health = http_json(f"{container.url}/healthz")
+            assert status == 200 and health["status"] == "ok"  # type: ignore[index]
+    finally:
+        docker_engine.remove_images([tag])
