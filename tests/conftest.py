@@ -39,6 +39,14 @@ def docker_engine() -> object:
     return Docker()
 
 
+@pytest.fixture
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (for host port bindings)."""
+    from fixtures.ports import free_port as pick
+
+    return pick()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("docker") and "docker_engine" not in item.fixturenames:

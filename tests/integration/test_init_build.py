@@ -71,6 +71,27 @@ def test_django_runs_hardened_migrates_and_answers(
         assert denied.returncode != 0 and "Read-only file system" in denied.stderr
 
 
+def test_generated_compose_project_comes_up_healthy(
+    docker_engine: Docker, django_image: tuple[str, Path], free_port: int
+) -> None:
+    """`docker compose up -d --wait` just works with compose.yaml plus an override."""
+    tag, project = django_image
+    repository, image_tag = tag.rsplit(":", 1)
+    (project / "compose.override.yaml").write_text(
+        f'services:\n  web:\n    ports:\n      - "127.0.0.1:{free_port}:8000"\n')
+    env = {"IMAGE_REPOSITORY": repository, "IMAGE_TAG": image_tag}
+    compose = ["compose", "--project-directory", str(project), "--project-name",
+               f"shipyardtest{free_port}"]
+    try:
+        docker_engine.run([*compose, "up", "-d", "--wait", "--wait-timeout", "120"], env=env,
+                          timeout=180)
+        status, health = http_json(f"http://127.0.0.1:{free_port}/healthz")
+        assert status == 200 and health["status"] == "ok"  # type: ignore[index]
+    finally:
+        docker_engine.run([*compose, "down", "--volumes"], env=env, check=False)
+        (project / "compose.override.yaml").unlink()
+
+
 def test_django_runtime_has_no_compiler_but_compiled_extension_works(
     docker_engine: Docker, django_image: tuple[str, Path]
 ) -> None:
