@@ -38,9 +38,10 @@ def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[st
     """Detect the project and write its production Docker packaging."""
     from shipyard.init import init
     from shipyard.render import init_report
+    from shipyard.tools.docker import Docker
 
     result = init(project_dir, dry_run=dry_run, force=force, extras=list(extras), python=python,
-                  image=image, known_hosts=known_hosts)
+                  image=image, known_hosts=known_hosts, resolve_digest=Docker().registry_digest)
     init_report(result)
     if result.conflicts:
         raise UsageError(

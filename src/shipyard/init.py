@@ -7,14 +7,17 @@ fix, and writes nothing when any file would be lost or the input is bad.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.detect import Project, detect
 from shipyard.generate import files as filewriter
 from shipyard.generate.files import Action, Planned
-from shipyard.generate.render import render
+from shipyard.generate.render import base_image_name, render
 from shipyard.tools import ssh
+
+DigestResolver = Callable[[str], str | None]
 
 
 @dataclass
@@ -38,10 +41,20 @@ def init(
     python: str | None = None,
     image: str | None = None,
     known_hosts: Path | None = None,
+    resolve_digest: DigestResolver | None = None,
 ) -> InitResult:
-    """Detect root, render its files, and (unless dry_run) write them safely."""
+    """Detect root, render its files, and (unless dry_run) write them safely.
+
+    resolve_digest maps the base image name to its registry digest when known
+    (e.g. from the local engine); the Dockerfile then pins tag AND digest.
+    """
     project = detect(root, extras=extras, python=python)
     notes: list[str] = []
+    if resolve_digest is not None:
+        project.base_digest = resolve_digest(base_image_name(project))
+        if project.base_digest is None:
+            notes.append(f"base image {base_image_name(project)} pinned by tag only:"
+                         " no registry digest known (pull it once to pin the digest)")
     hosts_text = None
     if project.needs_ssh:
         hosts_text = _known_hosts(project, known_hosts, dry_run)

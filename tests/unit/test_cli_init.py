@@ -151,3 +151,31 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--no-such-flag"]) == 2
     assert "No such option" in capsys.readouterr().err
+
+
+def test_init_pins_the_base_image_digest_when_known(tmp_path: Path) -> None:
+    from shipyard.init import init
+
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (tmp_path / "requirements.txt").write_text("flask==3.0.0\ngunicorn==23.0.0\n")
+    digest = "sha256:" + "a" * 64
+    asked: list[str] = []
+
+    def resolver(name: str) -> str | None:
+        asked.append(name)
+        return digest
+
+    init(tmp_path, resolve_digest=resolver)
+    dockerfile = (tmp_path / "Dockerfile").read_text()
+    assert asked == ["python:3.11-slim-bookworm"]
+    assert f"ARG PYTHON_IMAGE=python:3.11-slim-bookworm@{digest}\n" in dockerfile
+
+
+def test_init_notes_a_tag_only_pin(tmp_path: Path) -> None:
+    from shipyard.init import init
+
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (tmp_path / "requirements.txt").write_text("flask==3.0.0\ngunicorn==23.0.0\n")
+    result = init(tmp_path, resolve_digest=lambda name: None)
+    assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm\n" in (tmp_path / "Dockerfile").read_text()
+    assert any("pinned by tag only" in note for note in result.notes)

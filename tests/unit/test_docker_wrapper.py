@@ -267,3 +267,17 @@ def test_new_client_without_buildx_is_refused(fake_docker: tuple[Path, Path],
         _ = Docker().buildkit_mode
     assert "25.0.3" in err.value.message
     assert err.value.hint is not None and "SHIPYARD_DOCKER" in err.value.hint
+
+
+@pytest.mark.parametrize(("ref", "repository"), [
+    ("python:3.11-slim-bookworm", "python"),
+    ("docker.io/library/python:3.11", "python"),
+    ("python@sha256:abc", "python"),
+    ("127.0.0.1:5000/acme/app:v1", "127.0.0.1:5000/acme/app"),
+    ("127.0.0.1:5000/acme/app", "127.0.0.1:5000/acme/app"),
+    ("registry.example.com/app:1.0@sha256:abc", "registry.example.com/app"),
+], ids=["tag", "docker-io", "digest", "registry-port-tag", "registry-port", "tag-and-digest"])
+def test_repository_of(ref: str, repository: str) -> None:
+    from shipyard.tools.docker import repository_of
+
+    assert repository_of(ref) == repository

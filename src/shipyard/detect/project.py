@@ -47,6 +47,7 @@ class Project:
     install_mode: Literal["source", "package"]
     dependencies: Dependencies
     python_version: str = DEFAULT_PYTHON
+    base_digest: str | None = None  # pins the base image when a registry digest is known
     django: DjangoInfo | None = None
     compiled: list[str] = field(default_factory=list)  # why a compiler is needed
     extra_server_requirements: list[str] = field(default_factory=list)

@@ -92,8 +92,13 @@ def _list_stage(project: Project) -> str:
     deps = project.dependencies
     extras = repr(list(deps.extras))
     if deps.kind == "pyproject":
+        # tomllib is standard from Python 3.11; older bases get the tomli backport.
+        old = tuple(int(x) for x in project.python_version.split(".")[:2]) < (3, 11)
+        reader = "import tomli as tomllib" if old else "import tomllib"
+        install = (f"RUN --mount=type=secret,id={CA_SECRET_ID} {CA_ENV}; pip install tomli==2.0.1\n"
+                   if old else "")
         script = (
-            "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; "
+            f"{reader}; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; "
             f"extras = {extras}; "
             "deps = p.get('dependencies', []) + [d for e in extras "
             "for d in p.get('optional-dependencies', {}).get(e, [])]; "
@@ -103,6 +108,7 @@ def _list_stage(project: Project) -> str:
             "FROM base AS dependency-list\n"
             "WORKDIR /src\n"
             "COPY pyproject.toml ./\n"
+            f"{install}"
             f'RUN python -c "{script}" > /tmp/requirements.txt\n'
         )
     copies = " ".join(deps.files)

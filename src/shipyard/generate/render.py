@@ -19,6 +19,11 @@ from shipyard.generate.commands import (
 
 Strategy = Literal["owned", "lines"]
 
+# The application's bytecode is compiled at build because the runtime filesystem is
+# read-only; hash-based pycs (unchecked: the image is immutable) do not depend on
+# file times, so two builds of one commit give the same files (--verify-repro).
+COMPILE_SOURCE = "python -m compileall -q -f --invalidation-mode unchecked-hash /src"
+
 
 @dataclass(frozen=True)
 class GeneratedFile:
@@ -42,6 +47,12 @@ _env = jinja2.Environment(
 
 
 def base_image(project: Project) -> str:
+    """The base image reference: pinned by tag, and by digest when one is known."""
+    name = base_image_name(project)
+    return f"{name}@{project.base_digest}" if project.base_digest else name
+
+
+def base_image_name(project: Project) -> str:
     return f"python:{project.python_version}-slim-bookworm"
 
 
@@ -69,12 +80,18 @@ def render(project: Project, image: str | None = None,
     """All files for project. known_hosts is the pinned host-key text for private git hosts."""
     plan = install_plan(project)
     build_steps = []
-    if project.django and project.django.collectstatic:
-        build_steps.append(f"python {project.django.manage_py} collectstatic --noinput")
-    if project.django and project.django.compilemessages:
-        build_steps.append(f"python {project.django.manage_py} compilemessages")
     if plan.project_install:
-        build_steps.insert(0, _with_mounts(plan.project_install, plan.cache_target, project))
+        build_steps.append(_with_mounts(plan.project_install, plan.cache_target, project))
+    if project.install_mode == "source":
+        # One RUN for the code-dependent steps: each step costs a snapshot, and this is
+        # the part that re-runs on every code change.
+        commands = []
+        if project.django and project.django.collectstatic:
+            commands.append(f"python {project.django.manage_py} collectstatic --noinput")
+        if project.django and project.django.compilemessages:
+            commands.append(f"python {project.django.manage_py} compilemessages")
+        commands.append(COMPILE_SOURCE)
+        build_steps.append(" \\\n && ".join(commands))
     runtime_env = {**project.env, "PORT": str(project.port),
                    "HEALTHCHECK_PATH": project.health_path}
     if project.install_mode == "source" and (project.root / "src").is_dir():
@@ -89,7 +106,6 @@ def render(project: Project, image: str | None = None,
         "ca_env": CA_ENV,
         "run_mounts": lambda ssh: _run_mounts(plan.cache_target, ssh),
         "build_steps": build_steps,
-        "compile_paths": ["/src"] if project.install_mode == "source" else [],
         "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
         "smoke_test": smoke_test(project),
         "image": image or project.name,

@@ -135,6 +135,15 @@ def build_argv(spec: BuildSpec, mode: BuildKitMode, iidfile: Path) -> list[str]:
     return argv
 
 
+def repository_of(ref: str) -> str:
+    """The repository part of an image reference, normalised (no tag, no digest, no
+    implicit docker.io/library/ prefix): `python:3.11` → `python`."""
+    name = ref.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    return name.removeprefix("docker.io/").removeprefix("library/")
+
+
 class Docker:
     """One docker client binary and the operations Shipyard needs from it."""
 
@@ -214,6 +223,19 @@ class Docker:
         except NotFound:
             return False
         return True
+
+    def registry_digest(self, ref: str) -> str | None:
+        """The registry digest (sha256:…) of a local image pulled from ref's repository,
+        or None: never pulled, built or imported locally, or no engine reachable."""
+        try:
+            digests = self.inspect(ref).get("RepoDigests") or []
+        except (ShipyardError, ValueError):
+            return None
+        for entry in digests:
+            name, _, digest = str(entry).partition("@")
+            if repository_of(name) == repository_of(ref):
+                return digest
+        return None
 
     def remove_images(self, refs: Sequence[str]) -> None:
         if refs:
