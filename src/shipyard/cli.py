@@ -50,6 +50,17 @@ def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[st
         )
 
 
+def _register() -> None:
+    """Commands that live in shipyard.commands (each module is parse + render only)."""
+    from shipyard.commands.build import build_command, publish_command
+
+    app.add_command(build_command)
+    app.add_command(publish_command)
+
+
+_register()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI and map errors to exit codes."""
     try:

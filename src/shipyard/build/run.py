@@ -1,0 +1,165 @@
+"""`shipyard build`: plan, build with BuildKit, record installed packages, write a report.
+
+The report (shipyard-build.json) is what `publish` and CI's later jobs read:
+image id, every tag, labels, base digest, durations. The wall-clock time lives
+here, not in the image: the image's `created` label is the commit time, so a
+rebuild of one commit yields the same labels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shipyard.build import ci, sbom
+from shipyard.build.base import BaseImage, final_base, split_digest
+from shipyard.build.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
+from shipyard.config import Config, load_config
+from shipyard.errors import UsageError
+from shipyard.tools.docker import Docker, NotFound
+from shipyard.tools.git import GitRepo
+
+REPORT_NAME = "shipyard-build.json"
+SBOM_NAME = "shipyard-sbom.cdx.json"
+
+
+@dataclass
+class BuildReport:
+    image_id: str
+    repository: str
+    unique_tag: str
+    tags: list[str]
+    refs: list[str]
+    labels: dict[str, str]
+    build_args: dict[str, str]
+    base: dict[str, str | None]
+    local: bool
+    provider: str
+    started_at: str
+    durations: dict[str, float] = field(default_factory=dict)
+    sbom: str | None = None
+    packages: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def load(cls, path: Path) -> BuildReport:
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except FileNotFoundError as exc:
+            raise UsageError(f"{path}: no build report", hint="run `shipyard build` first") from exc
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"{path}: not a shipyard build report ({exc})",
+                             hint="rebuild with `shipyard build`") from exc
+
+
+def resolve_base(docker: Docker, reference: str) -> BaseImage:
+    """Name and digest of the base: from the reference, the registry, or the local engine."""
+    name, digest = split_digest(reference)
+    if digest:
+        return BaseImage(name, digest, "reference")
+    registry = docker.registry_digest(name)
+    if registry:
+        return BaseImage(name, registry, "registry")
+    try:
+        return BaseImage(name, str(docker.inspect(name)["Id"]), "local engine")
+    except NotFound:
+        docker.run(["pull", name])
+        return resolve_base(docker, name)
+
+
+def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
+              ssh: tuple[str, ...] = (), network: str | None = None, no_cache: bool = False,
+              ca_bundle: Path | None = None, now: datetime | None = None) -> BuildPlan:
+    config: Config = load_config(project_dir)
+    repo = GitRepo(project_dir)
+    context = ci.resolve(env, repo)
+    facts = RepoFacts(repo.commit_time(), tuple(repo.all_tags()), repo.is_dirty(),
+                      repo.remote_url())
+    if not ssh and env.get("SSH_AUTH_SOCK"):
+        ssh = ("default",)
+    dockerfile_text = config.dockerfile_path.read_text(encoding="utf-8") \
+        if config.dockerfile_path.is_file() else ""
+    base = resolve_base(docker, final_base(config.dockerfile_path, config.build_args))
+    return plan_build(config, context, facts, base, now=now or datetime.now(UTC),
+                      ca_bundle=ca_bundle or ca_bundle_from_env(env), ssh=ssh, network=network,
+                      no_cache=no_cache, dockerfile_text=dockerfile_text)
+
+
+def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
+          docker: Docker | None = None, ssh: tuple[str, ...] = (), network: str | None = None,
+          no_cache: bool = False, ca_bundle: Path | None = None,
+          report_path: Path | None = None, on_output: Callable[[str], None] | None = None,
+          ) -> BuildReport:
+    """Build the project's image and write the report and SBOM next to it."""
+    env = os.environ if env is None else env
+    docker = docker or Docker()
+    started = time.monotonic()
+    started_at = datetime.now(UTC)
+    plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, no_cache=no_cache,
+                     ca_bundle=ca_bundle, now=started_at)
+    image_id = docker.build(plan.spec, on_output=on_output)
+    built = time.monotonic()
+    report_path = report_path or project_dir / REPORT_NAME
+    packages = sbom.collect(docker, image_id)
+    sbom_path = report_path.with_name(SBOM_NAME)
+    document = sbom.cyclonedx(plan.refs[0], image_id, packages, started_at)
+    sbom_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    report = BuildReport(
+        image_id=image_id, repository=plan.repository, unique_tag=plan.tags.unique,
+        tags=plan.tags.all(), refs=list(plan.refs), labels=dict(plan.labels),
+        build_args=dict(plan.build_args),
+        base={"name": plan.labels.get("org.opencontainers.image.base.name"),
+              "digest": plan.labels.get("org.opencontainers.image.base.digest")},
+        local=plan.local, provider=plan.provider,
+        started_at=started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        durations={"build_s": round(built - started, 2),
+                   "sbom_s": round(time.monotonic() - built, 2),
+                   "total_s": round(time.monotonic() - started, 2)},
+        sbom=str(sbom_path), packages=len(packages),
+    )
+    report_path.write_text(report.to_json(), encoding="utf-8")
+    return report
+
+
+@dataclass
+class ReproResult:
+    first: str
+    second: str
+    differences: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def verify_repro(project_dir: Path, report: BuildReport, *, env: Mapping[str, str] | None = None,
+                 docker: Docker | None = None, ssh: tuple[str, ...] = (),
+                 network: str | None = None, ca_bundle: Path | None = None,
+                 on_output: Callable[[str], None] | None = None) -> ReproResult:
+    """Rebuild report's commit without cache and compare file contents with the first image."""
+    from dataclasses import replace
+
+    from shipyard.build import repro
+
+    env = os.environ if env is None else env
+    docker = docker or Docker()
+    plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, ca_bundle=ca_bundle)
+    check_ref = f"{report.repository}:{report.unique_tag}-verify-repro"
+    spec = replace(plan.spec, tags=(check_ref,), no_cache=True,
+                   build_args=report.build_args)
+    second = docker.build(spec, on_output=on_output)
+    try:
+        differences = repro.compare(repro.filesystem(docker, report.image_id),
+                                    repro.filesystem(docker, second))
+    finally:
+        docker.run(["image", "rm", check_ref], check=False)
+    return ReproResult(report.image_id, second, [d.describe() for d in differences])

@@ -1,0 +1,1 @@
+"""Click commands, one module per area; the lead registers them in shipyard.cli."""

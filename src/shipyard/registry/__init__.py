@@ -1,0 +1,1 @@
+"""Registries: a minimal OCI distribution client and `shipyard publish`."""
