@@ -226,3 +226,13 @@ def test_credentials_from_env(env: dict[str, str], registry: str,
     ("registry.example.com", False), ("10.0.0.1:5000", False)])
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_configured_platforms_reach_the_build(tmp_path: Path) -> None:
+    from shipyard.tools.docker import build_argv
+
+    config = load_config(_config(tmp_path, 'platforms = ["linux/amd64"]\n'))
+    plan = plan_build(config, _context(), RepoFacts(COMMIT, (), False, None), BASE, now=NOW,
+                      ca_bundle=None)
+    argv = build_argv(plan.spec, "env", tmp_path / "iid")
+    assert argv[argv.index("--platform") + 1] == "linux/amd64"

@@ -98,7 +98,7 @@ def plan_build(
     spec = BuildSpec(
         context=config.context_path, dockerfile=config.dockerfile_path, tags=refs,
         build_args=build_args, labels=labels_without_build_args(labels), secrets=secrets,
-        ssh=ssh, network=network, no_cache=no_cache,
+        ssh=ssh, network=network, no_cache=no_cache, platforms=config.platforms,
     )
     return BuildPlan(config.repository, tags, refs, labels, build_args, local, spec,
                      context.provider, tuple(notes))

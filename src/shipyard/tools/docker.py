@@ -105,6 +105,7 @@ class BuildSpec:
     network: str | None = None
     no_cache: bool = False
     pull: bool = False
+    platforms: tuple[str, ...] = ()
 
 
 def build_argv(spec: BuildSpec, mode: BuildKitMode, iidfile: Path) -> list[str]:
@@ -127,6 +128,8 @@ def build_argv(spec: BuildSpec, mode: BuildKitMode, iidfile: Path) -> list[str]:
         argv += ["--target", spec.target]
     if spec.network:
         argv += ["--network", spec.network]
+    if spec.platforms:
+        argv += ["--platform", ",".join(spec.platforms)]
     if spec.no_cache:
         argv.append("--no-cache")
     if spec.pull:
@@ -205,6 +208,11 @@ class Docker:
     def build(self, spec: BuildSpec, on_output: Callable[[str], None] | None = None) -> str:
         """Build spec with BuildKit and return the image id."""
         mode = self.buildkit_mode
+        if len(spec.platforms) > 1 and mode != "buildx":
+            raise BuildKitUnavailable(
+                f"building for {', '.join(spec.platforms)} needs the buildx plugin",
+                hint="install docker-buildx, or configure a single platform",
+            )
         with tempfile.TemporaryDirectory(prefix="shipyard-build-") as tmp:
             iidfile = Path(tmp) / "iid"
             env = {"DOCKER_BUILDKIT": "1"} if mode == "env" else {}
