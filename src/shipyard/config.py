@@ -27,6 +27,14 @@ Defaults, and why:
   tag; other branches opt in. A list gives each branch a tag named after it;
   a table maps branch → tag (``{ develop = "edge" }``); [] turns them off.
 * port 8000 (gunicorn/uvicorn's default), health_path "/healthz".
+* environments: none. `[tool.shipyard.environments.staging]` names a deploy
+  target (`target`, `known_hosts`, `key`, `allow_tags`); CI variables may supply
+  the same values instead (shipyard.deploy.target).
+* test: `[tool.shipyard.test]` for `shipyard test IMAGE` (TestConfig): port and
+  health_path default to the top-level ones; volume /data; health within 120 s;
+  10 s SIGTERM grace; no smoke or acceptance command unless given.
+* check: `[tool.shipyard.check]` for `shipyard check` (CheckConfig): ignore no rule,
+  fail on errors only (`severity = "warning"` fails on warnings too).
 """
 
 from __future__ import annotations
@@ -154,6 +162,20 @@ def _parse_moving_tags(value: Any) -> Mapping[str, str]:
     return types.MappingProxyType(pairs)
 
 
+DEPLOY_REQUESTS = ("deploy", "rollback", "status", "history")
+"""What a deploy key can ask the host agent for (the ssh remote command's first word)."""
+
+
+def _check_pattern(value: str) -> str | None:
+    if not value:
+        return "must be a non-empty regular expression"
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return f"is not a valid regular expression ({exc}), got {_show(value)}"
+    return None
+
+
 def _string_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise _Invalid(f"must be a list of strings, got {_show(value)}")
@@ -172,7 +194,138 @@ def _string_table(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+_RULE_ID = re.compile(r"[A-Z]{2,3}[0-9]{3}")
+_SEVERITIES = ("error", "warning", "info")
+
+
+def _parse_rule_ids(value: Any) -> tuple[str, ...]:
+    ids = _string_list(value)
+    for index, rule in enumerate(ids):
+        if not _RULE_ID.fullmatch(rule):
+            raise _Invalid(f"must be a rule id like \"DF003\", got {_show(rule)}", f"[{index}]")
+    return ids
+
+
+def _check_severity(value: str) -> str | None:
+    if value not in _SEVERITIES:
+        return f"must be one of {', '.join(_SEVERITIES)}, got {_show(value)}"
+    return None
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """`[tool.shipyard.check]` for `shipyard check`: rules to ignore project-wide (they still
+    show as suppressed) and the severity at which it fails (error: only errors fail)."""
+
+    ignore: tuple[str, ...] = field(default=(), metadata={"parse": _parse_rule_ids})
+    severity: str = field(default="error", metadata={"check": _check_severity})
+
+
 # -- the schema -----------------------------------------------------------------------------------
+
+
+def _check_target(value: str) -> str | None:
+    from shipyard.deploy.target import target_problem  # late: that module imports this one
+
+    return target_problem(value)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """`[tool.shipyard.environments.NAME]`: where `shipyard deploy NAME` connects.
+
+    Each value may instead come from the CI variables SSH_DEPLOY_TARGET,
+    SSH_KNOWN_HOSTS and SSH_AUTH (see shipyard.deploy.target for precedence),
+    so all are optional here; the key itself never belongs in the repository.
+    """
+
+    target: str | None = field(default=None, metadata={"check": _check_target})
+    """ssh://user@host[:port] or user@host: the restricted deploy login."""
+    known_hosts: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """A known_hosts file (relative to the project) or the known_hosts lines themselves."""
+    key: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """Path of the private key (relative to the project, ~ expanded); never the key text."""
+    allow_tags: str | None = field(default=None, metadata={"check": _check_pattern})
+    """Regex (re.search) every deployed tag must match, e.g. "^main-" for production:
+    checked by the client and, via shipyard-agent.json from `host setup`, by the agent."""
+
+
+def _check_positive(value: float) -> str | None:
+    return None if value > 0 else f"must be greater than 0, got {value:g}"
+
+
+def _check_grace(value: int) -> str | None:
+    return None if 1 <= value <= 3600 else f"must be between 1 and 3600 seconds, got {value}"
+
+
+def _parse_argv(value: Any) -> tuple[str, ...]:
+    argv = _string_list(value)
+    if argv and not argv[0].strip():
+        raise _Invalid("must start with a program name, got an empty string", "[0]")
+    return argv
+
+
+def _parse_abs_paths(value: Any) -> tuple[str, ...]:
+    paths = _string_list(value)
+    for index, item in enumerate(paths):
+        if not item.startswith("/"):
+            raise _Invalid(f"must be an absolute path in the container, got {_show(item)}",
+                           f"[{index}]")
+    return paths
+
+
+def _parse_names(value: Any) -> tuple[str, ...]:
+    names = _string_list(value)
+    for index, item in enumerate(names):
+        if not item.strip():
+            raise _Invalid("must not be empty", f"[{index}]")
+    return names
+
+
+DEFAULT_REQUIRED_LABELS = (
+    "org.opencontainers.image.title",
+    "org.opencontainers.image.created",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.version",
+)
+"""What ties an image to its source (seed 004: labels, commit). `source` is left out by
+default because a checkout without a remote cannot fill it; add it to require it."""
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    """`[tool.shipyard.test]`: how `shipyard test IMAGE` checks an image (shipyard.imagetest).
+
+    Times are seconds. port/health_path None means the top-level port/health_path.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    health_timeout: float = field(default=120.0, metadata={"check": _check_positive})
+    """How long the hardened container may take to report `healthy`."""
+    stop_grace: int = field(default=10, metadata={"check": _check_grace})
+    """`docker stop -t`: seconds between SIGTERM and SIGKILL."""
+    port: int | None = field(default=None, metadata={"check": _check_port})
+    health_path: str | None = field(default=None, metadata={"check": _check_health_path})
+    smoke: tuple[str, ...] = field(default=(), metadata={"parse": _parse_argv})
+    """argv run inside the image (entrypoint replaced), e.g. ["python", "-c", "import app"]."""
+    acceptance: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """Command run on the host against the running container (BASE_URL set), e.g. pytest."""
+    acceptance_timeout: float = field(default=600.0, metadata={"check": _check_positive})
+    compiler_allow: tuple[str, ...] = field(default=(), metadata={"parse": _parse_names})
+    """Build tools allowed in the final image, by tool (gcc, make) or file name (gcc-12)."""
+    volumes: tuple[str, ...] = field(default=("/data",), metadata={"parse": _parse_abs_paths})
+    """Writable volumes mounted into the test container (besides tmpfs /tmp and /run)."""
+    env: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    """Non-secret environment for the test containers (it ends up in docker's argv)."""
+    required_labels: tuple[str, ...] = field(
+        default=DEFAULT_REQUIRED_LABELS, metadata={"parse": _parse_names})
+    structure_tests: tuple[str, ...] = field(default=(), metadata={"parse": _parse_names})
+    """container-structure-test YAML files (schemaVersion 2.0.0), relative to the project."""
+    ignore_base_layers: bool = False
+    """Skip the base image's layers when scanning for secrets (see shipyard.imagetest.content)."""
+    ignore_paths: tuple[str, ...] = field(default=(), metadata={"parse": _parse_names})
+    """Glob patterns (fnmatch, no leading /) of files the secret scan should not report."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +351,12 @@ class Config:
     )
     port: int = field(default=8000, metadata={"check": _check_port})
     health_path: str = field(default="/healthz", metadata={"check": _check_health_path})
+    environments: Mapping[str, Environment] = field(
+        default_factory=lambda: types.MappingProxyType({}))
+    """Deploy targets by name (`shipyard deploy NAME`)."""
+    test: TestConfig = field(default_factory=TestConfig)
+    check: CheckConfig = field(default_factory=CheckConfig)
+    """`shipyard test IMAGE` settings."""
 
     @property
     def repository(self) -> str:
@@ -309,6 +468,18 @@ def _check_type(raw: Any, hint: Any, *, file: Path, path: str) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         return _string_list(raw)
+    value_type = typing.get_args(hint)[-1] if origin in (Mapping, dict) else None
+    if dataclasses.is_dataclass(value_type) and isinstance(value_type, type):
+        # A table of named sections (environments.staging, ...): each one strict.
+        if not isinstance(raw, dict):
+            raise _Invalid(f"must be a table of tables, got {_show(raw)}")
+        sections = {}
+        for name, item in raw.items():
+            try:
+                sections[name] = _check_type(item, value_type, file=file, path=f"{path}.{name}")
+            except _Invalid as exc:
+                raise _Invalid(exc.problem, f".{name}{exc.path_suffix}") from None
+        return types.MappingProxyType(sections)
     if origin in (Mapping, dict):
         return types.MappingProxyType(_string_table(raw))
     expected = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}

@@ -236,3 +236,195 @@ def test_every_config_key_has_a_default() -> None:
     """An empty table is a valid config: settings are optional, only the load facts are fixed."""
     config = parse_table(Config, {}, file=Path("x.toml"), prefix="", fixed={"project_dir": Path()})
     assert config.port == 8000
+
+
+# -- [tool.shipyard.environments.NAME] (deploy targets) ------------------------------------------
+
+ENVIRONMENTS = PROJECT + """
+[tool.shipyard.environments.staging]
+target = "ssh://deploy@staging.example.com:2222"
+known_hosts = "deploy/known_hosts"
+key = "~/.ssh/shipyard-staging"
+
+[tool.shipyard.environments.production]
+target = "deploy@prod.example.com"
+known_hosts = "prod.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOo"
+allow_tags = "^main-"
+"""
+
+
+def test_environments_load(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, {"pyproject.toml": ENVIRONMENTS}))
+    assert set(config.environments) == {"staging", "production"}
+    staging, production = config.environments["staging"], config.environments["production"]
+    assert (staging.target, staging.known_hosts, staging.key, staging.allow_tags) == (
+        "ssh://deploy@staging.example.com:2222", "deploy/known_hosts",
+        "~/.ssh/shipyard-staging", None)
+    assert production.key is None and production.allow_tags == "^main-"
+    with pytest.raises(TypeError):
+        config.environments["x"] = staging  # type: ignore[index]
+
+
+def test_environments_default_empty(tmp_path: Path) -> None:
+    assert dict(load_config(write(tmp_path, {})).environments) == {}
+
+
+ENV_ERRORS: list[tuple[str, str, str]] = [
+    ("unknown-key-suggestion", "[environments.staging]\ntagret = 'deploy@h'\n",
+     "shipyard.toml: unknown key environments.staging.tagret — did you mean 'target'?"),
+    ("unknown-key-hint", "[environments.staging]\npassword = 'x'\n",
+     "shipyard.toml: unknown key environments.staging.password"),
+    ("bad-target", "[environments.staging]\ntarget = 'staging.example.com'\n",
+     "shipyard.toml: environments.staging.target must name the login user (user@host), "
+     "got 'staging.example.com'"),
+    ("bad-port", "[tool.shipyard.environments.prod]\ntarget = 'd@h:99999'\n",
+     "pyproject.toml: tool.shipyard.environments.prod.target has an invalid port '99999'"),
+    ("bad-allow-tags", "[environments.prod]\nallow_tags = '^(main'\n",
+     "shipyard.toml: environments.prod.allow_tags is not a valid regular expression"),
+    ("empty-key", "[environments.prod]\nkey = ''\n",
+     "shipyard.toml: environments.prod.key must not be empty"),
+    ("environment-not-a-table", "environments = { staging = 'deploy@h' }\n",
+     "shipyard.toml: environments.staging must be a table, got \"deploy@h\""),
+    ("environments-not-a-table", "environments = ['staging']\n",
+     "shipyard.toml: environments must be a table of tables, got an array"),
+    ("wrong-type", "[environments.prod]\ntarget = 22\n",
+     "shipyard.toml: environments.prod.target must be a string, got 22"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [e[1:] for e in ENV_ERRORS],
+                         ids=[e[0] for e in ENV_ERRORS])
+def test_environment_errors(tmp_path: Path, text: str, message: str) -> None:
+    name = "pyproject.toml" if text.startswith("[tool.") else "shipyard.toml"
+    project = write(tmp_path, {name: text})
+    with pytest.raises(ConfigError) as info:
+        load_config(project)
+    assert info.value.message.startswith(str(project) + "/")
+    assert message in info.value.message
+    assert "\n" not in str(info.value)
+
+
+# -- [tool.shipyard.check] (CheckConfig) ---------------------------------------------------------
+
+CHECK_VALID: list[tuple[str, str, tuple[str, ...], str]] = [
+    # (id, pyproject text, ignore, severity)
+    ("check-defaults", "[tool.shipyard]\n", (), "error"),
+    ("check-section", '[tool.shipyard.check]\nignore = ["DF004", "CO005"]\nseverity = "warning"\n',
+     ("DF004", "CO005"), "warning"),
+    ("check-info", '[tool.shipyard.check]\nseverity = "info"\n', (), "info"),
+]
+
+
+@pytest.mark.parametrize(("text", "ignore", "severity"), [c[1:] for c in CHECK_VALID],
+                         ids=[c[0] for c in CHECK_VALID])
+def test_check_section(tmp_path: Path, text: str, ignore: tuple[str, ...], severity: str) -> None:
+    config = load_config(write(tmp_path, {"pyproject.toml": PROJECT + text}))
+    assert config.check.ignore == ignore
+    assert config.check.severity == severity
+
+
+CHECK_ERRORS: list[tuple[str, str, str]] = [
+    ("check-bad-severity", '[tool.shipyard.check]\nseverity = "fatal"\n',
+     'tool.shipyard.check.severity must be one of error, warning, info, got "fatal"'),
+    ("check-bad-rule-id", '[tool.shipyard.check]\nignore = ["df4"]\n',
+     'tool.shipyard.check.ignore[0] must be a rule id like "DF003", got "df4"'),
+    ("check-ignore-not-list", '[tool.shipyard.check]\nignore = "DF004"\n',
+     'tool.shipyard.check.ignore must be a list of strings, got "DF004"'),
+    ("check-unknown-key", '[tool.shipyard.check]\nseverty = "error"\n',
+     "unknown key tool.shipyard.check.severty — did you mean 'severity'?"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [c[1:] for c in CHECK_ERRORS],
+                         ids=[c[0] for c in CHECK_ERRORS])
+def test_check_section_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, {"pyproject.toml": PROJECT + text}))
+    assert message in info.value.message
+
+
+# -- [tool.shipyard.test] (shipyard test IMAGE) ---------------------------------------------------
+
+TEST_VALID: list[tuple[str, str, dict[str, Any]]] = [
+    ("test-defaults", "",
+     {"health_timeout": 120.0, "stop_grace": 10, "port": None, "health_path": None,
+      "smoke": (), "acceptance": None, "acceptance_timeout": 600.0, "compiler_allow": (),
+      "volumes": ("/data",), "env": {}, "structure_tests": (), "ignore_base_layers": False,
+      "ignore_paths": (), "required_labels": (
+          "org.opencontainers.image.title", "org.opencontainers.image.created",
+          "org.opencontainers.image.revision", "org.opencontainers.image.version")}),
+    ("test-full", """[tool.shipyard.test]
+health_timeout = 30
+stop_grace = 3
+port = 8080
+health_path = "/ready"
+smoke = ["python", "-c", "import app"]
+acceptance = "pytest tests/acceptance"
+acceptance_timeout = 90.5
+compiler_allow = ["make"]
+volumes = ["/data", "/var/cache/app"]
+required_labels = ["org.opencontainers.image.source"]
+structure_tests = ["tests/structure.yaml"]
+ignore_base_layers = true
+ignore_paths = ["usr/lib/python3*/test/*"]
+env = { DJANGO_DEBUG = "0" }
+""",
+     {"health_timeout": 30.0, "stop_grace": 3, "port": 8080, "health_path": "/ready",
+      "smoke": ("python", "-c", "import app"), "acceptance": "pytest tests/acceptance",
+      "acceptance_timeout": 90.5, "compiler_allow": ("make",),
+      "volumes": ("/data", "/var/cache/app"),
+      "required_labels": ("org.opencontainers.image.source",),
+      "structure_tests": ("tests/structure.yaml",), "ignore_base_layers": True,
+      "ignore_paths": ("usr/lib/python3*/test/*",), "env": {"DJANGO_DEBUG": "0"}}),
+    ("test-no-volumes", "[tool.shipyard.test]\nvolumes = []\n", {"volumes": ()}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [t[1:] for t in TEST_VALID],
+                         ids=[t[0] for t in TEST_VALID])
+def test_test_section(tmp_path: Path, text: str, expected: dict[str, Any]) -> None:
+    config = load_config(write(tmp_path, {"pyproject.toml": PROJECT + text}))
+    for name, value in expected.items():
+        got = getattr(config.test, name)
+        assert (dict(got) if name == "env" else got) == value, name
+
+
+def test_test_section_in_shipyard_toml(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, {"shipyard.toml": "[test]\nstop_grace = 2\n"}))
+    assert config.test.stop_grace == 2
+
+
+TEST_ERRORS: list[tuple[str, str, str]] = [
+    ("test-unknown-key", "[tool.shipyard.test]\nhealth_timout = 5\n",
+     "unknown key tool.shipyard.test.health_timout — did you mean 'health_timeout'?"),
+    ("test-timeout-zero", "[tool.shipyard.test]\nhealth_timeout = 0\n",
+     "tool.shipyard.test.health_timeout must be greater than 0, got 0"),
+    ("test-grace-string", '[tool.shipyard.test]\nstop_grace = "10"\n',
+     'tool.shipyard.test.stop_grace must be an integer, got "10"'),
+    ("test-grace-zero", "[tool.shipyard.test]\nstop_grace = 0\n",
+     "tool.shipyard.test.stop_grace must be between 1 and 3600 seconds, got 0"),
+    ("test-relative-volume", '[tool.shipyard.test]\nvolumes = ["data"]\n',
+     'tool.shipyard.test.volumes[0] must be an absolute path in the container, got "data"'),
+    ("test-smoke-string", '[tool.shipyard.test]\nsmoke = "python -c 1"\n',
+     'tool.shipyard.test.smoke must be a list of strings, got "python -c 1"'),
+    ("test-smoke-empty-program", '[tool.shipyard.test]\nsmoke = ["", "-c"]\n',
+     "tool.shipyard.test.smoke[0] must start with a program name"),
+    ("test-acceptance-empty", '[tool.shipyard.test]\nacceptance = " "\n',
+     "tool.shipyard.test.acceptance must not be empty"),
+    ("test-health-path", '[tool.shipyard.test]\nhealth_path = "ready"\n',
+     "tool.shipyard.test.health_path must start with '/'"),
+    ("test-port-range", "[tool.shipyard.test]\nport = 0\n",
+     "tool.shipyard.test.port must be between 1 and 65535, got 0"),
+    ("test-env-number", "[tool.shipyard.test.env]\nWORKERS = 2\n",
+     "tool.shipyard.test.env.WORKERS must be a string, got 2 (quote it)"),
+    ("test-empty-label", '[tool.shipyard.test]\nrequired_labels = [""]\n',
+     "tool.shipyard.test.required_labels[0] must not be empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [t[1:] for t in TEST_ERRORS],
+                         ids=[t[0] for t in TEST_ERRORS])
+def test_test_section_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, {"pyproject.toml": PROJECT + text}))
+    assert message in info.value.message

@@ -1,0 +1,132 @@
+"""`test_image`: every check for one image, in order, as a Report.
+
+Order and why: metadata first (one `inspect`, instant, and it explains later
+failures — a missing healthcheck makes `runtime.healthy` meaningless); then the
+content scan (`docker save`, seconds) and the structure tests that read the same
+files; then the containers: the smoke command, and the hardened run with its probe
+(runtime.py), which take as long as the app needs to become healthy.
+
+Expected failures of the *image* are results, never exceptions: a report with
+failed checks is the normal outcome. Exceptions (ShipyardError) are for the run
+itself going wrong — no such image, no engine, an invalid structure-test file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from shipyard.config import Config
+from shipyard.imagetest import content, layers, metadata, structure
+from shipyard.imagetest.model import CheckResult, Report, timed
+from shipyard.imagetest.runtime import Runner, RunSettings
+from shipyard.tools.docker import Docker
+from shipyard.tools.git import GitRepo, NoCommits
+
+OnResult = Callable[[CheckResult], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The effective settings for one run (config defaults resolved), as data."""
+
+    run: RunSettings
+    required_labels: tuple[str, ...]
+    compiler_allow: tuple[str, ...]
+    ignore_paths: tuple[str, ...]
+    ignore_base_layers: bool
+    structure_files: tuple[Path, ...]
+
+
+def plan(image: str, config: Config, project_dir: Path) -> Plan:
+    """Resolve `[tool.shipyard.test]` against the top-level settings (pure)."""
+    test = config.test
+    run = RunSettings(
+        image=image,
+        port=test.port if test.port is not None else config.port,
+        health_path=test.health_path if test.health_path is not None else config.health_path,
+        health_timeout=test.health_timeout,
+        stop_grace=test.stop_grace,
+        volumes=test.volumes,
+        env=dict(test.env),
+        smoke=test.smoke,
+        acceptance=test.acceptance,
+        acceptance_timeout=test.acceptance_timeout,
+        project_dir=project_dir,
+    )
+    return Plan(run, test.required_labels, test.compiler_allow, test.ignore_paths,
+                test.ignore_base_layers,
+                tuple(project_dir / path for path in test.structure_tests))
+
+
+def test_image(image: str, config: Config | None = None, project_dir: Path | None = None, *,
+               docker: Docker | None = None, on_result: OnResult | None = None) -> Report:
+    """Run every check against `image` (a local tag or id) and return the Report.
+
+    config: the project's settings (default: all defaults). project_dir: where the
+    acceptance command runs, structure-test paths are relative to, and whose git HEAD
+    the revision label is compared with (default: config.project_dir).
+    """
+    began = time.monotonic()
+    docker = docker or Docker()
+    project = project_dir or (config.project_dir if config else Path.cwd())
+    config = config or Config(project_dir=project)
+    settings = plan(image, config, project)
+    suites = [structure.load_suite(path) for path in settings.structure_files]
+    inspect = docker.inspect(image)
+    run = replace(settings.run, has_healthcheck=metadata.healthcheck_test(
+        inspect.get("Config") or {}) is not None)
+    results: list[CheckResult] = []
+    notes: list[str] = []
+
+    def emit(new: list[CheckResult]) -> None:
+        results.extend(new)
+        for result in new:
+            if on_result is not None:
+                on_result(result)
+
+    with tempfile.TemporaryDirectory(prefix="shipyard-test-") as tmp:
+        scan_began = time.monotonic()
+        archive_path = layers.save_image(docker, image, Path(tmp))
+        with layers.open_archive(archive_path) as archive:
+            base: set[str] = set()
+            if settings.ignore_base_layers:
+                base, note = content.base_layers(docker, inspect)
+                notes.append(note)
+            contents = content.scan(archive, base)
+            scan_seconds = time.monotonic() - scan_began
+            expected = metadata.Expected(run.port, settings.required_labels,
+                                         *_head(project))
+            emit(metadata.metadata_checks(inspect, contents.tree, expected))
+            content_results = content.content_checks(
+                contents, compiler_allow=settings.compiler_allow,
+                ignore_paths=settings.ignore_paths, image_size=inspect.get("Size"))
+            scanned = (f"docker save and scan: {scan_seconds:.1f} s", *notes)
+            emit([replace(r, duration=scan_seconds, details=(*r.details, *scanned))
+                  if r.id == "content.size" else r for r in content_results])
+            if suites:
+                emit(structure.run_suites(suites, docker=docker, image=image,
+                                          config=inspect.get("Config") or {},
+                                          tree=contents.tree))
+    runner = Runner(docker, run)
+    emit([timed(runner.smoke)])
+    emit(runner.run())
+    return Report(image, str(inspect.get("Id", "")), tuple(results),
+                  time.monotonic() - began, tuple(notes))
+
+
+test_image.__test__ = False  # type: ignore[attr-defined]  # a library function, not a test
+
+
+def _head(project: Path) -> tuple[str | None, str]:
+    """(HEAD sha, the checkout's path) when project is inside a git checkout with commits."""
+    repo = GitRepo(project)
+    if not repo.is_repo():
+        return None, ""
+    try:
+        return repo.head_sha(), str(project)
+    except NoCommits:
+        return None, ""
