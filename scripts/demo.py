@@ -1,6 +1,6 @@
 """The demo behind scripts/demo: the pipeline so far, on examples/django-app.
 
-init → build (as a CI job of branch `main` would) → publish to a local registry
+init → build (as a CI job of branch `main` would) → test → publish to a local registry
 → `docker compose up -d --wait` from the registry → health answer. The app and
 the registry stay up afterwards; the last lines say how to stop them. Later
 stages (test, deploy) join here as they land.
@@ -20,7 +20,9 @@ import urllib.request
 from pathlib import Path
 
 from shipyard.build.run import build
+from shipyard.config import load_config
 from shipyard.errors import ShipyardError
+from shipyard.imagetest.run import test_image
 from shipyard.init import init
 from shipyard.registry.publish import publish
 from shipyard.tools.docker import Docker
@@ -109,7 +111,8 @@ def main() -> int:
 
     registry = start_registry()
     with (WORKDIR / "pyproject.toml").open("a") as handle:
-        handle.write(f'\n[tool.shipyard]\nimage = "demo/guestbook"\nregistry = "{registry}"\n')
+        handle.write(f'\n[tool.shipyard]\nimage = "demo/guestbook"\nregistry = "{registry}"\n'
+                     '\n[tool.shipyard.test]\nsmoke = ["python", "manage.py", "check"]\n')
     (WORKDIR / ".gitignore").write_text((WORKDIR / ".gitignore").read_text()
                                         + "shipyard-build.json\nshipyard-sbom.cdx.json\n")
     git("init", "-q", "-b", "main")
@@ -125,6 +128,14 @@ def main() -> int:
           f" {report.packages} packages recorded in {Path(str(report.sbom)).name}")
     for ref in report.refs:
         print(f"  tag {ref}")
+
+    step("shipyard test (metadata, every layer, smoke, a hardened running container)")
+    tested = test_image(report.image_id, load_config(WORKDIR), WORKDIR, docker=docker,
+                        on_result=lambda r: print(f"  {r.status:4} {r.id}"))
+    if not tested.passed:
+        for failure in tested.failures:
+            print(f"  FAILED {failure.id}: {failure.reason}", file=sys.stderr)
+        return 1
 
     step(f"shipyard publish → {registry}")
     published = publish(WORKDIR, env=ci_env, docker=docker)
