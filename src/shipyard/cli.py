@@ -53,9 +53,11 @@ def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[st
 def _register() -> None:
     """Commands that live in shipyard.commands (each module is parse + render only)."""
     from shipyard.commands.build import build_command, publish_command
+    from shipyard.commands.check import check_command
     from shipyard.commands.imagetest import imagetest_command
 
     app.add_command(build_command)
+    app.add_command(check_command)
     app.add_command(imagetest_command)
     app.add_command(publish_command)
 

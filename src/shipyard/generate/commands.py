@@ -14,6 +14,7 @@ from shipyard.detect.project import Project
 
 UV_PIN = "uv==0.13.8"
 POETRY_PIN = "poetry==2.2.1"
+SETUPTOOLS_PIN = "setuptools==75.8.0"  # reads setup.py's install_requires (egg_info)
 CA_SECRET_ID = "ca_bundle"  # noqa: S105 - the id of a secret, not a secret
 # A corporate TLS-intercepting proxy's CA reaches pip/uv/git only as a BuildKit
 # secret: mounted for one RUN, never written to a layer.
@@ -117,7 +118,7 @@ def _list_stage(project: Project) -> str:
         "WORKDIR /src\n"
         f"COPY {copies} ./\n"
         f"RUN --mount=type=secret,id={CA_SECRET_ID} {CA_ENV}; \\\n"
-        "    pip install setuptools && python setup.py -q egg_info --egg-base /tmp \\\n"
+        f"    pip install {SETUPTOOLS_PIN} && python setup.py -q egg_info --egg-base /tmp \\\n"
         "    && sed -n '/^\\[/q;p' /tmp/*.egg-info/requires.txt > /tmp/requirements.txt\n"
     )
 

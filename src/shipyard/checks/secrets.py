@@ -1,0 +1,46 @@
+"""What looks like a secret: variable names, file names, values. Shared by the Dockerfile,
+compose, CI and image rules so they agree on one definition.
+
+Why names and not entropy: in a Dockerfile or compose file the name is what gives a
+secret away (`ARG NPM_TOKEN`), and a name-based rule is predictable — a team can read
+why it fired. Names ending in _FILE/_PATH/_ID/... name *where* a secret is, not the
+secret, and pass.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SECRET_WORDS = re.compile(
+    r"(?:^|_)(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|APIKEY|API_KEY|ACCESS_KEY|PRIVATE_KEY"
+    r"|SECRET_KEY|CREDENTIALS?|AUTH_TOKEN|PAT)(?:_|$)", re.IGNORECASE)
+_SAFE_SUFFIX = re.compile(
+    r"_(FILE|PATH|DIR|ID|URL|HOST|USER|USERNAME|NAME|SOCK|ENDPOINT|HEADER|TYPE|LENGTH|ENABLED"
+    r"|REQUIRED|MODE|ENV|VAR)$", re.IGNORECASE)
+_SECRET_FILES = re.compile(
+    r"(?:^|/)(\.env(?:\.[\w.-]+)?|id_rsa|id_dsa|id_ecdsa|id_ed25519|[\w.-]+\.pem|[\w.-]+\.key"
+    r"|[\w.-]+\.p12|[\w.-]+\.pfx|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.ssh|\.aws"
+    r"|\.docker/config\.json|credentials(?:\.json)?|secrets?\.(?:json|ya?ml|toml))/?$")
+_URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_TOKEN_VALUES = re.compile(
+    r"(AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|sk-[A-Za-z0-9]{32,})")
+
+
+def is_secret_name(name: str) -> bool:
+    """True for NPM_TOKEN, DJANGO_SECRET_KEY, DB_PASSWORD; false for SECRET_KEY_FILE."""
+    return bool(_SECRET_WORDS.search(name)) and not _SAFE_SUFFIX.search(name)
+
+
+def is_secret_file(path: str) -> bool:
+    """True for .env, id_rsa, tls.key, .npmrc, ~/.aws ... (a path as written in COPY)."""
+    return bool(_SECRET_FILES.search(path.rstrip("/")))
+
+
+def url_with_credentials(text: str) -> bool:
+    return bool(_URL_CREDENTIALS.search(text))
+
+
+def looks_like_token(value: str) -> bool:
+    """Well-known token formats (AWS, GitHub, GitLab, Slack, PEM keys)."""
+    return bool(_TOKEN_VALUES.search(value))

@@ -1,0 +1,49 @@
+"""YAML with line numbers (ruamel round-trip), for compose and CI files.
+
+Why round-trip mode: it keeps each key's line, so a finding can point at the exact
+`ports:` or `image:` line (and an inline `# shipyard: ignore=...` next to it works).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from shipyard.checks.model import CheckParseError
+
+
+def load_yaml(text: str) -> Any:
+    """Parse text; CheckParseError(message, line) when it is not valid YAML."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise CheckParseError(f"invalid YAML: {problem}", line) from None
+    except YAMLError as exc:
+        raise CheckParseError(f"invalid YAML: {str(exc).splitlines()[0]}") from None
+
+
+def key_line(mapping: Any, key: str) -> int | None:
+    """1-based line of `key` in a round-trip mapping (None for plain dicts)."""
+    if isinstance(mapping, CommentedMap) and key in mapping:
+        try:
+            return int(mapping.lc.key(key)[0]) + 1
+        except (KeyError, TypeError, AttributeError):
+            return None
+    return None
+
+
+def item_line(seq: Any, index: int) -> int | None:
+    if isinstance(seq, CommentedSeq):
+        try:
+            return int(seq.lc.item(index)[0]) + 1
+        except (KeyError, TypeError, AttributeError):
+            return None
+    return None
