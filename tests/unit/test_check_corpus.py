@@ -75,12 +75,9 @@ def test_checking_the_corpus_directory_has_no_parse_failures() -> None:
 
 
 @pytest.mark.slow
-def test_a_thousand_dockerfiles_in_under_ten_seconds(tmp_path: Path) -> None:
-    """The issue's speed target, with the corpus cycled to 1,000 files (benchmarks/check.py
-    measures the same next to hadolint); measured ~1.3 s on 2 cores, so 10 s has room for
-    a loaded CI machine."""
-    import time
-
+def test_a_thousand_dockerfiles_all_parse(tmp_path: Path) -> None:
+    """The benchmark's input (the corpus cycled to 1,000 files) parses with zero failures.
+    The speed target itself lives in benchmarks/check.py, not in a timed test."""
     for index in range(1000):
         source = DOCKERFILES[index % len(DOCKERFILES)]
         text = source.read_text()
@@ -89,9 +86,6 @@ def test_a_thousand_dockerfiles_in_under_ten_seconds(tmp_path: Path) -> None:
         text = first + "\n" + header + rest if first.startswith("# ") and "=" in first \
             else header + text
         (tmp_path / f"{index:04d}.Dockerfile").write_text(text)
-    start = time.perf_counter()
     report = check(tmp_path)
-    elapsed = time.perf_counter() - start
     assert report.parse_failures == ()
     assert len(report.files) >= 1000
-    assert elapsed < 10, f"{elapsed:.1f} s for 1,000 Dockerfiles"
