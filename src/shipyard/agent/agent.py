@@ -1,0 +1,1283 @@
+#!/usr/bin/env python3
+"""Shipyard host agent: deploy, roll back and inspect one docker compose project.
+
+Why it exists: a CI deploy key must be able to do exactly one thing on a host,
+update the running version of one project, and nothing else (seed 000). This
+file is the ``command=`` of a ``restrict``-ed authorized_keys line, so sshd runs
+it for every login with that key, whatever the client asked for. The client's
+request arrives only as text in SSH_ORIGINAL_COMMAND, is parsed against a tiny
+grammar, and never reaches a shell. Standard library only; runs on python3 >= 3.9
+with docker compose v2; one file, installed by ``shipyard host setup``.
+
+CONTRACT (``shipyard deploy/rollback/status/history``, ``host setup`` and ``ci`` rely on it)
+
+Invocation (the authorized_keys line; host setup writes it, the caller cannot change it)::
+
+    restrict,command="/usr/bin/python3 /home/deploy/.shipyard/agent.py
+      --project /home/deploy/frobnicator --key-id SHA256:..." ssh-ed25519 AAAA...
+
+(one line in the file; wrapped here).
+
+``--project`` is the absolute compose project directory (its name is the compose
+project name). ``--key-id`` names the caller in the journal; when sshd has
+``ExposeAuthInfo yes``, the fingerprint computed from SSH_USER_AUTH is preferred.
+The docker client is ``docker`` on PATH, or SHIPYARD_AGENT_DOCKER if set (on the
+command line, e.g. ``command="env SHIPYARD_AGENT_DOCKER=/usr/bin/docker /usr/bin/python3 ..."``).
+The agent trusts its environment: never enable PermitUserEnvironment for the deploy user.
+
+Grammar (SSH_ORIGINAL_COMMAND; words separated by exactly one space, printable ASCII,
+at most 256 characters)::
+
+    deploy [TAG]      deploy TAG, or without TAG re-pull and restart the configured tag
+    rollback [TAG]    back to the last good tag before the current one, or to TAG
+                      (which must have been deployed successfully here before)
+    status            tag, digest and one line per service
+    history [N]       the last N (default 10, 1..9999) journal lines, as stored
+
+No SSH_ORIGINAL_COMMAND at all (``ssh host`` without a command) means ``deploy``,
+like the seed's fixed command. TAG follows the OCI tag grammar
+``[A-Za-z0-9_][A-Za-z0-9._-]{0,127}``: no registry, repository or digest, ever;
+the image repository is fixed by the project's compose file. An explicit TAG must
+also match the project's ``allow_tags`` pattern (``re.search``) if one is set.
+Anything else is refused: one line on stderr starting ``refused:``, exit 2, and
+nothing runs, is written or is journaled.
+
+Exit codes: 0 ok; 1 deploy/rollback failed (the previous version was restored,
+unless the journal says ``failed``), also status could not be read; 2 request
+refused; 3 lock timeout; 4 configuration error (bad --project/--key-id, bad or
+unknown key in shipyard-agent.json, no tag configured, docker or hook not found);
+5 rollback target unknown.
+
+Output: progress on stdout, one flushed line at a time (``==> step``, ``!!! problem``,
+and the output of docker compose and the hook indented by two spaces); errors on
+stderr. ``status`` prints exactly::
+
+    tag: v2                      (or "tag: (none)")
+    digest: sha256:...           (or "digest: unknown")
+    web: running healthy         per container: SERVICE: STATE HEALTH (health "-": none)
+
+Per-project config, optional: ``<project>/shipyard-agent.json``::
+
+    {"allow_tags": "^(main|dev)-", "deploy_timeout": 300, "lock_timeout": 120,
+     "pre_deploy": ["argv", "..."], "env_file": ".env", "tag_variable": "IMAGE_TAG",
+     "log_lines": 50}
+
+Unknown keys are a configuration error (exit 4) that names the key. ``pre_deploy``
+runs (argv, no shell, cwd = project, env SHIPYARD_PROJECT, SHIPYARD_ACTION,
+SHIPYARD_TAG_BEFORE, SHIPYARD_TAG_AFTER) before anything changes; if it fails,
+nothing changes and the deploy fails (exit 1).
+
+deploy TAG / rollback: take the lock; run the hook; write ``TAG_VARIABLE=TAG`` into
+the env file (atomically; other lines kept); ``docker compose pull``;
+``docker compose up -d --wait --wait-timeout T``; check every container is running
+and healthy (or has no healthcheck, or is a one-shot that exited 0). On any failure
+(or SIGTERM/SIGINT): print the failing containers' last ``log_lines`` log lines,
+restore the previous env file and the previous image of every reference (so a
+re-pulled mutable tag comes back too), ``up -d --wait`` again, journal, exit 1.
+SIGHUP and a vanished ssh client are ignored: the deploy runs to a consistent end.
+docker compose always runs as ``docker compose --ansi never --project-directory
+<project> [--env-file F] ...`` (argv lists, stdin /dev/null), with SSH_ORIGINAL_COMMAND,
+SSH_USER_AUTH, the tag variable, COMPOSE_* and locale variables removed from its
+environment, so the project's own files alone decide what runs. DOCKER_CONFIG is
+left alone: the registry login lives in the deploy user's ~/.docker/config.json.
+
+Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
+
+    {"time": "2025-01-31T12:00:00.123Z",   start (UTC, RFC 3339), after the lock was taken
+     "action": "deploy" | "rollback",
+     "caller": "SHA256:..." | "unknown",
+     "tag_before": "v1" | null,  "tag_requested": "v2",  "tag_after": "v1",
+     "digest_before": "sha256:..." | null,  "digest_after": "sha256:..." | null,
+     "outcome": "ok" | "failed-rolled-back" | "failed" | "interrupted",
+     "duration_s": 12.3 | null,
+     "steps": {"pre_deploy": 0.4, "pull": 2.1, "up": 9.0, "verify": 0.2, "restore": 8.8},
+     "detail": "one line"}
+
+``tag_after``/``digest_after`` are what runs *after* the action: for
+``failed-rolled-back`` that is the restored version; ``tag_requested`` is what was
+asked for. ``failed`` means the previous version could not be restored (or there
+was none: first deploy). ``interrupted`` is written by the *next* run when it finds
+that an agent was killed before finishing (see the lock). Refused requests and lock
+timeouts change nothing and are not journaled. ``rollback`` without TAG replays the
+``ok`` entries as a stack (a deploy pushes its tag, a rollback pops back to its
+tag) and picks the newest tag on it that is not the current one, so repeated
+rollbacks keep going back instead of flip-flopping.
+
+Lock: ``<project>/.shipyard/deploy.lock``, ``fcntl.flock`` (exclusive). A second
+deploy waits up to ``lock_timeout`` seconds, then exits 3 naming the holder. A
+lock left by a killed agent is detected and broken safely by the kernel: flock
+locks vanish with the last descriptor. The descriptor is inherited by the agent's
+children on purpose, so an orphaned ``docker compose`` of a killed agent keeps the
+project locked until it has exited too. While holding the lock the agent writes
+its pid, action, caller, tags and current step (pre_deploy, env, pull, up, verify,
+restore) into the lock file as JSON and empties it on a clean exit; a run that
+takes the lock and finds that record knows its predecessor was killed, checks
+whether that pid still exists, says so, journals ``interrupted`` (with the step),
+and, if its own deploy fails, restores the predecessor's ``tag_before``, the last
+version known to have run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import contextlib
+import difflib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+# --- exit codes -------------------------------------------------------------------
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_LOCK_TIMEOUT = 3
+EXIT_CONFIG = 4
+EXIT_UNKNOWN_TARGET = 5
+
+# --- grammar --------------------------------------------------------------------
+HELP = "deploy [TAG], rollback [TAG], status, history [N]"
+TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"  # OCI distribution spec, tags
+COUNT_PATTERN = r"[1-9][0-9]{0,3}"
+MAX_COMMAND_LENGTH = 256
+DEFAULT_HISTORY = 10
+_TAG_RE = re.compile(TAG_PATTERN)
+_COUNT_RE = re.compile(COUNT_PATTERN)
+
+# --- files ------------------------------------------------------------------------
+CONFIG_NAME = "shipyard-agent.json"
+STATE_DIR = ".shipyard"
+JOURNAL_NAME = "journal.jsonl"
+LOCK_NAME = "deploy.lock"
+DEFAULT_ENV_FILE = ".env"
+DOCKER_ENV = "SHIPYARD_AGENT_DOCKER"
+
+QUERY_TIMEOUT = 120.0  # docker compose config/ps/logs, docker image inspect/tag
+KILL_GRACE = 10.0  # SIGTERM -> SIGKILL for a child that overran its timeout
+UP_GRACE = 30.0  # the process timeout of `up --wait` is its --wait-timeout plus this
+
+Entry = dict[str, Any]
+
+
+# --- errors -----------------------------------------------------------------------
+class AgentError(Exception):
+    """An expected failure: one line for the CI log and an exit code."""
+
+    exit_code = EXIT_FAILED
+
+
+class Refused(AgentError):
+    """The request is not in the grammar or not allowed here; nothing ran."""
+
+    exit_code = EXIT_REFUSED
+
+
+class LockTimeout(AgentError):
+    """Another deploy held the lock for longer than lock_timeout."""
+
+    exit_code = EXIT_LOCK_TIMEOUT
+
+
+class ConfigError(AgentError):
+    """The host side is misconfigured (authorized_keys line, config file, env file)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class UnknownTarget(AgentError):
+    """rollback has nothing (known good) to go back to."""
+
+    exit_code = EXIT_UNKNOWN_TARGET
+
+
+class StepFailed(Exception):
+    """A deploy step failed; the deploy is rolled back."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived during a deploy; the deploy is rolled back.
+
+    A BaseException, so that no ``except Exception`` on the way swallows it.
+    """
+
+
+# --- the request ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    """A parsed, grammar-valid request."""
+
+    action: str  # deploy | rollback | status | history
+    tag: str | None = None
+    count: int | None = None
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """The caller's text, quoted on one line (repr escapes controls), shortened."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
+def _tag_problem(word: str) -> str:
+    if any(c in word for c in "/@:"):
+        return (f"{_shown(word)} is not a tag: give only the tag, the image repository "
+                "is fixed by the host's compose file (no registry, repository or digest)")
+    return (f"{_shown(word)} is not a valid tag (letters, digits, '_', '.', '-', "
+            "at most 128, not starting with '.' or '-')")
+
+
+def parse_command(text: str | None) -> Request:
+    """Parse SSH_ORIGINAL_COMMAND; raise Refused for anything outside the grammar.
+
+    None (no command sent) is ``deploy``. Pure: reads nothing, runs nothing.
+    """
+    if text is None:
+        return Request("deploy")
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise Refused(f"command is {len(text)} characters long, more than {MAX_COMMAND_LENGTH}; "
+                      f"allowed: {HELP}")
+    if not (text.isascii() and text.isprintable()):
+        raise Refused(f"command {_shown(text)} contains control or non-ASCII characters; "
+                      f"allowed: {HELP}")
+    verb, sep, rest = text.partition(" ")
+    args = rest.split(" ") if sep else []
+    if verb in ("deploy", "rollback"):
+        if not args:
+            return Request(verb)
+        if len(args) == 1 and _TAG_RE.fullmatch(args[0]):
+            return Request(verb, tag=args[0])
+        if len(args) == 1:
+            raise Refused(f"{verb}: {_tag_problem(args[0])}")
+        raise Refused(f"{verb} takes at most one TAG, got {_shown(rest)}; allowed: {HELP}")
+    if verb == "status":
+        if not args:
+            return Request("status")
+        raise Refused(f"status takes no arguments, got {_shown(rest)}; allowed: {HELP}")
+    if verb == "history":
+        if not args:
+            return Request("history", count=DEFAULT_HISTORY)
+        if len(args) == 1 and _COUNT_RE.fullmatch(args[0]):
+            return Request("history", count=int(args[0]))
+        raise Refused(f"history takes one count from 1 to 9999, got {_shown(rest)}")
+    raise Refused(f"{_shown(verb)} is not an agent command; allowed: {HELP}")
+
+
+def check_allowed(tag: str, allow_tags: str | None) -> None:
+    """Refuse a caller-chosen tag that the project's allow pattern does not match."""
+    if allow_tags is not None and re.search(allow_tags, tag) is None:
+        raise Refused(f"tag {tag!r} does not match this project's allow_tags {allow_tags!r}")
+
+
+# --- configuration ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    """shipyard-agent.json, validated; every field has a default."""
+
+    allow_tags: str | None = None
+    deploy_timeout: int = 300
+    lock_timeout: int = 120
+    pre_deploy: tuple[str, ...] = ()
+    env_file: str = DEFAULT_ENV_FILE
+    tag_variable: str = "IMAGE_TAG"
+    log_lines: int = 50
+
+
+CONFIG_KEYS = ("allow_tags", "deploy_timeout", "lock_timeout", "pre_deploy", "env_file",
+               "tag_variable", "log_lines")
+_VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _int_setting(data: Mapping[str, Any], key: str, low: int, high: int, default: int,
+                 where: str) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where}: {key} must be a whole number from {low} to {high}, "
+                          f"not {json.dumps(value)}")
+    return value
+
+
+def parse_config(data: object, where: str = CONFIG_NAME) -> Config:
+    """Validate decoded JSON into a Config; ConfigError names the key. Pure."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a JSON object, not {type(data).__name__}")
+    unknown = sorted(str(k) for k in data if k not in CONFIG_KEYS)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], CONFIG_KEYS, n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        raise ConfigError(f'{where}: unknown key "{unknown[0]}"{hint}; '
+                          f"known keys: {', '.join(CONFIG_KEYS)}")
+    allow = data.get("allow_tags")
+    if allow is not None:
+        if not isinstance(allow, str) or not allow:
+            raise ConfigError(f"{where}: allow_tags must be a non-empty regular expression "
+                              f"string, not {json.dumps(allow)}")
+        try:
+            re.compile(allow)
+        except re.error as exc:
+            raise ConfigError(f"{where}: allow_tags {allow!r} is not a valid regular "
+                              f"expression: {exc}") from None
+    hook = data.get("pre_deploy", [])
+    if not isinstance(hook, list) or not all(isinstance(a, str) and a and "\0" not in a
+                                             for a in hook):
+        raise ConfigError(f"{where}: pre_deploy must be a list of non-empty strings (argv, "
+                          f"no shell), not {json.dumps(hook)}")
+    env_file = data.get("env_file", DEFAULT_ENV_FILE)
+    if (not isinstance(env_file, str) or not env_file or "\0" in env_file
+            or Path(env_file).is_absolute() or ".." in Path(env_file).parts):
+        raise ConfigError(f"{where}: env_file must be a path inside the project directory, "
+                          f"not {json.dumps(env_file)}")
+    variable = data.get("tag_variable", "IMAGE_TAG")
+    if not isinstance(variable, str) or not _VARIABLE_RE.fullmatch(variable):
+        raise ConfigError(f"{where}: tag_variable must be a variable name like IMAGE_TAG, "
+                          f"not {json.dumps(variable)}")
+    return Config(
+        allow_tags=allow,
+        deploy_timeout=_int_setting(data, "deploy_timeout", 1, 86400, 300, where),
+        lock_timeout=_int_setting(data, "lock_timeout", 0, 86400, 120, where),
+        pre_deploy=tuple(hook),
+        env_file=env_file,
+        tag_variable=variable,
+        log_lines=_int_setting(data, "log_lines", 1, 10000, 50, where),
+    )
+
+
+def load_config(project: Path) -> Config:
+    """``<project>/shipyard-agent.json`` if it exists, else the defaults."""
+    path = project / CONFIG_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    return parse_config(data, str(path))
+
+
+# --- the env file -----------------------------------------------------------------
+def _assignment(variable: str) -> re.Pattern[str]:
+    return re.compile(r"[ \t]*(export[ \t]+)?" + re.escape(variable) + r"[ \t]*=")
+
+
+def _unquote(raw: str) -> str:
+    raw = raw.strip()
+    if raw[:1] in ("'", '"'):
+        end = raw.find(raw[0], 1)
+        return raw[1:end] if end > 0 else raw[1:]
+    for marker in (" #", "\t#"):
+        if marker in raw:
+            raw = raw.split(marker, 1)[0]
+    return raw.strip()
+
+
+def env_value(text: str, variable: str) -> str | None:
+    """The value ``variable`` gets from dotenv ``text`` (the last assignment wins)."""
+    pattern, value = _assignment(variable), None
+    for line in text.splitlines():
+        match = pattern.match(line)
+        if match:
+            value = _unquote(line[match.end():])
+    return value or None
+
+
+def rewrite_env(text: str, variable: str, value: str) -> str:
+    """``text`` with every assignment of ``variable`` set to ``value``; appended if absent.
+
+    Other lines (comments, blank lines, other variables, line endings) are kept
+    byte for byte. ``value`` must be a tag: nothing that dotenv would interpret.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        raise ValueError(f"refusing to write {value!r} into an env file")
+    pattern, out, replaced = _assignment(variable), [], False
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        match = pattern.match(body)
+        if match:
+            ending = line[len(body):] or "\n"
+            out.append(f"{match.group(1) or ''}{variable}={value}{ending}")
+            replaced = True
+        else:
+            out.append(line)
+    if not replaced:
+        if out and not out[-1].endswith("\n"):
+            out.append("\n")
+        out.append(f"{variable}={value}\n")
+    return "".join(out)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so a reader sees the old or the new file, never half.
+
+    Temp file in the same directory, fsync, same mode as the old file (0600 for a
+    new one: env files hold secrets), rename over, fsync the directory.
+    """
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o600
+    fd, tmp_name = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.",
+                                    suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(str(path.parent), os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+# --- the journal ------------------------------------------------------------------
+def now_rfc3339() -> str:
+    """The current UTC time, RFC 3339 with milliseconds and ``Z``."""
+    stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")  # noqa: UP017 - python 3.9
+    return stamp.replace("+00:00", "Z")
+
+
+def parse_journal(text: str) -> list[Entry]:
+    """The entries of a journal; lines that are not JSON objects (a torn write) are skipped."""
+    entries = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def read_journal(path: Path) -> list[Entry]:
+    try:
+        return parse_journal(path.read_text(encoding="utf-8", errors="replace"))
+    except FileNotFoundError:
+        return []
+
+
+def append_journal(path: Path, entry: Entry) -> None:
+    """Append one JSON line with a single O_APPEND write, then fsync."""
+    path.parent.mkdir(mode=0o750, exist_ok=True)
+    data = (json.dumps(entry, ensure_ascii=True, separators=(", ", ": ")) + "\n").encode()
+    fd = os.open(str(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def known_good_stack(entries: Iterable[Entry]) -> list[str]:
+    """Replay ``ok`` entries: a deploy pushes its tag, a rollback pops back to its tag."""
+    stack: list[str] = []
+    for entry in entries:
+        tag = entry.get("tag_after")
+        if entry.get("outcome") != "ok" or not isinstance(tag, str) or not tag:
+            continue
+        if entry.get("action") == "rollback" and tag in stack:
+            while stack[-1] != tag:
+                stack.pop()
+        elif not stack or stack[-1] != tag:
+            stack.append(tag)
+    return stack
+
+
+def rollback_target(entries: Iterable[Entry], current: str | None) -> str | None:
+    """The last good tag before ``current`` (newest on the stack that is not current)."""
+    for tag in reversed(known_good_stack(entries)):
+        if tag != current:
+            return tag
+    return None
+
+
+def deployed_tags(entries: Iterable[Entry]) -> list[str]:
+    """Every tag that ever ran successfully here, oldest first, once each."""
+    seen: dict[str, None] = {}
+    for entry in entries:
+        tag = entry.get("tag_after")
+        if entry.get("outcome") == "ok" and isinstance(tag, str) and tag:
+            seen.pop(tag, None)
+            seen[tag] = None
+    return list(seen)
+
+
+# --- the caller -------------------------------------------------------------------
+_KEY_ID_RE = re.compile(r"SHA256:[A-Za-z0-9+/]{16,86}={0,2}")
+
+
+def fingerprint_from_auth_info(text: str) -> str | None:
+    """``SHA256:...`` of the last public key in sshd's ExposeAuthInfo file, as ssh-keygen -l."""
+    found = None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "publickey":
+            try:
+                blob = base64.b64decode(parts[2], validate=True)
+            except ValueError:
+                continue
+            digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+            found = f"SHA256:{digest}"
+    return found
+
+
+def caller_id(environ: Mapping[str, str], key_id: str | None) -> str:
+    """Who is deploying: sshd's exposed key if available, else --key-id, else unknown."""
+    auth_file = environ.get("SSH_USER_AUTH")
+    if auth_file:
+        try:
+            found = fingerprint_from_auth_info(Path(auth_file).read_text(errors="replace"))
+        except OSError:
+            found = None
+        if found:
+            return found
+    return key_id or "unknown"
+
+
+# --- docker compose: argv and output, as data --------------------------------------
+def compose_argv(docker: str, project: Path, env_file: str, args: Sequence[str]) -> list[str]:
+    """``docker compose`` for this project, reading only the project's own files."""
+    argv = [docker, "compose", "--ansi", "never", "--project-directory", str(project)]
+    if env_file != DEFAULT_ENV_FILE:
+        argv += ["--env-file", str(project / env_file)]
+    return [*argv, *args]
+
+
+def child_environment(environ: Mapping[str, str], tag_variable: str) -> dict[str, str]:
+    """The environment for docker and the hook: nothing the caller could have set.
+
+    SSH_ORIGINAL_COMMAND is the caller's raw text; the tag variable, COMPOSE_* and
+    the locale (AcceptEnv LANG LC_* is common) would override the project's files.
+    """
+    dropped = {"SSH_ORIGINAL_COMMAND", "SSH_USER_AUTH", tag_variable, "LANG", "LANGUAGE"}
+    return {key: value for key, value in environ.items()
+            if key not in dropped and not key.startswith(("COMPOSE_", "LC_"))}
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One container of the project as ``docker compose ps`` reports it."""
+
+    service: str
+    name: str
+    state: str  # running, exited, restarting, created, ...
+    health: str  # healthy, unhealthy, starting, "" (no healthcheck)
+    exit_code: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Running and healthy (or without healthcheck), or a one-shot that exited 0."""
+        if self.state == "running":
+            return self.health in ("", "healthy")
+        return self.state == "exited" and self.exit_code == 0
+
+    def line(self) -> str:
+        return f"{self.service}: {self.state} {self.health or '-'}"
+
+
+def parse_ps(text: str) -> list[ServiceState]:
+    """``docker compose ps --format json``: JSON lines (compose >= 2.21) or one array."""
+    text = text.strip()
+    if not text:
+        return []
+    items = json.loads(text) if text.startswith("[") else [
+        json.loads(line) for line in text.splitlines() if line.strip()]
+    states = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        try:
+            code = int(item.get("ExitCode") or 0)
+        except (TypeError, ValueError):
+            code = 0
+        states.append(ServiceState(
+            service=str(item.get("Service") or "?"), name=str(item.get("Name") or ""),
+            state=str(item.get("State") or "").lower(),
+            health=str(item.get("Health") or "").lower(), exit_code=code))
+    return sorted(states, key=lambda s: (s.service, s.name))
+
+
+def service_images(config_json: str) -> dict[str, str]:
+    """service -> image reference, from ``docker compose config --format json``."""
+    data = json.loads(config_json)
+    services = data.get("services") if isinstance(data, dict) else None
+    if not isinstance(services, dict):
+        return {}
+    return {str(name): str(svc["image"]) for name, svc in sorted(services.items())
+            if isinstance(svc, dict) and svc.get("image")}
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """(repository, tag) of an image reference; tag None for a digest reference."""
+    if "@" in ref:
+        return ref.split("@", 1)[0], None
+    slash, colon = ref.rfind("/"), ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ref[colon + 1:]
+    return ref, "latest"
+
+
+def digest_ref(images: Mapping[str, str], tag: str | None) -> str | None:
+    """The reference whose digest stands for the deployment: the first using ``tag``."""
+    refs = list(images.values())
+    tagged = [ref for ref in refs if tag is not None and split_ref(ref)[1] == tag]
+    chosen = tagged or refs
+    return chosen[0] if chosen else None
+
+
+def pick_digest(repo_digests: Sequence[str], repository: str) -> str | None:
+    """``sha256:...`` from RepoDigests, preferring the reference's own repository."""
+    for wanted in (repository, None):
+        for item in repo_digests:
+            name, _, digest = item.partition("@")
+            if digest and (wanted is None or name == wanted):
+                return digest
+    return None
+
+
+# --- output and processes ---------------------------------------------------------
+class Output:
+    """Lines to stdout/stderr, flushed one by one; a vanished reader is not an error.
+
+    Why bytes: the agent may run under the C locale, and docker prints UTF-8.
+    """
+
+    def __init__(self, stdout: Any = None, stderr: Any = None) -> None:
+        self._stdout = stdout if stdout is not None else sys.stdout.buffer
+        self._stderr = stderr if stderr is not None else sys.stderr.buffer
+        self._lock = threading.Lock()
+
+    def line(self, text: str) -> None:
+        self._write(self._stdout, text)
+
+    def error(self, text: str) -> None:
+        self._write(self._stderr, text)
+
+    def _write(self, stream: Any, text: str) -> None:
+        with self._lock:
+            try:
+                stream.write(text.encode("utf-8", "replace") + b"\n")
+                stream.flush()
+            except (OSError, ValueError):
+                # The ssh client went away: the deploy still runs to a consistent end.
+                # Point the descriptor at /dev/null, or Python's own flush at exit fails.
+                _silence(stream)
+
+
+def _silence(stream: Any) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+        stream.flush()
+
+
+@dataclass
+class StepResult:
+    returncode: int
+    timed_out: bool = False
+    tail: list[str] = field(default_factory=list)
+
+
+class Runner:
+    """Runs programs as argv lists (never a shell), stdin /dev/null, in their own group.
+
+    ``keep_fds`` (the lock) is inherited on purpose: see the module docstring.
+    """
+
+    def __init__(self, out: Output, env: Mapping[str, str], cwd: Path,
+                 keep_fds: Sequence[int] = ()) -> None:
+        self.out, self.env, self.cwd, self.keep_fds = out, dict(env), cwd, tuple(keep_fds)
+
+    def _popen(self, argv: Sequence[str], env: Mapping[str, str] | None,
+               **kwargs: Any) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                list(argv), stdin=subprocess.DEVNULL, cwd=str(self.cwd),
+                env=dict(env if env is not None else self.env), start_new_session=True,
+                pass_fds=self.keep_fds, **kwargs)
+        except OSError as exc:
+            raise ConfigError(f"cannot run {argv[0]!r}: {exc.strerror or exc} (set "
+                              f"{DOCKER_ENV} or fix the pre_deploy hook)") from None
+
+    def stream(self, argv: Sequence[str], timeout: float, tail_lines: int = 200,
+               env: Mapping[str, str] | None = None) -> StepResult:
+        """Run, relaying each output line (stderr merged) indented; kill at ``timeout``."""
+        proc = self._popen(argv, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                tail.append(line)
+                self.out.line("  " + line)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            if proc.poll() is None:
+                _stop_group(proc)
+        reader.join(timeout=5)  # a grandchild may keep the pipe open; do not wait for it
+        return StepResult(proc.returncode, timed_out, list(tail))
+
+    def capture(self, argv: Sequence[str], timeout: float = QUERY_TIMEOUT) -> tuple[int, str, str]:
+        """Run quietly; (exit code, stdout, stderr); exit code -1 on timeout."""
+        proc = self._popen(argv, None, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            return -1, "", f"{argv[0]} timed out after {timeout:g}s"
+        finally:
+            if proc.poll() is None:
+                _stop_group(proc)
+        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the child's process group, SIGKILL it after a grace period, reap."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=KILL_GRACE)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.wait()
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+# --- the lock ---------------------------------------------------------------------
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def describe_holder(record: Entry | None) -> str:
+    """``pid 123 (running): deploy v2 by SHA256:... since T``, from a lock record."""
+    if not record:
+        return "holder unknown"
+    pid = record.get("pid")
+    if isinstance(pid, int) and not isinstance(pid, bool):
+        state = "running" if pid_alive(pid) else "gone, its child processes still hold the lock"
+        who = f"pid {pid} ({state})"
+    else:
+        who = "unknown pid"
+    what = f"{record.get('action', '?')} {record.get('tag_requested') or ''}".strip()
+    step = f", step {record['step']}" if record.get("step") else ""
+    return (f"{who}: {what} by {record.get('caller', 'unknown')} since "
+            f"{record.get('started', '?')}{step}")
+
+
+class DeployLock:
+    """An exclusive flock on ``<project>/.shipyard/deploy.lock`` plus a record of the holder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.record: Entry = {}
+
+    def acquire(self, timeout: float, out: Output) -> Entry | None:
+        """Wait up to ``timeout`` s; return the record a killed predecessor left, if any."""
+        self.path.parent.mkdir(mode=0o750, exist_ok=True)
+        fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        deadline = time.monotonic() + timeout
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = describe_holder(self._read(fd))
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise LockTimeout(f"another deploy still holds {self.path} after "
+                                      f"{timeout:g}s ({holder}); try again later") from None
+                if not announced:
+                    out.line(f"==> waiting up to {timeout:g}s for the deploy lock ({holder})")
+                    announced = True
+                time.sleep(0.2)  # polling interval of a bounded wait
+        self.fd = fd
+        return self._read(fd)
+
+    @staticmethod
+    def _read(fd: int) -> Entry | None:
+        raw = os.pread(fd, 65536, 0).decode("utf-8", "replace").strip()
+        if not raw:
+            return None
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            return {"detail": f"unreadable lock record {raw[:80]!r}"}
+        return record if isinstance(record, dict) else {"detail": "unreadable lock record"}
+
+    def write(self, record: Entry) -> None:
+        """Say who holds the lock (for waiters, and for the next run if we get killed)."""
+        assert self.fd is not None
+        self.record = dict(record)
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, (json.dumps(self.record) + "\n").encode(), 0)
+        os.fsync(self.fd)
+
+    def step(self, name: str) -> None:
+        """Record the step under way: waiters and a successor see where we are."""
+        if self.fd is not None and self.record:
+            self.write(dict(self.record, step=name))
+
+    def release(self) -> None:
+        """Empty the record (a clean exit), then unlock."""
+        if self.fd is None:
+            return
+        try:
+            os.ftruncate(self.fd, 0)
+            os.fsync(self.fd)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+
+# --- signals ----------------------------------------------------------------------
+_signalled: list[str] = []
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    """First SIGTERM/SIGINT aborts the deploy (which then rolls back); later ones wait."""
+    if _signalled:
+        return
+    _signalled.append(signal.Signals(signum).name)
+    raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+
+
+def install_signal_handlers() -> None:
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the ssh client went away: finish
+
+
+# --- the agent --------------------------------------------------------------------
+@dataclass
+class Snapshot:
+    """The images a compose project refers to: reference -> image id, and the digest."""
+
+    images: dict[str, str]
+    digest: str | None
+
+
+class Agent:
+    """One request against one project directory."""
+
+    def __init__(self, project: Path, config: Config, caller: str, docker: str, out: Output,
+                 environ: Mapping[str, str]) -> None:
+        self.project, self.config, self.caller = project, config, caller
+        self.docker, self.out = docker, out
+        self.child_env = child_environment(environ, config.tag_variable)
+        self.state_dir = project / STATE_DIR
+        self.journal = self.state_dir / JOURNAL_NAME
+        self.env_path = project / config.env_file
+        self.runner = Runner(out, self.child_env, project)
+        self.lock = DeployLock(self.state_dir / LOCK_NAME)
+
+    # -- helpers --
+    def compose(self, *args: str) -> list[str]:
+        return compose_argv(self.docker, self.project, self.config.env_file, args)
+
+    def read_env(self) -> str:
+        try:
+            return self.env_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {self.env_path}: {exc}") from None
+
+    def snapshot(self, tag: str | None) -> Snapshot:
+        """Image ids of every service's reference and the deployment's digest; best effort."""
+        code, out, _err = self.runner.capture(self.compose("config", "--format", "json"))
+        if code != 0:
+            return Snapshot({}, None)
+        try:
+            refs = service_images(out)
+        except ValueError:
+            return Snapshot({}, None)
+        images: dict[str, str] = {}
+        digests: dict[str, str | None] = {}
+        for ref in sorted(set(refs.values())):
+            code, out, _err = self.runner.capture([self.docker, "image", "inspect", ref])
+            try:
+                info = json.loads(out)[0] if code == 0 else None
+            except (ValueError, IndexError):
+                info = None
+            if isinstance(info, dict) and isinstance(info.get("Id"), str):
+                images[ref] = info["Id"]
+                digests[ref] = pick_digest(info.get("RepoDigests") or [], split_ref(ref)[0])
+        chosen = digest_ref(refs, tag)
+        return Snapshot(images, digests.get(chosen) if chosen else None)
+
+    def services(self) -> list[ServiceState]:
+        code, out, err = self.runner.capture(self.compose("ps", "--all", "--format", "json"))
+        if code != 0:
+            raise StepFailed(f"docker compose ps failed: {_last_line(err)}")
+        try:
+            return parse_ps(out)
+        except ValueError as exc:
+            raise StepFailed(f"cannot read docker compose ps output: {exc}") from None
+
+    def verify(self) -> list[ServiceState]:
+        """Every container ok, or StepFailed naming the ones that are not."""
+        states = self.services()
+        if not states:
+            raise StepFailed("no containers after docker compose up")
+        bad = [s for s in states if not s.ok]
+        if bad:
+            raise StepFailed("not healthy: " + ", ".join(
+                f"{s.service} ({s.state} {s.health or 'no healthcheck'})" for s in bad))
+        return states
+
+    def diagnose(self) -> None:
+        """Print the last log lines of every container that is not ok."""
+        try:
+            bad = [s for s in self.services() if not s.ok]
+        except StepFailed as exc:
+            self.out.line(f"!!! {exc}")
+            return
+        for service in sorted({s.service for s in bad}):
+            states = ", ".join(f"{s.state} {s.health or '-'}" for s in bad if s.service == service)
+            self.out.line(f"!!! {service} is {states}; its last {self.config.log_lines} "
+                          "log lines:")
+            code, out, err = self.runner.capture(self.compose(
+                "logs", "--no-color", "--tail", str(self.config.log_lines), service))
+            for line in (out + err).splitlines():
+                self.out.line("  | " + line)
+            if code != 0:
+                self.out.line(f"!!! docker compose logs exited {code}")
+
+    def up(self, timeout: int) -> StepResult:
+        wait = max(1, timeout)
+        self.out.line(f"==> docker compose up -d --wait (timeout {wait}s)")
+        return self.runner.stream(self.compose("up", "-d", "--wait", "--wait-timeout", str(wait)),
+                                  timeout=wait + UP_GRACE)
+
+    # -- requests --
+    def run(self, request: Request) -> int:
+        if request.action == "status":
+            return self.status()
+        if request.action == "history":
+            return self.history(request.count or DEFAULT_HISTORY)
+        return self.change(request.action, request.tag)
+
+    def status(self) -> int:
+        tag = env_value(self.read_env(), self.config.tag_variable)
+        try:
+            states = self.services()
+        except StepFailed as exc:
+            self.out.error(f"error: {exc}")
+            return EXIT_FAILED
+        digest = self.snapshot(tag).digest
+        self.out.line(f"tag: {tag or '(none)'}")
+        self.out.line(f"digest: {digest or 'unknown'}")
+        for state in states:
+            self.out.line(state.line())
+        return EXIT_OK
+
+    def history(self, count: int) -> int:
+        try:
+            text = self.journal.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return EXIT_OK
+        for line in [x for x in text.splitlines() if x.strip()][-count:]:
+            self.out.line(line)
+        return EXIT_OK
+
+    def change(self, action: str, tag: str | None) -> int:
+        """deploy or rollback, under the lock."""
+        lock = self.lock
+        leftover = lock.acquire(self.config.lock_timeout, self.out)
+        try:
+            if leftover is not None:
+                self._record_interrupted(leftover)
+            env_text = self.read_env()
+            tag_before = env_value(env_text, self.config.tag_variable)
+            target = self._target(action, tag, tag_before)
+            restore_to = tag_before
+            if leftover is not None:  # the env file may name a version that never ran
+                good = leftover.get("tag_before")
+                restore_to = good if isinstance(good, str) and _TAG_RE.fullmatch(good) else None
+            assert lock.fd is not None
+            self.runner = Runner(self.out, self.child_env, self.project, keep_fds=(lock.fd,))
+            started = now_rfc3339()
+            lock.write({"pid": os.getpid(), "started": started, "action": action,
+                        "caller": self.caller, "tag_before": restore_to,
+                        "tag_requested": target})
+            return self._apply(action, target, env_text, tag_before, restore_to, started)
+        finally:
+            lock.release()
+
+    def _target(self, action: str, tag: str | None, current: str | None) -> str:
+        if action == "deploy":
+            if tag is not None:
+                return tag
+            if current is None:
+                raise ConfigError(f"{self.env_path} sets no {self.config.tag_variable}; "
+                                  "deploy an explicit tag first (`deploy TAG`)")
+            return current
+        entries = read_journal(self.journal)
+        if tag is not None:
+            known = deployed_tags(entries)
+            if tag not in known:
+                raise UnknownTarget(
+                    f"rollback target {tag!r} never ran successfully here (known: "
+                    f"{', '.join(known[-10:]) or 'none'}); use `deploy {tag}` to deploy it anyway")
+            return tag
+        found = rollback_target(entries, current)
+        if found is None:
+            raise UnknownTarget(f"no earlier successful deploy to roll back to from "
+                                f"{current or '(no tag)'} (see `history`)")
+        return found
+
+    def _record_interrupted(self, record: Entry) -> None:
+        pid = record.get("pid")
+        alive = isinstance(pid, int) and not isinstance(pid, bool) and pid_alive(pid)
+        state = "still exists but no longer holds the lock" if alive else "is gone"
+        during = f" during {record['step']}" if record.get("step") else ""
+        detail = (f"agent pid {pid} {state}: it was stopped (killed?){during} before "
+                  f"finishing; noticed at {now_rfc3339()}")
+        what = record.get("action", "deploy")
+        self.out.line(f"!!! the previous {what} did not finish ({detail})")
+        tag_now = env_value(self.read_env(), self.config.tag_variable)
+        append_journal(self.journal, {
+            "time": record.get("started") or now_rfc3339(),
+            "action": record.get("action") if record.get("action") in ("deploy", "rollback")
+            else "deploy",
+            "caller": record.get("caller") or "unknown",
+            "tag_before": record.get("tag_before"), "tag_requested": record.get("tag_requested"),
+            "tag_after": tag_now, "digest_before": None, "digest_after": None,
+            "outcome": "interrupted", "duration_s": None, "steps": {}, "detail": detail,
+        })
+
+    def _apply(self, action: str, target: str, env_text: str, tag_before: str | None,
+               restore_to: str | None, started: str) -> int:
+        t0 = time.monotonic()
+        steps: dict[str, float] = {}
+        var = self.config.tag_variable
+        self.out.line(f"==> {action} {target} in {self.project} (now {tag_before or 'no tag'}; "
+                      f"caller {self.caller})")
+        before = self.snapshot(tag_before)
+        entry: Entry = {
+            "time": started, "action": action, "caller": self.caller,
+            "tag_before": tag_before, "tag_requested": target, "tag_after": tag_before,
+            "digest_before": before.digest, "digest_after": before.digest,
+        }
+
+        def finish(outcome: str, detail: str, tag_after: str | None, digest: str | None) -> None:
+            entry.update(tag_after=tag_after, digest_after=digest, outcome=outcome,
+                         duration_s=round(time.monotonic() - t0, 1), steps=steps,
+                         detail=detail)
+            append_journal(self.journal, entry)
+
+        if self.config.pre_deploy:
+            hook_env = dict(self.child_env, SHIPYARD_PROJECT=str(self.project),
+                            SHIPYARD_ACTION=action, SHIPYARD_TAG_BEFORE=tag_before or "",
+                            SHIPYARD_TAG_AFTER=target)
+            self.out.line(f"==> pre-deploy hook: {' '.join(self.config.pre_deploy)}")
+            self.lock.step("pre_deploy")
+            t = time.monotonic()
+            try:
+                hook = self.runner.stream(self.config.pre_deploy, self.config.deploy_timeout,
+                                          env=hook_env)
+            except Interrupted as exc:
+                finish("failed", f"pre-deploy hook {exc}; nothing was changed", tag_before,
+                       before.digest)
+                self.out.error(f"!!! {exc} during the pre-deploy hook; nothing was changed")
+                return EXIT_FAILED
+            steps["pre_deploy"] = round(time.monotonic() - t, 1)
+            if hook.returncode != 0 or hook.timed_out:
+                why = (f"timed out after {self.config.deploy_timeout}s" if hook.timed_out
+                       else f"exited {hook.returncode}")
+                finish("failed", f"pre-deploy hook {why}; nothing was changed", tag_before,
+                       before.digest)
+                self.out.error(f"!!! pre-deploy hook {why}; {action} of {target} aborted, "
+                               "nothing was changed")
+                return EXIT_FAILED
+
+        stage = "env"
+        self.lock.step(stage)
+        deadline = time.monotonic() + self.config.deploy_timeout
+        try:
+            if target != tag_before:
+                write_atomic(self.env_path, rewrite_env(env_text, var, target))
+                self.out.line(f"==> {var}: {tag_before or '(none)'} -> {target} "
+                              f"({self.config.env_file})")
+            stage = "pull"
+            self.lock.step(stage)
+            self.out.line("==> docker compose pull")
+            t = time.monotonic()
+            pulled = self.runner.stream(self.compose("pull"), timeout=self.config.deploy_timeout)
+            steps["pull"] = round(time.monotonic() - t, 1)
+            if pulled.returncode != 0 or pulled.timed_out:
+                raise StepFailed("docker compose pull " + (
+                    "timed out" if pulled.timed_out else f"exited {pulled.returncode}: "
+                    + (pulled.tail[-1].strip() if pulled.tail else "no output")))
+            stage = "up"
+            self.lock.step(stage)
+            t = time.monotonic()
+            upped = self.up(int(deadline - time.monotonic()))
+            steps["up"] = round(time.monotonic() - t, 1)
+            if upped.returncode != 0 or upped.timed_out:
+                raise StepFailed("docker compose up " + (
+                    "timed out" if upped.timed_out else f"exited {upped.returncode}: "
+                    + (upped.tail[-1].strip() if upped.tail else "no output")))
+            stage = "verify"
+            self.lock.step(stage)
+            t = time.monotonic()
+            states = self.verify()
+            steps["verify"] = round(time.monotonic() - t, 1)
+            self.out.line("==> healthy: " + ", ".join(s.line() for s in states))
+        except (Exception, Interrupted) as exc:
+            reason = str(exc) or type(exc).__name__
+            self.out.line(f"!!! {action} of {target} failed: {reason}")
+            if stage in ("up", "verify"):
+                self.diagnose()
+            t = time.monotonic()
+            self.lock.step("restore")
+            restored, note = self._restore(env_text, tag_before, restore_to, before)
+            steps["restore"] = round(time.monotonic() - t, 1)
+            after = self.snapshot(restore_to)
+            if restored:
+                finish("failed-rolled-back", reason, restore_to, after.digest)
+                self.out.error(f"!!! {action} of {target} failed ({reason}); {restore_to} "
+                               "restored and healthy")
+            else:
+                finish("failed", f"{reason}; {note}", restore_to, after.digest)
+                self.out.error(f"!!! {action} of {target} failed ({reason}); {note}")
+            return EXIT_FAILED
+        after = self.snapshot(target)
+        finish("ok", "", target, after.digest)
+        self.out.line(f"==> {action} of {target} done in {entry['duration_s']}s "
+                      f"(digest {after.digest or 'unknown'})")
+        return EXIT_OK
+
+    def _restore(self, env_text: str, tag_before: str | None, restore_to: str | None,
+                 before: Snapshot) -> tuple[bool, str]:
+        """Put the previous env file and images back and bring them up; never raises."""
+        try:
+            if restore_to is None:
+                write_atomic(self.env_path, env_text)
+                return False, ("there is no previous version to restore (first deploy); "
+                               f"{self.config.env_file} restored, containers left for inspection")
+            self.out.line(f"==> restoring {restore_to}")
+            text = env_text if restore_to == tag_before else rewrite_env(
+                env_text, self.config.tag_variable, restore_to)
+            write_atomic(self.env_path, text)
+            now = self.snapshot(restore_to).images
+            for ref, image_id in sorted(before.images.items()):
+                if now.get(ref) != image_id:  # a re-pulled mutable tag: point it back
+                    self.out.line(f"==> {ref} back to {image_id[:19]}")
+                    self.runner.capture([self.docker, "tag", image_id, ref])
+            upped = self.up(self.config.deploy_timeout)
+            if upped.returncode != 0 or upped.timed_out:
+                self.diagnose()
+                return False, f"restoring {restore_to} failed too: docker compose up " + (
+                    "timed out" if upped.timed_out else f"exited {upped.returncode}")
+            states = self.verify()
+            self.out.line(f"==> {restore_to} is back: " + ", ".join(s.line() for s in states))
+            return True, ""
+        except (Exception, Interrupted) as exc:  # report, never mask the original failure
+            return False, f"restoring {restore_to} failed too: {exc}"
+
+
+# --- entry point ------------------------------------------------------------------
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"bad agent command line in authorized_keys: {message}")
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = _ArgumentParser(prog="agent.py", allow_abbrev=False, add_help=False)
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--key-id")
+    args = parser.parse_args(list(argv))
+    if args.key_id is not None and not _KEY_ID_RE.fullmatch(args.key_id):
+        raise ConfigError(f"bad --key-id {args.key_id!r} in authorized_keys: want SHA256:... "
+                          "as printed by `ssh-keygen -lf KEY.pub`")
+    return args
+
+
+def project_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_absolute():
+        raise ConfigError(f"--project {value!r} must be an absolute path")
+    if not path.is_dir():
+        raise ConfigError(f"--project {value!r} is not a directory")
+    return path
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+         out: Output | None = None) -> int:
+    """Parse, check, run one request; return the exit code (see the module docstring)."""
+    env = os.environ if environ is None else environ
+    out = out or Output()
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        request = parse_command(env.get("SSH_ORIGINAL_COMMAND"))
+        project = project_dir(args.project)
+        config = load_config(project)
+        if request.tag is not None:
+            check_allowed(request.tag, config.allow_tags)
+        agent = Agent(project, config, caller_id(env, args.key_id),
+                      env.get(DOCKER_ENV) or "docker", out, env)
+        if request.action in ("deploy", "rollback"):
+            install_signal_handlers()
+        return agent.run(request)
+    except Refused as exc:
+        out.error(f"refused: {exc}")
+        return exc.exit_code
+    except AgentError as exc:
+        out.error(f"error: {exc}")
+        return exc.exit_code
+    except Interrupted as exc:
+        out.error(f"error: {exc}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

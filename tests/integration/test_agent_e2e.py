@@ -1,0 +1,369 @@
+"""The host agent end to end: real sshd with the restricted key, real registry, real engine.
+
+Why: this is the product's deploy path (seed 000 + seed 004's "pull and run a
+newer tag; roll back by running the previous one"). The Django example is built
+once; v1 and v2 differ only in APP_VERSION, v3 never becomes healthy. Every step
+goes through ``ssh deploy-user@host COMMAND`` with the exact authorized_keys line
+``shipyard host setup`` writes, and is checked from outside: HTTP answers, data
+in the volume, the registry's digests, the journal.
+
+Module-scoped registry and sshd (the same fixture machinery as ``registry`` and
+``sshd``): the images are pushed once and each test gets its own project
+directory, compose project, port and client key.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.accounts import Account
+from fixtures.containers import build, http_get, http_json
+from fixtures.keys import KeyPair
+from fixtures.process import run
+from fixtures.registry import Registry, running_registry
+from fixtures.sshd import SSH_BINARY, Sshd, running_sshd
+from shipyard.agent import agent_source
+from shipyard.init import init
+from shipyard.tools.docker import Docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.ssh, pytest.mark.slow]
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+DEPLOY_USER = "shipyard-deploy"
+REPOSITORY = "guestbook"
+BROKEN_ENTRYPOINT = (
+    '["python", "-c", "import signal, sys, time; '
+    "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); "
+    "print('v3: broken on purpose, never serving', flush=True); time.sleep(3600)\"]")
+VARIANTS = {
+    "v1": "ENV APP_VERSION=v1\n",
+    "v2": "ENV APP_VERSION=v2\n",
+    "v3": f"ENV APP_VERSION=v3\nENTRYPOINT {BROKEN_ENTRYPOINT}\n",
+}
+# Per-host settings, as compose.override.yaml is meant for: the port, and health
+# checks tuned so a never-healthy version is detected in seconds, not a minute.
+OVERRIDE = """\
+services:
+  web:
+    ports:
+      - "127.0.0.1:{port}:8000"
+    healthcheck:
+      interval: 2s
+      timeout: 5s
+      start_period: 6s
+      retries: 3
+"""
+AGENT_CONFIG = {"deploy_timeout": 180, "lock_timeout": 300, "log_lines": 20}
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Published:
+    """The example's versions in the module's registry, and the compose file to run them."""
+
+    registry: Registry
+    digests: dict[str, str]  # tag -> registry manifest digest
+    compose_yaml: str
+
+
+@pytest.fixture(scope="module")
+def e2e_registry() -> Iterator[Registry]:
+    with running_registry(auth=False) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def e2e_sshd(ssh_accounts: dict[str, Account]) -> Iterator[Sshd]:
+    with running_sshd(ssh_accounts["deploy"].name) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def published(docker_engine: Docker, e2e_registry: Registry,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
+    """Build the Django example once; v1/v2/v3 are one-line Dockerfiles on top of it."""
+    token = secrets.token_hex(4)
+    work = tmp_path_factory.mktemp("agent-e2e")
+    example = work / "django-app"
+    shutil.copytree(EXAMPLES / "django-app", example, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.egg-info", "build", ".venv", "var", "static.dist", "*.mo"))
+    init(example)
+    base = f"shipyard-agent-e2e/guestbook:base-{token}"
+    local = {tag: f"shipyard-agent-e2e/guestbook:{tag}-{token}" for tag in VARIANTS}
+    remote = {tag: e2e_registry.ref(REPOSITORY, tag) for tag in VARIANTS}
+    try:
+        build(docker_engine, example, base)
+        for tag, body in VARIANTS.items():
+            context = work / tag
+            context.mkdir()
+            (context / "Dockerfile").write_text(f"FROM {base}\n{body}")
+            build(docker_engine, context, local[tag])
+            docker_engine.run(["tag", local[tag], remote[tag]])
+            docker_engine.run(["push", remote[tag]], timeout=600)
+            # Untag the registry reference: every deploy must really pull it.
+            docker_engine.run(["image", "rm", remote[tag]])
+        digests = {tag: e2e_registry.manifest_digest(REPOSITORY, tag) for tag in VARIANTS}
+        yield Published(e2e_registry, digests, (example / "compose.yaml").read_text())
+    finally:
+        docker_engine.remove_images([*remote.values(), *local.values(), base])
+
+
+@dataclass
+class Deployment:
+    """One compose project on the "host", reachable only through the agent."""
+
+    sshd: Sshd
+    key: KeyPair
+    project: Path
+    agent: Path
+    port: int
+    docker: Docker
+    authorized_line: str
+
+    def ssh_argv(self, *args: str) -> list[str]:
+        argv = [SSH_BINARY, *self.sshd.ssh_options(self.key), "-p", str(self.sshd.port),
+                f"{self.sshd.user}@{self.sshd.host}"]
+        return [*argv, "--", *args] if args else argv
+
+    def ssh(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run(self.ssh_argv(*args), timeout=600, check=False)
+
+    def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
+        result = self.ssh(*args)
+        assert result.returncode == 0, (
+            f"{args}: exit {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.ssh_argv(*args), stdin=subprocess.DEVNULL, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    @property
+    def journal_path(self) -> Path:
+        return self.project / ".shipyard" / "journal.jsonl"
+
+    def journal(self) -> list[dict[str, Any]]:
+        if not self.journal_path.exists():
+            return []
+        return [json.loads(line) for line in self.journal_path.read_text().splitlines()]
+
+    def lock_record(self) -> dict[str, Any]:
+        path = self.project / ".shipyard" / "deploy.lock"
+        text = path.read_text() if path.exists() else ""
+        return json.loads(text) if text.strip() else {}
+
+    def env_text(self) -> str:
+        return (self.project / ".env").read_text()
+
+    def health(self) -> dict[str, Any]:
+        status, body = http_json(f"http://127.0.0.1:{self.port}/healthz")
+        assert status == 200, body
+        assert isinstance(body, dict)
+        return body
+
+    def version(self) -> str:
+        return str(self.health()["version"])
+
+    def entries(self) -> list[tuple[str, str]]:
+        status, body = http_json(f"http://127.0.0.1:{self.port}/api/entries")
+        assert status == 200 and isinstance(body, list), body
+        return [(e["name"], e["message"]) for e in body]
+
+    def add_entry(self, name: str, message: str) -> None:
+        """Write into the data volume through the running version's own code."""
+        code = ("from entries.models import Entry; "
+                f"Entry.objects.create(name={name!r}, message={message!r})")
+        self.docker.run(["compose", "--project-directory", str(self.project), "exec", "-T",
+                         "web", "python", "manage.py", "shell", "-c", code], timeout=120)
+
+
+def _wait_lock_free(project: Path, timeout: float = 300) -> None:
+    """Until no agent (or orphan of a killed one) holds the project's deploy lock."""
+    path = project / ".shipyard" / "deploy.lock"
+    if not path.exists():
+        return
+    with path.open("r") as handle:
+        def free() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return True
+        wait_until(free, f"the deploy lock of {project} to be free", timeout)
+
+
+@pytest.fixture
+def deployment(e2e_sshd: Sshd, client_key: KeyPair, published: Published,
+               docker_engine: Docker, free_port: int) -> Iterator[Deployment]:
+    account = pwd.getpwnam(DEPLOY_USER)
+    home = Path(account.pw_dir)
+    token = secrets.token_hex(3)
+    project = home / f"guestbook-{token}"  # the directory name is the compose project name
+    agent_dir = home / f".shipyard-e2e-{token}"
+    try:
+        agent_dir.mkdir(mode=0o755)
+        agent = agent_dir / "agent.py"  # root-owned, read-only for the deploy user
+        agent.write_text(agent_source())
+        agent.chmod(0o644)
+        project.mkdir(mode=0o750)
+        (project / "compose.yaml").write_text(published.compose_yaml)
+        (project / "compose.override.yaml").write_text(OVERRIDE.format(port=free_port))
+        (project / ".env").write_text(
+            f"# written by the test as `shipyard host setup` would\n"
+            f"IMAGE_REPOSITORY={published.registry.host}/{REPOSITORY}\n")
+        (project / "shipyard-agent.json").write_text(json.dumps(AGENT_CONFIG))
+        for path in [project, *project.iterdir()]:
+            os.chown(path, account.pw_uid, account.pw_gid)
+        options = (f'restrict,command="/usr/bin/python3 {agent} --project {project} '
+                   f'--key-id {client_key.fingerprint()}"')
+        e2e_sshd.authorize(client_key, options)
+        yield Deployment(e2e_sshd, client_key, project, agent, free_port, docker_engine,
+                         f"{options} {client_key.public_line()}")
+    finally:
+        _wait_lock_free(project)
+        docker_engine.run(["compose", "--project-directory", str(project), "down", "--volumes",
+                           "--remove-orphans", "--timeout", "5"],
+                          env={"IMAGE_TAG": "down"}, check=False, timeout=180)
+        shutil.rmtree(project, ignore_errors=True)
+        shutil.rmtree(agent_dir, ignore_errors=True)
+
+
+def test_deploy_update_break_roll_back(deployment: Deployment, published: Published,
+                                       client_key: KeyPair) -> None:
+    d = deployment
+    assert d.authorized_line in d.sshd.authorized_keys_file.read_text()
+
+    # v1: the first deploy, from nothing.
+    first = d.ok("deploy", "v1")
+    assert "==> IMAGE_TAG: (none) -> v1 (.env)" in first.stdout
+    assert d.version() == "v1" and d.health()["status"] == "ok"
+    assert d.ok("status").stdout.splitlines() == [
+        "tag: v1", f"digest: {published.digests['v1']}", "web: running healthy"]
+    d.add_entry("ada", "written under v1")
+    assert d.entries() == [("ada", "written under v1")]
+
+    # v2: the update keeps the data.
+    d.ok("deploy", "v2")
+    assert d.version() == "v2"
+    assert d.entries() == [("ada", "written under v1")]
+
+    # A tag the registry does not have: pull fails, v2 keeps running untouched.
+    missing = d.ssh("deploy", "v9")
+    assert missing.returncode == 1
+    assert "==> restoring v2" in missing.stdout
+    assert d.version() == "v2"
+
+    # v3 never becomes healthy: the deploy fails, shows its log, and v2 comes back.
+    broken = d.ssh("deploy", "v3")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "v3: broken on purpose, never serving" in broken.stdout
+    assert "==> restoring v2" in broken.stdout
+    assert "v2 restored and healthy" in broken.stderr
+    assert d.version() == "v2"
+    assert d.entries() == [("ada", "written under v1")]
+    assert "IMAGE_TAG=v2\n" in d.env_text()
+
+    # `rollback` goes to the last good version before v2: v1, with the data.
+    back = d.ok("rollback")
+    assert "==> rollback v1" in back.stdout
+    assert d.version() == "v1"
+    assert d.entries() == [("ada", "written under v1")]
+
+    # `deploy` without a tag re-pulls and restarts the configured tag, like the seed.
+    d.ok()
+    assert d.version() == "v1"
+
+    journal = d.journal()
+    fingerprint = client_key.fingerprint()
+    summary = [(e["action"], e["tag_before"], e["tag_requested"], e["tag_after"], e["outcome"])
+               for e in journal]
+    assert summary == [
+        ("deploy", None, "v1", "v1", "ok"),
+        ("deploy", "v1", "v2", "v2", "ok"),
+        ("deploy", "v2", "v9", "v2", "failed-rolled-back"),
+        ("deploy", "v2", "v3", "v2", "failed-rolled-back"),
+        ("rollback", "v2", "v1", "v1", "ok"),
+        ("deploy", "v1", "v1", "v1", "ok"),
+    ]
+    assert {e["caller"] for e in journal} == {fingerprint}
+    assert [e["digest_after"] for e in journal] == [
+        published.digests[t] for t in ("v1", "v2", "v2", "v2", "v1", "v1")]
+    assert journal[1]["digest_before"] == published.digests["v1"]
+    assert "unhealthy" in journal[3]["detail"] or "not healthy" in journal[3]["detail"]
+    assert all(e["duration_s"] > 0 for e in journal)
+    stored = d.journal_path.read_text().splitlines()
+    assert d.ok("history", "3").stdout.splitlines() == stored[-3:]
+    assert d.ok("history").stdout.splitlines() == stored[-10:]
+
+
+def test_concurrent_deploys_serialize(deployment: Deployment) -> None:
+    d = deployment
+    first = d.start("deploy", "v1")
+    wait_until(lambda: d.lock_record().get("tag_requested") == "v1",
+               "the first deploy to take the lock")
+    second = d.start("deploy", "v2")
+    out1, _ = first.communicate(timeout=600)
+    out2, _ = second.communicate(timeout=600)
+    assert (first.returncode, second.returncode) == (0, 0), out1 + out2
+    assert "==> waiting up to 300s for the deploy lock (pid" in out2
+    a, b = d.journal()
+    assert (a["tag_before"], a["tag_after"], b["tag_before"], b["tag_after"]) == (
+        None, "v1", "v1", "v2")
+    a_end = datetime.fromisoformat(a["time"].replace("Z", "+00:00")).timestamp() + a["duration_s"]
+    b_start = datetime.fromisoformat(b["time"].replace("Z", "+00:00")).timestamp()
+    assert a_end <= b_start + 0.1
+    assert d.version() == "v2"
+
+
+def test_killed_agent_mid_deploy_then_next_deploy_succeeds(deployment: Deployment) -> None:
+    d = deployment
+    d.ok("deploy", "v1")
+    d.add_entry("grace", "before the crash")
+    victim = d.start("deploy", "v2")
+    # Mid-deploy, in the worst place: the new tag is written and `docker compose up`
+    # is replacing the container.
+    wait_until(lambda: d.lock_record().get("step") == "up", "the deploy to reach `up`")
+    assert "IMAGE_TAG=v2\n" in d.env_text()
+    pid = d.lock_record()["pid"]
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert str(d.agent).encode() in cmdline and str(d.project).encode() in cmdline  # that agent
+    os.kill(pid, signal.SIGKILL)
+    out, _ = victim.communicate(timeout=120)
+    assert victim.returncode != 0
+    assert "==> deploy v2" in out and "done in" not in out
+
+    after = d.ok("deploy", "v2")
+    assert f"!!! the previous deploy did not finish (agent pid {pid} is gone" in after.stdout
+    assert d.version() == "v2"
+    assert d.entries() == [("grace", "before the crash")]
+    interrupted, done = d.journal()[-2:]
+    assert (interrupted["outcome"], interrupted["tag_before"], interrupted["tag_requested"]) == (
+        "interrupted", "v1", "v2")
+    assert "during up" in interrupted["detail"]
+    assert (done["outcome"], done["tag_after"]) == ("ok", "v2")
+    assert d.lock_record() == {}
+    status, _ = http_get(f"http://127.0.0.1:{d.port}/")
+    assert status == 200
