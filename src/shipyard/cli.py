@@ -54,10 +54,24 @@ def _register() -> None:
     """Commands that live in shipyard.commands (each module is parse + render only)."""
     from shipyard.commands.build import build_command, publish_command
     from shipyard.commands.check import check_command
+    from shipyard.commands.deploy import (
+        ci_group,
+        deploy_command,
+        history_command,
+        host_group,
+        rollback_command,
+        status_command,
+    )
     from shipyard.commands.imagetest import imagetest_command
 
     app.add_command(build_command)
     app.add_command(check_command)
+    app.add_command(ci_group)
+    app.add_command(deploy_command)
+    app.add_command(history_command)
+    app.add_command(host_group)
+    app.add_command(rollback_command)
+    app.add_command(status_command)
     app.add_command(imagetest_command)
     app.add_command(publish_command)
 
@@ -68,7 +82,7 @@ _register()
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI and map errors to exit codes."""
     try:
-        app.main(args=argv, prog_name="shipyard", standalone_mode=False)
+        result = app.main(args=argv, prog_name="shipyard", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
@@ -87,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         if _debug():
             raise
         return BUG_EXIT_CODE
-    return 0
+    # standalone_mode=False hands back ctx.exit(n)'s code instead of exiting
+    return result if isinstance(result, int) else 0
 
 
 def _debug() -> bool:
