@@ -7,7 +7,9 @@ no compiler in the runtime image, and leaks no key or CA bundle into any layer.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,9 @@ from fixtures.containers import (
 )
 from fixtures.gitserver import GitServer
 from fixtures.imagescan import layer_for_step, scan_image
+from shipyard.build.run import build as build_image
+from shipyard.config import load_config
+from shipyard.imagetest.run import test_image as run_image_tests
 from shipyard.init import init
 from shipyard.tools.docker import BuildSpec, Docker
 
@@ -168,6 +173,37 @@ def test_flask_with_private_git_dependency(
     assert findings == []
 
 
+def _shipyard_build_and_test(docker: Docker, project: Path, **build_options: object) -> None:
+    """Commit project, `shipyard build` it as CI would, and assert `shipyard test` passes."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", "-C", str(project), *args], check=True, env=env,
+                       capture_output=True)
+    ca = ca_secrets()
+    report = build_image(project, env={**os.environ, "CI": "true", "SHIPYARD_BRANCH": "main"},
+                         docker=docker, ca_bundle=ca[0].src if ca else None,
+                         report_path=project.parent / "report.json",
+                         **build_options)  # type: ignore[arg-type]
+    try:
+        result = run_image_tests(report.image_id, load_config(project), project, docker=docker)
+        assert result.passed, [f"{r.id}: {r.reason}" for r in result.failures]
+    finally:
+        docker.remove_images(report.refs)
+
+
+def test_every_example_image_passes_shipyard_test(
+    docker_engine: Docker, django_image: tuple[str, Path],
+    flask_image: tuple[str, GitServer, Path],
+) -> None:
+    """The generated packaging, built by `shipyard build`, passes the image tests it
+    will meet in CI (issue #5); the FastAPI example is covered in its own test."""
+    _shipyard_build_and_test(docker_engine, django_image[1])
+    _, git, flask_project = flask_image
+    _shipyard_build_and_test(docker_engine, flask_project, ssh=(f"default={git.key_path}",),
+                             network="host")
+
+
 def test_builder_stage_holds_no_key_or_ca_either(
     docker_engine: Docker, flask_image: tuple[str, GitServer, Path], tmp_path: Path
 ) -> None:
@@ -200,3 +236,4 @@ def test_fastapi_uv_project_installs_as_package(
             assert status == 200 and health["status"] == "ok"  # type: ignore[index]
     finally:
         docker_engine.remove_images([tag])
+    _shipyard_build_and_test(docker_engine, project)
