@@ -1,9 +1,9 @@
 """The demo behind scripts/demo: the pipeline so far, on examples/django-app.
 
-init → build (as a CI job of branch `main` would) → test → publish to a local registry
-→ `docker compose up -d --wait` from the registry → health answer. The app and
-the registry stay up afterwards; the last lines say how to stop them. Later
-stages (test, deploy) join here as they land.
+init → build (as a CI job of branch `main` would) → test → publish to a local
+registry → one-time `host setup --apply` of a local sshd "server" → `deploy`
+through the restricted key and the host agent → health answer. Everything stays
+up afterwards; `scripts/demo --stop` takes it down.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import demo_host
+
 from shipyard.build.run import build
 from shipyard.config import load_config
 from shipyard.errors import ShipyardError
@@ -31,6 +33,16 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
 WORKDIR = DEMO / "guestbook"  # the directory name is the compose project name
 REGISTRY_DIR = DEMO / "registry"
+DEPLOY_USER = "shipyard-demo"
+
+
+def shipyard(*args: str, env: dict[str, str] | None = None) -> None:
+    """Run the real CLI, as a user or CI job would; its output goes straight through."""
+    command = [sys.executable, "-m", "shipyard", *args]
+    print("$ shipyard " + " ".join(args), flush=True)
+    done = subprocess.run(command, env={**os.environ, **(env or {})}, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"`shipyard {args[0]}` failed with exit code {done.returncode}")
 
 
 def free_port(preferred: int = 0) -> int:
@@ -62,9 +74,6 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 def start_registry() -> str:
     """A local registry (Debian's docker-registry) on a free loopback port; left running."""
-    pidfile = REGISTRY_DIR / "pid"
-    if pidfile.exists():
-        subprocess.run(["kill", pidfile.read_text().strip()], check=False, capture_output=True)
     shutil.rmtree(REGISTRY_DIR, ignore_errors=True)
     (REGISTRY_DIR / "storage").mkdir(parents=True)
     port = free_port()
@@ -76,7 +85,7 @@ def start_registry() -> str:
     with (REGISTRY_DIR / "registry.log").open("w") as log:
         process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log,
                                    stderr=log, start_new_session=True)
-    pidfile.write_text(str(process.pid))
+    (REGISTRY_DIR / "pid").write_text(str(process.pid))
     wait_for(f"http://127.0.0.1:{port}/v2/")
     return f"127.0.0.1:{port}"
 
@@ -88,15 +97,35 @@ def git(*args: str) -> None:
                    env={**os.environ, **who})
 
 
+def teardown(docker: Docker, *, remove_user: bool) -> None:
+    """Stop what an earlier demo run left: the deployed app, registry and sshd."""
+    host_dir = Path(f"/home/{DEPLOY_USER}/guestbook-demo")
+    if (host_dir / "compose.yaml").exists():
+        docker.run(["compose", "--project-directory", str(host_dir), "down", "--volumes"],
+                   check=False, env={"IMAGE_TAG": "none"})
+    demo_host.stop(DEMO / "sshd")
+    pidfile = REGISTRY_DIR / "pid"
+    if pidfile.exists():
+        subprocess.run(["kill", pidfile.read_text().strip()], check=False, capture_output=True)
+        pidfile.unlink()
+    if remove_user:
+        subprocess.run(["userdel", "--remove", DEPLOY_USER], check=False, capture_output=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000,
                         help="host port for the app (default 8000, or a free one if taken)")
+    parser.add_argument("--stop", action="store_true",
+                        help="take down what the demo left running, and its deploy user")
     args = parser.parse_args()
     docker = Docker()
-    compose = ["compose", "--project-directory", str(WORKDIR)]
+    # Every run starts from a fresh host, as a first deployment would.
+    teardown(docker, remove_user=True)
+    if args.stop:
+        print("demo stopped: app, registry, sshd and the deploy user are gone")
+        return 0
     if WORKDIR.exists():
-        docker.run([*compose, "down", "--volumes"], check=False, env={"IMAGE_TAG": "none"})
         shutil.rmtree(WORKDIR)
     shutil.copytree(REPO / "examples" / "django-app", WORKDIR, ignore=shutil.ignore_patterns(
         "__pycache__", "*.egg-info", "build", "var", "static.dist", "*.mo", "tests"))
@@ -141,27 +170,47 @@ def main() -> int:
     published = publish(WORKDIR, env=ci_env, docker=docker)
     print(f"pushed {len(published.pushed)} tags; digest {published.digest}")
 
+    step("a deployment host: sshd on 127.0.0.1 (stands in for a server)")
+    host = demo_host.start(DEMO / "sshd", free_port())
+    print(f"sshd on 127.0.0.1:{host.port}; host key pinned in {host.known_hosts.relative_to(REPO)}")
+    target = f"ssh://{DEPLOY_USER}@127.0.0.1:{host.port}"
+    with (WORKDIR / "pyproject.toml").open("a") as handle:
+        handle.write(f'\n[tool.shipyard.environments.demo]\ntarget = "{target}"\n'
+                     f'known_hosts = "{host.known_hosts}"\n')
+
+    step("shipyard host setup demo --apply (once, as root over ssh)")
+    key = DEMO / "deploy_key"
+    key.unlink(missing_ok=True)
+    shipyard("host", "setup", "demo", "-C", str(WORKDIR), "--admin",
+             f"ssh://root@127.0.0.1:{host.port}", "--admin-key", str(host.admin_key),
+             "--known-hosts", str(host.known_hosts), "--no-registry-login",
+             "--image-repository", report.repository, "--key-out", str(key), "--apply")
+    host_dir = Path(f"/home/{DEPLOY_USER}/guestbook-demo")
     port = free_port(args.port)
-    (WORKDIR / "compose.override.yaml").write_text(
+    # What an operator does once per host: choose the port in compose.override.yaml.
+    (host_dir / "compose.override.yaml").write_text(
         f'services:\n  web:\n    ports:\n      - "127.0.0.1:{port}:8000"\n')
-    (WORKDIR / ".env").write_text(
-        f"IMAGE_REPOSITORY={report.repository}\nIMAGE_TAG={report.unique_tag}\n")
-    step("docker compose pull && docker compose up -d --wait (the unique tag, from the registry)")
-    docker.remove_images(report.refs)  # prove the image really comes from the registry
-    docker.run([*compose, "pull"], timeout=300)
-    docker.run([*compose, "up", "-d", "--wait", "--wait-timeout", "120"], timeout=180,
-               on_output=lambda line: print(f"  {line}"))
+    line = (Path(f"/home/{DEPLOY_USER}/.ssh/authorized_keys").read_text().strip())
+    print(f"authorized_keys: {line[:110]}…")
+
+    step(f"shipyard deploy demo {report.unique_tag} (CI's only power on the host)")
+    ci_vars = {"SSH_AUTH": str(key), "SSH_KNOWN_HOSTS": host.known_hosts_line}
+    shipyard("deploy", "demo", report.unique_tag, "-C", str(WORKDIR), env=ci_vars)
+    refused = subprocess.run(
+        [sys.executable, "-m", "shipyard", "deploy", "demo", "x;id", "-C", str(WORKDIR)],
+        env={**os.environ, **ci_vars}, capture_output=True, text=True, check=False)
+    print(f"and `deploy demo 'x;id'` is refused: exit {refused.returncode}:"
+          f" {(refused.stderr.strip().splitlines() or [''])[-1]}")
 
     url = f"http://127.0.0.1:{port}/"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(f"{url}healthz", timeout=10) as response:
         health = json.loads(response.read())
-    step("running and healthy")
+    step("deployed, running and healthy")
     print(f"URL:    {url}")
     print(f"health: {json.dumps(health)}")
     print(f"image:  {report.repository}:{report.unique_tag} ({published.digest})")
-    print(f"stop:   docker compose --project-directory {WORKDIR.relative_to(REPO)} down;"
-          f" kill $(cat {(REGISTRY_DIR / 'pid').relative_to(REPO)})")
+    print("stop:   scripts/demo --stop")
     return 0
 
 
