@@ -181,9 +181,9 @@ DATA_DIRS = [
     pytest.param({"tests/conf.py": 'X = "APP_DATA_DIR"\n'}, {}, id="only-in-tests"),
     pytest.param({"app.py": 'X = "DATABASE_URL"\nY = "APP_DATA"\n'}, {}, id="not-a-data-dir"),
     pytest.param({"app.py": 'import os\nD = os.environ["DATA_DIR"]\n'}, {"DATA_DIR": "/data"},
-                 marks=pytest.mark.xfail(reason="BUG: the regex needs a prefix before DATA_DIR, so "
-                                                "a plain DATA_DIR variable is missed", strict=True),
                  id="plain-DATA_DIR"),
+    pytest.param({"app.py": "X = 'DATA_DIRECTORY'\nY = 'data_dir'\nZ = '_DATA_DIR'\n"}, {},
+                 id="not-exactly-a-data-dir-name"),
 ]
 
 
@@ -281,8 +281,6 @@ def test_server_pin_versions_are_exact() -> None:
         assert version.count(".") == 2
 
 
-@pytest.mark.xfail(reason="BUG: gunicorn only in a -c constraints file is not installed, yet it "
-                          "counts as a dependency, so no gunicorn pin is added", strict=True)
 def test_server_only_in_constraints_still_gets_pinned(tmp_path: Path) -> None:
     p = detect(make(tmp_path / "proj", {
         "app.py": FLASK_APP, "requirements.txt": "-c constraints.txt\nflask==3.0.0\n",
@@ -362,13 +360,40 @@ def test_no_wheel_data_warning_when_data_is_declared(tmp_path: Path,
     assert not any("the wheel would miss" in w for w in p.warnings)
 
 
-@pytest.mark.xfail(reason="BUG: only files directly beside an __init__.py are checked, so the "
-                          "classic trap shop/templates/*.html is not warned about", strict=True)
 def test_setuptools_package_warns_about_templates_subdirectory(tmp_path: Path) -> None:
     p = detect(make(tmp_path / "proj", {"pyproject.toml": SETUPTOOLS_PYPROJECT,
                                         "shop/__init__.py": FLASK_APP,
                                         "shop/templates/index.html": "<p>hi</p>"}))
     assert any("shop/templates/index.html" in w for w in p.warnings)
+
+
+WHEEL_DATA = [
+    # id, files besides pyproject.toml and shop/__init__.py, files the warning names
+    ("deeper", {"shop/templates/mail/welcome.txt": ""}, ["shop/templates/mail/welcome.txt"]),
+    ("static-inside-the-package", {"shop/static/app.css": ""}, ["shop/static/app.css"]),
+    ("subpackage-data", {"shop/admin/__init__.py": "", "shop/admin/rules.yaml": ""},
+     ["shop/admin/rules.yaml"]),
+    ("src-layout", {"src/inv/__init__.py": "", "src/inv/templates/x.html": ""},
+     ["src/inv/templates/x.html"]),
+    ("outside-any-package", {"templates/index.html": "", "README.md": "", "docs/x.png": ""}, []),
+    ("python-and-typing-files", {"shop/models.py": "", "shop/py.typed": "", "shop/models.pyi": "",
+                                 "shop/__pycache__/x.pyc": "", "shop/_speed.c": ""}, []),
+    ("hidden-files-and-tests", {"shop/.DS_Store": "", "shop/tests/fixture.json": ""}, []),
+]
+
+
+@pytest.mark.parametrize(("files", "named"), [c[1:] for c in WHEEL_DATA],
+                         ids=[c[0] for c in WHEEL_DATA])
+def test_wheel_data_warning_names_files_at_any_depth_inside_a_package(
+        tmp_path: Path, files: dict[str, str], named: list[str]) -> None:
+    p = detect(make(tmp_path / "proj", {"pyproject.toml": SETUPTOOLS_PYPROJECT,
+                                        "shop/__init__.py": FLASK_APP, **files}))
+    wheel = [w for w in p.warnings if "the wheel would miss" in w]
+    assert len(wheel) == (1 if named else 0)
+    for path in named:
+        assert path in wheel[0]
+    for path in set(files) - set(named):
+        assert not any(path in w for w in wheel)
 
 
 NAMES = [
@@ -462,6 +487,55 @@ def test_pyproject_names_and_git_hosts(tmp_path: Path) -> None:
     assert deps.git_hosts == [GitHost("git.example.com", 2222, "git")]
 
 
+GIT_NEEDS = [
+    # id, files, (needs_git, needs_ssh), git_urls
+    ("requirements-https", {"requirements.txt": "x @ git+https://github.com/o/x.git@v1\n"},
+     (True, False), ["git+https://github.com/o/x.git@v1"]),
+    ("requirements-ssh", {"requirements.txt": "x @ git+ssh://git@host/o/x.git@v1\n"},
+     (True, True), []),
+    ("requirements-plain", {"requirements.txt": PINNED}, (False, False), []),
+    ("pyproject-https", {"pyproject.toml": '[project]\nname = "s"\n'
+                                           'dependencies = ["x @ git+https://h.example/x.git"]\n'},
+     (True, False), ["git+https://h.example/x.git"]),
+    ("pyproject-extra-https",
+     {"pyproject.toml": '[project]\nname = "s"\ndependencies = ["flask"]\n'
+                        '[project.optional-dependencies]\n'
+                        'x = ["x @ git+https://h.example/x.git@v1"]\n'},
+     (True, False), ["git+https://h.example/x.git@v1"]),
+    ("uv-sources-https",
+     {"pyproject.toml": '[project]\nname = "s"\ndependencies = ["x"]\n'
+                        '[tool.uv.sources]\nx = { git = "https://h.example/x.git", tag = "v1" }\n',
+      "uv.lock": ""}, (True, False), ["https://h.example/x.git"]),
+    ("uv-sources-ssh-list",
+     {"pyproject.toml": '[project]\nname = "s"\ndependencies = ["x"]\n'
+                        '[tool.uv.sources]\nx = [{ git = "ssh://git@h.example/x.git" }]\n',
+      "uv.lock": ""}, (True, True), []),
+    ("uv-sources-path-only",
+     {"pyproject.toml": '[project]\nname = "s"\ndependencies = ["x"]\n'
+                        '[tool.uv.sources]\nx = { path = "packages/x" }\n', "uv.lock": ""},
+     (False, False), []),
+    ("poetry-git-scp",
+     {"pyproject.toml": '[tool.poetry]\nname = "s"\n[tool.poetry.dependencies]\n'
+                        'x = { git = "git@h.example:o/x.git", tag = "v1" }\n', "poetry.lock": ""},
+     (True, True), []),
+    ("poetry-git-https",
+     {"pyproject.toml": '[tool.poetry]\nname = "s"\n[tool.poetry.dependencies]\n'
+                        'x = { git = "https://h.example/o/x.git" }\n', "poetry.lock": ""},
+     (True, False), ["https://h.example/o/x.git"]),
+]
+
+
+@pytest.mark.parametrize(("files", "needs", "urls"), [c[1:] for c in GIT_NEEDS],
+                         ids=[c[0] for c in GIT_NEEDS])
+def test_git_dependencies_need_git_and_only_ssh_ones_need_ssh(
+        tmp_path: Path, files: dict[str, str], needs: tuple[bool, bool], urls: list[str]) -> None:
+    extras = ["x"] if "optional-dependencies" in files.get("pyproject.toml", "") else []
+    p = detect(make(tmp_path / "proj", {"app.py": FLASK_APP, **files}), extras=extras)
+    assert (p.needs_git, p.needs_ssh) == needs
+    assert p.dependencies.needs_git is needs[0]
+    assert p.dependencies.git_urls == urls
+
+
 def test_poetry_names_come_from_tool_poetry(tmp_path: Path) -> None:
     root = make(tmp_path / "proj", {
         "pyproject.toml": '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\n'
@@ -501,23 +575,103 @@ def test_known_extra_adds_its_names(tmp_path: Path) -> None:
     assert p.dependencies.names == {"flask", "gunicorn", "psycopg"}
 
 
-@pytest.mark.xfail(reason="BUG: poetry extras declared in [tool.poetry.extras] are rejected as "
-                          "not in [project.optional-dependencies]", strict=True)
+POETRY_EXTRAS = ('[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\n'
+                 'python = "^3.11"\nPsycopg = {version = "^3", optional = true}\n'
+                 '[tool.poetry.extras]\npostgres = ["Psycopg"]\n')
+
+
 def test_poetry_extras_from_tool_poetry(tmp_path: Path) -> None:
-    root = make(tmp_path / "proj", {
-        "pyproject.toml": '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\n'
-                          'python = "^3.11"\npsycopg = {version = "^3", optional = true}\n'
-                          '[tool.poetry.extras]\npostgres = ["psycopg"]\n',
-        "poetry.lock": ""})
+    root = make(tmp_path / "proj", {"pyproject.toml": POETRY_EXTRAS, "poetry.lock": ""})
     assert detect(root, extras=["postgres"]).dependencies.extras == ["postgres"]
 
 
-@pytest.mark.xfail(reason="BUG: --extra is accepted and silently dropped for requirements-file "
-                          "projects (never validated, never installed)", strict=True)
-def test_extra_with_requirements_file_is_not_silently_ignored(tmp_path: Path) -> None:
-    root = make(tmp_path / "proj", {"requirements.txt": PINNED, "app.py": FLASK_APP})
-    with pytest.raises(UsageError):
-        detect(root, extras=["no-such-extra"])
+def test_unknown_poetry_extra_lists_both_tables(tmp_path: Path) -> None:
+    root = make(tmp_path / "proj", {"pyproject.toml": POETRY_EXTRAS
+                                    + '[project.optional-dependencies]\ndev = ["pytest"]\n',
+                                    "poetry.lock": ""})
+    with pytest.raises(UsageError) as err:
+        detect(root, extras=["mysql"])
+    assert err.value.message == (
+        "pyproject.toml: extra 'mysql' is not in [project.optional-dependencies]"
+        " or [tool.poetry.extras]")
+    assert err.value.hint == "choose one of: dev, postgres"
+
+
+def test_poetry_extra_adds_its_packages_names(tmp_path: Path) -> None:
+    root = make(tmp_path / "proj", {"pyproject.toml": POETRY_EXTRAS, "poetry.lock": ""})
+    assert detect(root, extras=["postgres"]).dependencies.names == {"psycopg"}
+
+
+@pytest.mark.parametrize("files", [
+    pytest.param({"requirements.txt": PINNED}, id="pinned"),
+    pytest.param({"requirements.txt": f"flask==3.0{HASH}\n"}, id="hashed"),
+    pytest.param({"requirements.txt": LOOSE}, id="loose"),
+    # pinned requirements beat pyproject.toml, so its extras would not be installed
+    pytest.param({"requirements.txt": PINNED, "pyproject.toml": PYPROJECT}, id="beats-pyproject"),
+])
+def test_extra_with_requirements_file_is_not_silently_ignored(tmp_path: Path,
+                                                              files: dict[str, str]) -> None:
+    root = make(tmp_path / "proj", {**files, "app.py": FLASK_APP})
+    with pytest.raises(UsageError) as err:
+        detect(root, extras=["postgres"])
+    assert err.value.message.startswith("requirements.txt: ")
+    assert "'postgres'" in err.value.message
+    assert "extras apply to pyproject/poetry/uv" in err.value.message
+    assert "\n" not in str(err.value)
+
+
+def test_extra_without_any_declaration_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as err:
+        detect(make(tmp_path / "proj", {"app.py": FLASK_APP}), extras=["postgres"])
+    assert err.value.message.startswith("no dependency declaration found")
+
+
+SETUP_PY = "from setuptools import setup\n\nsetup(name='x', install_requires=['flask>=3'],{})\n"
+SETUPTOOLS_EXTRAS = [
+    # id, files, extra, error message (None = accepted)
+    ("setup-py-literal", {"setup.py": SETUP_PY.format("extras_require={'pg': ['psycopg']}")},
+     "pg", None),
+    ("setup-py-literal-unknown",
+     {"setup.py": SETUP_PY.format("extras_require={'pg': ['psycopg'], 'dev': []}")},
+     "mysql", "setup.py: extra 'mysql' is not in extras_require"),
+    ("setup-py-module-constant",
+     {"setup.py": "from setuptools import setup\nEXTRAS = {'pg': []}\n"
+                  "setup(name='x', extras_require=EXTRAS)\n"}, "mysql",
+     "setup.py: extra 'mysql' is not in extras_require"),
+    ("setup-py-no-extras", {"setup.py": SETUP_PY.format("")}, "pg",
+     "setup.py: extra 'pg' is not in extras_require"),
+    ("setup-py-qualified-call", {"setup.py": "import setuptools\n"
+                                             "setuptools.setup(extras_require={'pg': []})\n"},
+     "pg", None),
+    ("setup-py-computed-passes-through",
+     {"setup.py": SETUP_PY.format("extras_require=load_extras()")}, "anything", None),
+    ("setup-py-kwargs-passes-through",
+     {"setup.py": "from setuptools import setup\nsetup(**CONFIG)\n"}, "anything", None),
+    ("setup-py-syntax-error-passes-through", {"setup.py": "setup(\n"}, "anything", None),
+    ("setup-cfg", {"setup.cfg": "[metadata]\nname = x\n[options.extras_require]\npg = psycopg\n"},
+     "pg", None),
+    ("setup-cfg-unknown", {"setup.cfg": "[metadata]\nname = x\n"
+                                        "[options.extras_require]\npg = psycopg\n"},
+     "mysql", "setup.cfg: extra 'mysql' is not in extras_require"),
+    ("setup-cfg-plus-plain-setup-py",
+     {"setup.cfg": "[options.extras_require]\npg = psycopg\n",
+      "setup.py": "from setuptools import setup\nsetup()\n"}, "pg", None),
+]
+
+
+@pytest.mark.parametrize(("files", "extra", "error"), [c[1:] for c in SETUPTOOLS_EXTRAS],
+                         ids=[c[0] for c in SETUPTOOLS_EXTRAS])
+def test_setuptools_extras_are_checked_when_statically_known(
+        tmp_path: Path, files: dict[str, str], extra: str, error: str | None) -> None:
+    root = make(tmp_path / "proj", files)
+    if error is None:
+        deps = detect(root, extras=[extra]).dependencies
+        assert (deps.kind, deps.extras) == ("setuptools", [extra])
+    else:
+        with pytest.raises(UsageError) as err:
+            detect(root, extras=[extra])
+        assert err.value.message == error
+        assert err.value.hint is not None and err.value.hint.startswith("choose one of: ")
 
 
 def test_invalid_toml_names_pyproject(tmp_path: Path) -> None:

@@ -37,9 +37,12 @@ ROUND_TRIP = [
     pytest.param("no trailing newline", id="no-newline"),
     pytest.param("#!/usr/bin/env python3\n\"\"\"doc\"\"\"\n", id="python-shebang"),
     pytest.param("a\n# shipyard-init: sha256=0000 looks like a stamp\n", id="stamp-like-line-3"),
-    pytest.param("#!/bin/sh", id="shebang-only-no-newline", marks=pytest.mark.xfail(
-        reason="BUG: stamp() of a shebang line without a newline adds one, so unstamp() returns "
-               "'#!/bin/sh\\n' and the file later looks edited", strict=True)),
+    pytest.param("#!/bin/sh", id="shebang-only-no-newline"),
+    pytest.param("#!/bin/sh\n", id="shebang-only-newline"),
+    pytest.param("#!/bin/sh\n\n", id="shebang-then-empty-line"),
+    pytest.param("#!/bin/sh\r\nexec x\r\n", id="shebang-crlf"),
+    pytest.param("#!/bin/sh \x0c\nexec x\n", id="form-feed-in-shebang-line"),
+    pytest.param("a\rb\n", id="carriage-return-in-first-line"),
 ]
 
 
@@ -88,6 +91,12 @@ OWNED = [
     ("ours-edited-shebang", stamp(SCRIPT_OLD).replace("old", "mine"), SCRIPT_NEW, False,
      Action.CONFLICT, "edited since shipyard wrote it"),
     ("stamp-removed", OLD, NEW, False, Action.CONFLICT, "not written by shipyard"),
+    ("ours-shebang-only", stamp("#!/bin/sh"), SCRIPT_NEW, False, Action.UPDATE, ""),
+    ("identical-shebang-only", stamp("#!/bin/sh"), "#!/bin/sh", False, Action.UNCHANGED, ""),
+    ("ours-shebang-only-line-added", stamp("#!/bin/sh") + "\nexec mine\n", SCRIPT_NEW, False,
+     Action.CONFLICT, "edited since shipyard wrote it"),
+    ("mangled-stamp", STAMP_PREFIX + "\n" + OLD, NEW, False, Action.CONFLICT,
+     "not written by shipyard"),
     ("users-own-file", "FROM alpine\n", NEW, False, Action.CONFLICT, "not written by shipyard"),
     ("forced-edited", stamp(OLD) + "# mine\n", NEW, True, Action.OVERWRITE,
      "edited since shipyard wrote it"),

@@ -4,7 +4,10 @@ The programs run here are the test interpreter itself (no docker, no network).""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -114,15 +117,98 @@ def test_timeout_raises_command_timeout() -> None:
     assert err.value.hint
 
 
-@pytest.mark.xfail(reason="BUG: with on_output the timeout is only applied after stdout closes, "
-                          "so a program that runs too long is never stopped", strict=True)
 def test_timeout_also_applies_when_streaming() -> None:
     lines: list[str] = []
     start = time.monotonic()
-    with pytest.raises(CommandTimeout):
+    with pytest.raises(CommandTimeout) as err:
         run(py("import time; print('started', flush=True); time.sleep(2)"), timeout=0.3,
             on_output=lines.append)
     assert time.monotonic() - start < 1.5
+    assert lines == ["started"]
+    assert "0.3s" in err.value.message
+    assert err.value.details == "started\n"  # the log so far, for the error report
+
+
+STREAM_TIMEOUTS = [
+    # id, code: each must be stopped by the 0.3 s deadline
+    ("silent", "import time; time.sleep(10)"),
+    ("chatty", "import time\nfor _ in range(1000):\n"
+               "    print('tick', flush=True); time.sleep(0.01)"),
+    ("closes-stdout-then-hangs", "import os, time; os.close(1); os.close(2); time.sleep(10)"),
+    ("ignores-stdin", "import time; time.sleep(10)"),
+]
+
+
+@pytest.mark.parametrize("code", [c[1] for c in STREAM_TIMEOUTS],
+                         ids=[c[0] for c in STREAM_TIMEOUTS])
+def test_streaming_deadline_holds_whatever_the_program_does(code: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(CommandTimeout):
+        run(py(code), timeout=0.3, on_output=lambda _: None, input="x" * 1_000_000)
+    assert time.monotonic() - start < 3
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, parent not yet reaped) counts as gone.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.02)
+    return not _alive(pid)
+
+
+def test_streaming_timeout_kills_what_the_program_started(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    code = ("import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+            f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+            "print('spawned', flush=True)\n"
+            "time.sleep(30)\n")
+    seen: list[str] = []
+    with pytest.raises(CommandTimeout):
+        run(py(code), timeout=1.0, on_output=seen.append)
+    assert seen == ["spawned"]
+    pid = int(pidfile.read_text())
+    try:
+        assert _wait_gone(pid, 5), "the grandchild outlived the timeout"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_on_output_runs_on_the_calling_thread() -> None:
+    threads: set[int] = set()
+    run(py("print('a'); print('b')"), on_output=lambda _: threads.add(threading.get_ident()))
+    assert threads == {threading.get_ident()}
+
+
+def test_failing_on_output_stops_the_program(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    code = (f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); "
+            "print('x', flush=True); time.sleep(30)")
+
+    def explode(line: str) -> None:
+        raise RuntimeError("display broke")
+
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="display broke"):
+        run(py(code), on_output=explode, timeout=20)
+    assert time.monotonic() - start < 5  # killed, not waited for
+    assert _wait_gone(int(pidfile.read_text()), 5)
+
+
+def test_streaming_without_timeout_still_finishes() -> None:
+    assert run(py("print('done')"), on_output=lambda _: None).stdout == "done\n"
 
 
 # -- stdin and streaming -----------------------------------------------------------------------

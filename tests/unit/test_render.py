@@ -552,3 +552,22 @@ def test_rendering_is_deterministic(tmp_path: Path, name: str) -> None:
     assert first == second
     for item in first:
         assert str(tmp_path) not in item.content
+
+
+@pytest.mark.parametrize(("requirement", "git", "ssh"), [
+    ("lib @ git+https://git.example.com/acme/lib.git@v1", True, False),
+    ("lib @ git+ssh://git@git.example.com/acme/lib.git@v1", True, True),
+    ("lib==1.0", False, False),
+], ids=["https", "ssh", "index"])
+def test_git_dependencies_bring_git_into_the_builder_only(
+    tmp_path: Path, requirement: str, git: bool, ssh: bool
+) -> None:
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (tmp_path / "requirements.txt").write_text(f"flask==3.0.0\ngunicorn==23.0.0\n{requirement}\n")
+    text = dockerfile(detect(tmp_path))
+    builder, runtime = text.split("AS runtime", 1)
+    apt = next((line for line in builder.splitlines() if "apt-get install" in line), "")
+    assert ("git" in apt.split()) is git
+    assert ("openssh-client" in apt.split()) is ssh
+    assert ("--mount=type=ssh" in builder) is ssh
+    assert "apt-get" not in runtime

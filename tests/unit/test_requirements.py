@@ -33,6 +33,12 @@ PRECISION = [
      {"flask", "requests"}),
     ("bare-name", "flask\n", (False, False, True), {"flask"}),
     ("compatible-release", "flask~=3.0\n", (False, False, True), {"flask"}),
+    ("wildcard-equality", "flask==3.*\n", (False, False, True), {"flask"}),
+    ("wildcard-with-exact-other", "flask==3.*\ngunicorn==23.0.0\n", (False, False, True),
+     {"flask", "gunicorn"}),
+    ("exact-with-upper-bound", "flask==3.0.0,<4\n", (True, False, True), {"flask"}),
+    ("hash-option-with-space", "flask==3.0.0 --hash sha256:" + "a" * 64 + "\n",
+     (True, True, True), {"flask"}),
     ("extras-and-marker", 'Flask[async]==3.0.0 ; python_version >= "3.8"\n', (True, False, True),
      {"flask"}),
     ("canonical-names", "Django==5.2\ntyping_extensions==4.12.0\n", (True, False, True),
@@ -57,12 +63,6 @@ def test_precision(tmp_path: Path, text: str, flags: tuple[bool, bool, bool],
     assert (info.all_pinned, info.hashed, info.has_lines) == flags
     assert info.names == names
     assert info.files == ["requirements.txt"]
-
-
-@pytest.mark.xfail(reason="BUG: `==3.*` is a wildcard range, not a pin, but the operator is `==`",
-                   strict=True)
-def test_wildcard_equality_is_not_a_pin(tmp_path: Path) -> None:
-    assert parse(tmp_path, "flask==3.*\n").all_pinned is False
 
 
 def test_hashed_with_continuation_lines(tmp_path: Path) -> None:
@@ -121,13 +121,49 @@ def test_constraints_file_is_part_of_the_dependency_layer(tmp_path: Path) -> Non
     assert info.all_pinned is True
 
 
-@pytest.mark.xfail(reason="BUG: names from a -c constraints file are counted as installed, so a "
-                          "constrained-but-not-required gunicorn suppresses the server pin",
-                   strict=True)
 def test_constraint_names_are_not_installed_names(tmp_path: Path) -> None:
     info = parse(tmp_path, "flask==3.0.0\n-c constraints.txt\n",
                  **{"constraints.txt": "gunicorn==23.0.0\n"})
     assert info.names == {"flask"}
+
+
+CONSTRAINTS = [
+    # id, requirements.txt, other files, (files, names, all_pinned, has_lines)
+    ("only-a-constraints-file", "-c c.txt\n", {"c.txt": "flask==3.0.0\n"},
+     (["requirements.txt", "c.txt"], set(), True, False)),
+    ("loose-constraint-is-not-a-loose-requirement", "flask==3.0.0\n-c c.txt\n",
+     {"c.txt": "werkzeug>=3\n"}, (["requirements.txt", "c.txt"], {"flask"}, True, True)),
+    ("nested-constraint-in-constraints", "-c c.txt\nflask==3.0.0\n",
+     {"c.txt": "-c more.txt\n", "more.txt": "gunicorn==23.0.0\n"},
+     (["requirements.txt", "c.txt", "more.txt"], {"flask"}, True, True)),
+    # pip reads -r inside a constraints file as a requirements file again.
+    ("requirement-inside-constraints", "-c c.txt\n",
+     {"c.txt": "-r base.txt\n", "base.txt": "gunicorn==23.0.0\n"},
+     (["requirements.txt", "c.txt", "base.txt"], {"gunicorn"}, True, True)),
+    ("same-file-as-constraint-and-requirement", "-c base.txt\n-r base.txt\n",
+     {"base.txt": "gunicorn==23.0.0\n"},
+     (["requirements.txt", "base.txt"], {"gunicorn"}, True, True)),
+    ("attached-and-long-forms", "--constraint=c.txt\n-cd.txt\nflask==3.0.0\n",
+     {"c.txt": "gunicorn==23.0.0\n", "d.txt": "uvicorn==0.32.1\n"},
+     (["requirements.txt", "c.txt", "d.txt"], {"flask"}, True, True)),
+]
+
+
+@pytest.mark.parametrize(("text", "others", "expected"), [c[1:] for c in CONSTRAINTS],
+                         ids=[c[0] for c in CONSTRAINTS])
+def test_constraints_are_copied_but_not_installed(
+        tmp_path: Path, text: str, others: dict[str, str],
+        expected: tuple[list[str], set[str], bool, bool]) -> None:
+    info = parse(tmp_path, text, **others)
+    assert (info.files, info.names, info.all_pinned, info.has_lines) == expected
+
+
+def test_git_source_in_a_constraints_file_is_still_recorded(tmp_path: Path) -> None:
+    # If the package is required elsewhere, pip fetches it from the constraint's URL.
+    info = parse(tmp_path, "-c c.txt\nlib\n",
+                 **{"c.txt": "lib @ git+ssh://git@host/lib.git@v1\n"})
+    assert info.git_hosts == [GitHost("host")]
+    assert info.names == {"lib"}
 
 
 INCLUDE_OUTSIDE = [
@@ -164,12 +200,36 @@ def test_missing_include_is_a_usage_error_naming_the_missing_file(tmp_path: Path
     assert "missing.txt" in err.value.message
 
 
-@pytest.mark.xfail(reason="BUG: a missing -r include names only the missing file, not the "
-                          "including file:line", strict=True)
-def test_missing_include_names_the_including_file_and_line(tmp_path: Path) -> None:
+MISSING_INCLUDES = [
+    # id, requirements.txt, other files, message
+    ("requirement", "flask==3.0.0\n-r missing.txt\n", {},
+     "requirements.txt:2: includes missing.txt, which does not exist"),
+    ("constraint", "-c missing.txt\n", {},
+     "requirements.txt:1: includes missing.txt, which does not exist"),
+    ("nested-names-the-nested-file", "-r reqs/base.txt\n", {"reqs/base.txt": "\n-r gone.txt\n"},
+     "reqs/base.txt:2: includes reqs/gone.txt, which does not exist"),
+    ("a-directory", "-r reqs\n", {"reqs/base.txt": ""},
+     "requirements.txt:1: includes reqs, which is not a file"),
+    # pip reads a short option's value from the next character on: `-r=x` names "=x".
+    ("short-flag-equals-is-part-of-the-name", "-r=base.txt\n", {"base.txt": ""},
+     "requirements.txt:1: includes =base.txt, which does not exist"),
+]
+
+
+@pytest.mark.parametrize(("text", "others", "message"), [c[1:] for c in MISSING_INCLUDES],
+                         ids=[c[0] for c in MISSING_INCLUDES])
+def test_missing_include_names_the_including_file_and_line(
+        tmp_path: Path, text: str, others: dict[str, str], message: str) -> None:
     with pytest.raises(UsageError) as err:
-        parse(tmp_path, "flask==3.0.0\n-r missing.txt\n")
-    assert err.value.message.startswith("requirements.txt:2:")
+        parse(tmp_path, text, **others)
+    assert err.value.message == message
+    assert err.value.hint
+
+
+def test_missing_top_level_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_requirements(tmp_path, "requirements.txt")
+    assert err.value.message == "requirements.txt: file not found"
 
 
 # -- unparseable lines ---------------------------------------------------------------------------
@@ -178,6 +238,11 @@ BAD_LINES = [
     ("garbage", "flask==3.0.0\nthis is not a requirement\n", "requirements.txt:2:"),
     ("bad-version", "\n\nflask==>3\n", "requirements.txt:3:"),
     ("after-continuation", "flask==3.0.0 \\\n  --hash=sha256:aa\nwhat?\n", "requirements.txt:3:"),
+    ("flag-without-value", "flask==3.0.0\n-r\n", "requirements.txt:2: `-r` needs a value"),
+    ("long-flag-without-value", "--editable\n", "requirements.txt:1: `--editable` needs a value"),
+    ("unbalanced-quote", "-r 'base.txt\n", "requirements.txt:1: cannot split the options"),
+    ("missing-slash-path", "packages/nope\n", "requirements.txt:1: cannot parse requirement"),
+    ("mercurial", "hg+https://hg.example.com/x#egg=x\n", "requirements.txt:1: `hg+https://"),
 ]
 
 
@@ -197,30 +262,62 @@ def test_unparseable_line_in_an_include_names_the_included_file(tmp_path: Path) 
 
 
 # Lines pip accepts that the parser should accept too (they must not abort `shipyard init`).
+HTTPS_URL = "git+https://github.com/org/x.git"
 PIP_VALID = [
-    pytest.param("--editable=./packages/x\n", {"local_paths": ["packages/x"]},
-                 marks=pytest.mark.xfail(reason="BUG: `--editable=PATH` (no space) is read as an "
-                                                "empty requirement -> UsageError", strict=True),
-                 id="editable-equals"),
-    pytest.param("-rbase.txt\n", {"files": ["requirements.txt", "base.txt"]},
-                 marks=pytest.mark.xfail(reason="BUG: `-rFILE` (attached value) is silently "
-                                                "ignored, so base.txt is not copied", strict=True),
-                 id="short-flag-attached"),
-    pytest.param("git+https://github.com/org/x.git@v1.0#egg=x\n", {"names": {"x"}},
-                 marks=pytest.mark.xfail(reason="BUG: a public git+https URL with #egg= raises "
-                                                "`cannot parse requirement`", strict=True),
-                 id="git-https-egg"),
-    pytest.param("x @ git+https://github.com/org/x.git@v1.0\n", {"names": {"x"}, "git_hosts": []},
-                 id="pep508-git-https"),
+    # id, line, expected attributes
+    ("editable-equals", "--editable=./packages/x\n", {"local_paths": ["packages/x"]}),
+    ("editable-space", "--editable ./packages/x\n", {"local_paths": ["packages/x"]}),
+    ("editable-short-attached", "-e./packages/x\n", {"local_paths": ["packages/x"]}),
+    ("editable-with-extras-and-options", "-e ./packages/x[fast] --config-settings=a=b\n",
+     {"local_paths": ["packages/x"]}),
+    ("short-flag-attached", "-rbase.txt\n", {"files": ["requirements.txt", "base.txt"]}),
+    ("short-flag-space", "-r base.txt\n", {"files": ["requirements.txt", "base.txt"]}),
+    ("short-flag-two-spaces", "-r  base.txt\n", {"files": ["requirements.txt", "base.txt"]}),
+    ("long-flag-space", "--requirement base.txt\n", {"files": ["requirements.txt", "base.txt"]}),
+    ("long-flag-equals", "--requirement=base.txt\n", {"files": ["requirements.txt", "base.txt"]}),
+    ("quoted-file-name", '-r "base.txt"\n', {"files": ["requirements.txt", "base.txt"]}),
+    ("after-another-option", "--pre -r base.txt\n", {"files": ["requirements.txt", "base.txt"]}),
+    ("requirement-beats-constraint-on-one-line", "-c base.txt -r base.txt\n",
+     {"files": ["requirements.txt", "base.txt"], "names": {"flask"}}),
+    ("editable-beats-include-on-one-line", "-e ./packages/x -r base.txt\n",
+     {"files": ["requirements.txt"], "local_paths": ["packages/x"]}),
+    ("git-https-egg", f"{HTTPS_URL}@v1.0#egg=x\n",
+     {"names": {"x"}, "git_hosts": [], "git_urls": [f"{HTTPS_URL}@v1.0"], "all_pinned": True}),
+    ("git-https-egg-unpinned", f"{HTTPS_URL}#egg=x\n",
+     {"names": {"x"}, "git_urls": [HTTPS_URL], "all_pinned": False}),
+    ("git-https-no-egg", f"{HTTPS_URL}@v1.0\n",
+     {"names": set(), "git_urls": [f"{HTTPS_URL}@v1.0"]}),
+    ("git-https-editable", f"-e {HTTPS_URL}@v1.0#egg=x\n",
+     {"names": {"x"}, "git_urls": [f"{HTTPS_URL}@v1.0"], "local_paths": []}),
+    ("git-https-credentials-not-recorded",
+     "x @ git+https://user:s3cret@github.com/org/x.git@v1.0\n",
+     {"git_urls": [f"{HTTPS_URL}@v1.0"], "all_pinned": True}),
+    ("git-http-and-git-protocol", "a @ git+http://h.example/a.git@1\nb @ git+git://h.example/b@2\n",
+     {"git_urls": ["git+http://h.example/a.git@1", "git+git://h.example/b@2"], "git_hosts": []}),
+    ("pep508-git-https", f"x @ {HTTPS_URL}@v1.0\n",
+     {"names": {"x"}, "git_hosts": [], "all_pinned": True}),
+    ("pep508-git-https-no-ref", f"x @ {HTTPS_URL}\n",
+     {"names": {"x"}, "git_urls": [HTTPS_URL], "all_pinned": False}),
+    ("git-with-marker", f"x @ {HTTPS_URL}@v1 ; python_version >= '3.8'\n",
+     {"names": {"x"}, "all_pinned": True}),
+    ("slash-path-without-dot", "packages/x\n", {"local_paths": ["packages/x"], "names": set()}),
+    ("slash-path-with-extras", "packages/x[fast]\n", {"local_paths": ["packages/x"]}),
+    ("archive-path", "wheels/x-1.0-py3-none-any.whl\n",
+     {"local_paths": ["wheels/x-1.0-py3-none-any.whl"]}),
+    ("archive-url", "https://files.example.com/x-1.0.tar.gz\n",
+     {"local_paths": [], "names": set(), "all_pinned": True, "has_lines": True}),
+    ("pep508-archive-url", "x @ https://files.example.com/x-1.0-py3-none-any.whl\n",
+     {"local_paths": [], "names": {"x"}, "all_pinned": True}),
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), PIP_VALID)
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in PIP_VALID],
+                         ids=[c[0] for c in PIP_VALID])
 def test_lines_pip_accepts(tmp_path: Path, text: str, expected: dict[str, object]) -> None:
     write(tmp_path, {"packages/x/setup.py": "", "base.txt": "flask==3.0.0\n"})
     info = parse(tmp_path, text)
     for attribute, value in expected.items():
-        assert getattr(info, attribute) == value
+        assert getattr(info, attribute) == value, attribute
 
 
 # -- local paths ---------------------------------------------------------------------------------
@@ -289,6 +386,13 @@ def test_git_ssh_requirements(tmp_path: Path, line: str, host: GitHost, name: st
     assert info.names == {"flask", name}
     assert info.all_pinned is pinned
     assert info.local_paths == []
+
+
+def test_https_git_needs_no_host_and_is_listed_once(tmp_path: Path) -> None:
+    info = parse(tmp_path, f"{HTTPS_URL}@v1#egg=x\nx @ {HTTPS_URL}@v1\n"
+                           "y @ git+ssh://git@host/y.git@v1\n")
+    assert info.git_urls == [f"{HTTPS_URL}@v1"]
+    assert info.git_hosts == [GitHost("host")]
 
 
 def test_same_git_host_is_listed_once(tmp_path: Path) -> None:

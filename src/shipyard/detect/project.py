@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
-from shipyard.detect.scan import SKIP_DIRS, AppObject, find_app_objects, python_files
+from shipyard.detect.scan import (
+    SKIP_DIRS,
+    AppObject,
+    data_dir_variables,
+    find_app_objects,
+    package_data_files,
+)
 from shipyard.errors import UsageError
 
 Framework = Literal["django", "fastapi", "starlette", "flask", "package", "unknown"]
@@ -66,6 +72,11 @@ class Project:
         return bool(self.dependencies.git_hosts)
 
     @property
+    def needs_git(self) -> bool:
+        """git in the builder: some dependency comes from a git repository (ssh or https)."""
+        return self.dependencies.needs_git
+
+    @property
     def needs_gettext(self) -> bool:
         return bool(self.django and self.django.compilemessages)
 
@@ -80,7 +91,7 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project = _detect_framework(root, name, pyproject, deps)
     project.python_version = python or _python_version(root, pyproject)
     project.compiled = _compiled_sources(root, deps)
-    for name in _data_dir_variables(root):
+    for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
     _add_server_requirements(project)
     if project.install_mode == "package":
@@ -201,21 +212,6 @@ def _python_version(root: Path, pyproject: dict[str, Any]) -> str:
     return DEFAULT_PYTHON
 
 
-# A string literal naming an environment variable such as DJANGO_DATA_DIR.
-_DATA_DIR_VAR = re.compile(r"""["']([A-Z][A-Z0-9_]*DATA_DIR)["']""")
-
-
-def _data_dir_variables(root: Path) -> list[str]:
-    """Environment variables the app reads for its data directory (pointed at the volume)."""
-    names: set[str] = set()
-    for path in python_files(root):
-        try:
-            names.update(_DATA_DIR_VAR.findall(path.read_text(encoding="utf-8")))
-        except (UnicodeDecodeError, OSError):
-            continue
-    return sorted(names)
-
-
 def _compiled_sources(root: Path, deps: Dependencies) -> list[str]:
     reasons = []
     for local in deps.local_paths:
@@ -250,10 +246,7 @@ def _wheel_data_warnings(root: Path, pyproject: dict[str, Any]) -> list[str]:
     setuptools_cfg = pyproject.get("tool", {}).get("setuptools", {})
     if setuptools_cfg.get("package-data") or (root / "MANIFEST.in").is_file():
         return []
-    data = [p.relative_to(root).as_posix() for p in root.rglob("*")
-            if p.is_file() and p.suffix not in (".py", ".pyc", ".c", ".pyx")
-            and any((parent / "__init__.py").is_file() for parent in [p.parent])
-            and not any(part in SKIP_DIRS for part in p.relative_to(root).parts)]
+    data = package_data_files(root)
     if not data:
         return []
     shown = ", ".join(data[:5]) + (f" and {len(data) - 5} more" if len(data) > 5 else "")

@@ -1,4 +1,4 @@
-"""Walk a project's Python sources without descending into environments or build output."""
+"""Walk a project's sources without descending into environments or build output."""
 
 from __future__ import annotations
 
@@ -22,6 +22,14 @@ _FACTORY = re.compile(r"^def (?P<name>create_app|make_app)\(", re.M)
 _APP_FROM_CALL = re.compile(r"^(?P<var>app|application|api)\s*=\s*[A-Za-z_][\w.]*\(", re.M)
 _FRAMEWORK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(?P<fw>fastapi|starlette|flask)\b", re.M)
 _KIND = {"fastapi": "FastAPI", "starlette": "Starlette", "flask": "Flask"}
+# A string literal naming an environment variable such as DATA_DIR or DJANGO_DATA_DIR.
+_DATA_DIR_VAR = re.compile(r"""["']((?:[A-Z][A-Z0-9_]*)?DATA_DIR)["']""")
+# Inside a package, static/ and migrations/ hold files the installed app needs.
+_PACKAGE_SKIP_DIRS = SKIP_DIRS - {"static", "migrations"}
+# What a setuptools wheel includes by default: modules, stubs, their markers and
+# build sources that are compiled rather than shipped.
+_NOT_DATA_SUFFIXES = frozenset({".py", ".pyc", ".pyo", ".pyi", ".so", ".pyd", ".c", ".cc", ".cpp",
+                                ".h", ".pyx", ".pxd", ".rs"})
 
 
 @dataclass(frozen=True)
@@ -76,4 +84,38 @@ def find_app_objects(root: Path) -> list[AppObject]:
             found.append(AppObject(kind, module, call["var"], rel))
         elif factory:
             found.append(AppObject(kind, module, f"{factory['name']}()", rel))
+    return found
+
+
+def data_dir_variables(root: Path) -> list[str]:
+    """Environment variables the app reads for its data directory (pointed at the volume)."""
+    names: set[str] = set()
+    for path in python_files(root):
+        try:
+            names.update(_DATA_DIR_VAR.findall(path.read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, OSError):
+            continue
+    return sorted(names)
+
+
+def package_data_files(root: Path) -> list[str]:
+    """Non-Python files at any depth inside a package (a directory below root with an
+    __init__.py): what a setuptools wheel leaves out unless declared as package data.
+
+    Why any depth: the classic trap is shop/templates/index.html, where templates/
+    itself has no __init__.py.
+    """
+    found: list[str] = []
+    packages: set[Path] = set()  # directories inside a package
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        if here != root and (here.parent in packages or "__init__.py" in filenames):
+            packages.add(here)
+        dirnames[:] = sorted(d for d in dirnames if d not in _PACKAGE_SKIP_DIRS
+                             and not d.startswith(".") and not d.endswith(".egg-info"))
+        if here not in packages:
+            continue
+        found += [(here / f).relative_to(root).as_posix() for f in sorted(filenames)
+                  if Path(f).suffix not in _NOT_DATA_SUFFIXES and f != "py.typed"
+                  and not f.startswith(".")]
     return found

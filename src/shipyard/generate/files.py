@@ -44,23 +44,41 @@ class Planned:
 
 
 def stamp(content: str) -> str:
-    """content with a checksum stamp line (after a shebang, if any)."""
+    """content with a checksum stamp line (after a shebang, if any).
+
+    A shebang with nothing after it gets a newline so the stamp has a line of
+    its own; the stamp line then goes without one, which tells unstamp() that
+    this newline was ours and the body ends right after the shebang.
+    """
     digest = hashlib.sha256(content.encode()).hexdigest()[:16]
     line = f"{STAMP_PREFIX}sha256={digest}{STAMP_SUFFIX}\n"
     if content.startswith("#!"):
-        first, _, rest = content.partition("\n")
+        first, newline, rest = content.partition("\n")
+        if not newline:
+            return f"{first}\n{line[:-1]}"
         return f"{first}\n{line}{rest}"
     return line + content
 
 
 def unstamp(text: str) -> tuple[str, str | None]:
-    """(body, digest) of a stamped file; digest is None when there is no stamp."""
-    lines = text.splitlines(keepends=True)
-    for index in (0, 1):
-        if index < len(lines) and lines[index].startswith(STAMP_PREFIX):
-            digest = lines[index][len(STAMP_PREFIX):].split()[0].removeprefix("sha256=")
-            return "".join(lines[:index] + lines[index + 1:]), digest
+    """(body, digest) of a stamped file; digest is None when there is no stamp.
+
+    Lines are split on \\n only, as stamp() joins them (str.splitlines would also
+    split on \\r, form feeds and the like inside a line).
+    """
+    first, newline, rest = text.partition("\n")
+    if first.startswith(STAMP_PREFIX):
+        return rest, _digest_of(first)
+    second, second_newline, tail = rest.partition("\n")
+    if newline and second.startswith(STAMP_PREFIX):
+        body = f"{first}\n{tail}" if second_newline else first
+        return body, _digest_of(second)
     return text, None
+
+
+def _digest_of(stamp_line: str) -> str:
+    words = stamp_line[len(STAMP_PREFIX):].split()
+    return words[0].removeprefix("sha256=") if words else ""  # a mangled stamp matches nothing
 
 
 def plan(root: Path, files: list[GeneratedFile], force: bool = False) -> list[Planned]:

@@ -62,8 +62,10 @@ def builder_packages(project: Project) -> list[str]:
         packages.append("build-essential")
     if project.needs_gettext:
         packages.append("gettext")
+    if project.needs_git:  # git+https and git+ssh dependencies are cloned by pip
+        packages.append("git")
     if project.needs_ssh:
-        packages += ["git", "openssh-client"]
+        packages.append("openssh-client")
     return packages
 
 

@@ -7,12 +7,18 @@ which exit code and stderr — so they all go through run().
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from shipyard.errors import ShipyardError
 
@@ -79,7 +85,8 @@ def run(
 
     env is merged over the current environment. With on_output, stdout and
     stderr are merged and each line is passed to it as it arrives (for build
-    progress); the combined text ends up in Result.stdout.
+    progress); the combined text ends up in Result.stdout. The timeout holds in
+    both modes; on expiry CommandTimeout carries the output so far in details.
     """
     argv = tuple(str(a) for a in argv)
     full_env = {**os.environ, **env} if env is not None else None
@@ -106,6 +113,7 @@ def run(
         raise CommandTimeout(
             f"`{_display(argv)}` did not finish within {timeout:g}s and was stopped",
             hint="raise the timeout or look at why it hangs",
+            details=exc.output if isinstance(exc.output, str) else None,
         ) from exc
     if check and not result.ok:
         raise CommandError(result)
@@ -120,9 +128,18 @@ def _stream(
     timeout: float | None,
     on_output: Callable[[str], None],
 ) -> Result:
-    """Run with merged output streamed line by line (a timeout is enforced after the fact)."""
+    """Run with merged output passed line by line to on_output, within the deadline.
+
+    Why threads: reading the pipe blocks until the program writes or exits, so a
+    silent program would never be stopped. A reader thread queues the lines and
+    this thread waits on the queue with the time left, calling on_output itself
+    (callers may update a display that is not thread-safe). The program runs in
+    its own session, so a timeout kills everything it started (compose, buildx
+    plugins), not just the first process; and it cannot prompt on the terminal.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
     lines: list[str] = []
-    with subprocess.Popen(
+    proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -130,17 +147,61 @@ def _stream(
         env=env,
         cwd=cwd,
         text=True,
-    ) as proc:
-        if input is not None and proc.stdin is not None:
-            proc.stdin.write(input)
-            proc.stdin.close()
-        assert proc.stdout is not None
-        for line in proc.stdout:
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    received: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(proc.stdout, received), daemon=True).start()
+    if input is not None and proc.stdin is not None:
+        threading.Thread(target=_write_input, args=(proc.stdin, input), daemon=True).start()
+    try:
+        while (line := received.get(timeout=_left(deadline))) is not None:
             lines.append(line)
             on_output(line.rstrip("\n"))
-        returncode = proc.wait(timeout=timeout)
+        returncode = proc.wait(timeout=_left(deadline))
+    except (queue.Empty, subprocess.TimeoutExpired):
+        _kill_group(proc)
+        raise subprocess.TimeoutExpired(argv, timeout or 0, output="".join(lines)) from None
+    except BaseException:  # Ctrl-C or on_output failed: leave nothing running
+        _kill_group(proc)
+        raise
     text = "".join(lines)
     return Result(argv, returncode, text, text if returncode else "")
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _read_lines(stream: IO[str], received: queue.Queue[str | None]) -> None:
+    try:
+        for line in stream:
+            received.put(line)
+    except (OSError, ValueError):
+        pass  # the pipe went away with the killed program
+    finally:
+        received.put(None)
+        stream.close()
+
+
+def _write_input(stream: IO[str], text: str) -> None:
+    """Feed stdin from a thread: a program that does not read it must not block the deadline."""
+    try:
+        stream.write(text)
+    except (OSError, ValueError):
+        pass  # the program exited (or was killed) without reading everything
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            stream.close()
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the program's process group (its own session), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()  # the group is gone already; make sure the leader is too
+    proc.wait()
 
 
 def _first_line(text: str) -> str:
