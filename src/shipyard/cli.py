@@ -8,12 +8,11 @@ and an exit code. Anything else is a bug, reported with a traceback hint.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from shipyard import __version__
-from shipyard.errors import ShipyardError, UsageError
+from shipyard.errors import ShipyardError
 
 BUG_EXIT_CODE = 70  # EX_SOFTWARE
 
@@ -22,32 +21,6 @@ BUG_EXIT_CODE = 70  # EX_SOFTWARE
 @click.version_option(__version__, "--version", prog_name="shipyard")
 def app() -> None:
     """Package a Python web app for production with Docker, test it, and ship it."""
-
-
-@app.command("init")
-@click.argument("project_dir", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--dry-run", is_flag=True, help="Print what was found and what would be written.")
-@click.option("--force", is_flag=True, help="Replace files you changed (after showing the diff).")
-@click.option("--extra", "extras", multiple=True, help="Install this optional-dependency extra.")
-@click.option("--python", help="Python version of the base image (default: .python-version).")
-@click.option("--image", help="Image repository for compose.yaml (default: the project name).")
-@click.option("--known-hosts", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="known_hosts file with the private git servers' keys (default: ssh-keyscan).")
-def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[str, ...],
-                 python: str | None, image: str | None, known_hosts: Path | None) -> None:
-    """Detect the project and write its production Docker packaging."""
-    from shipyard.init import init
-    from shipyard.render import init_report
-    from shipyard.tools.docker import Docker
-
-    result = init(project_dir, dry_run=dry_run, force=force, extras=list(extras), python=python,
-                  image=image, known_hosts=known_hosts, resolve_digest=Docker().registry_digest)
-    init_report(result)
-    if result.conflicts:
-        raise UsageError(
-            f"{len(result.conflicts)} file(s) changed by you would be replaced",
-            hint="rerun with --force to replace them",
-        )
 
 
 def _register() -> None:
@@ -63,6 +36,7 @@ def _register() -> None:
         status_command,
     )
     from shipyard.commands.imagetest import imagetest_command
+    from shipyard.commands.init import init_command
 
     app.add_command(build_command)
     app.add_command(check_command)
@@ -73,6 +47,7 @@ def _register() -> None:
     app.add_command(rollback_command)
     app.add_command(status_command)
     app.add_command(imagetest_command)
+    app.add_command(init_command)
     app.add_command(publish_command)
 
 

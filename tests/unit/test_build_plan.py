@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 from shipyard.build.base import BaseImage, final_base, split_digest
 from shipyard.build.ci import BuildContext
 from shipyard.build.plan import RepoFacts, ca_bundle_from_env, plan_build
-from shipyard.build.repro import Entry, apply_layer, compare
+from shipyard.build.repro import Entry, compare
 from shipyard.build.sbom import Package, cyclonedx
 from shipyard.config import load_config
 from shipyard.errors import ConfigError, UsageError
@@ -146,29 +144,6 @@ def test_cyclonedx_document() -> None:
     assert doc["specVersion"] == "1.5"
     purls = [c["purl"] for c in doc["components"]]  # type: ignore[union-attr, index]
     assert purls == ["pkg:deb/debian/libc6@2.36?arch=amd64", "pkg:pypi/django@5.2"]
-
-
-def _layer(*members: tuple[str, bytes | None]) -> tarfile.TarFile:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            if data is None:
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return tarfile.open(fileobj=buffer)
-
-
-def test_layers_apply_with_whiteouts() -> None:
-    files: dict[str, Entry] = {}
-    apply_layer(files, _layer(("app", None), ("app/key", b"k"), ("app/a.py", b"1"),
-                              ("etc", None), ("etc/x/y", b"y")))
-    apply_layer(files, _layer(("app/.wh.key", b""), ("etc/x/.wh..wh..opq", b"")))
-    assert sorted(files) == ["app", "app/a.py", "etc"]
 
 
 def test_compare_reports_content_and_ignores_documented_paths() -> None:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from shipyard.imagetest import layers
+from shipyard.imagetest.layers import ImageArchive, merge_layer, open_archive, save_image
 from shipyard.tools.docker import Docker
 
 IGNORED = ("etc/shadow", "etc/shadow-", "etc/gshadow", "etc/gshadow-", "var/log/*",
@@ -52,50 +51,22 @@ class Difference:
 
 
 def filesystem(docker: Docker, image: str) -> dict[str, Entry]:
-    """The image's final filesystem as path → Entry (docker save, layers applied)."""
-    with tempfile.TemporaryDirectory(prefix="shipyard-repro-") as tmp:
-        archive = Path(tmp) / "image.tar"
-        docker.run(["save", "-o", str(archive), image])
-        with tarfile.open(archive) as outer:
-            manifest = json.load(_member(outer, "manifest.json"))
-            files: dict[str, Entry] = {}
-            for layer in manifest[0]["Layers"]:
-                with tarfile.open(fileobj=_member(outer, layer)) as inner:
-                    apply_layer(files, inner)
-    return files
+    """The image's final filesystem as path → Entry (docker save, layers merged with the
+    same whiteout rules `shipyard test` uses)."""
+    with tempfile.TemporaryDirectory(prefix="shipyard-repro-") as tmp, \
+            open_archive(save_image(docker, image, Path(tmp))) as archive:
+        entries: dict[str, layers.Entry] = {}
+        for layer in archive.layers():
+            for _ in merge_layer(entries, layer, archive.layer_members(layer)):
+                pass
+        return {path: _summary(archive, entry) for path, entry in entries.items()}
 
 
-def apply_layer(files: dict[str, Entry], layer: tarfile.TarFile) -> None:
-    """Apply one layer tar onto files, honouring OCI whiteouts (.wh. and .wh..wh..opq)."""
-    for item in layer.getmembers():
-        path = item.name.removeprefix("./").rstrip("/")
-        parent, _, base = path.rpartition("/")
-        if base == ".wh..wh..opq":
-            prefix = f"{parent}/"
-            for key in [k for k in files if k.startswith(prefix)]:
-                del files[key]
-            continue
-        if base.startswith(".wh."):
-            gone = f"{parent}/{base[4:]}" if parent else base[4:]
-            for key in [k for k in files if k == gone or k.startswith(gone + "/")]:
-                del files[key]
-            continue
-        files[path] = _entry(layer, item)
-
-
-def _entry(layer: tarfile.TarFile, item: tarfile.TarInfo) -> Entry:
-    owner = f"{item.uid}:{item.gid}"
-    if item.isfile():
-        handle = layer.extractfile(item)
-        digest = hashlib.sha256(handle.read() if handle else b"").hexdigest()
-        return Entry("file", item.mode, owner, digest)
-    if item.isdir():
-        return Entry("dir", item.mode, owner, "")
-    if item.issym():
-        return Entry("symlink", item.mode, owner, item.linkname)
-    if item.islnk():
-        return Entry("hardlink", item.mode, owner, item.linkname)
-    return Entry("other", item.mode, owner, "")
+def _summary(archive: ImageArchive, entry: layers.Entry) -> Entry:
+    owner = f"{entry.uid}:{entry.gid}"
+    if entry.kind == "file":
+        return Entry("file", entry.mode, owner, hashlib.sha256(archive.read(entry)).hexdigest())
+    return Entry(entry.kind, entry.mode, owner, entry.linkname)
 
 
 def compare(first: dict[str, Entry], second: dict[str, Entry],
@@ -108,10 +79,3 @@ def compare(first: dict[str, Entry], second: dict[str, Entry],
         if first.get(path) != second.get(path):
             differences.append(Difference(path, first.get(path), second.get(path)))
     return differences
-
-
-def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
-    handle = archive.extractfile(name)
-    if handle is None:
-        raise ValueError(f"{name} missing from the image archive")
-    return handle

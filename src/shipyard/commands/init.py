@@ -1,13 +1,17 @@
-"""Terminal rendering of command results (rich). Only the CLI imports this module."""
+"""`shipyard init`: parse options, call shipyard.init, render what was found and written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from shipyard.errors import UsageError
 from shipyard.generate.files import Action
-from shipyard.init import InitResult
+from shipyard.init import InitResult, init
 
 console = Console()
 err_console = Console(stderr=True)
@@ -53,3 +57,27 @@ def init_report(result: InitResult) -> None:
 
 def _yn(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+@click.command("init")
+@click.argument("project_dir", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--dry-run", is_flag=True, help="Print what was found and what would be written.")
+@click.option("--force", is_flag=True, help="Replace files you changed (after showing the diff).")
+@click.option("--extra", "extras", multiple=True, help="Install this optional-dependency extra.")
+@click.option("--python", help="Python version of the base image (default: .python-version).")
+@click.option("--image", help="Image repository for compose.yaml (default: the project name).")
+@click.option("--known-hosts", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="known_hosts file with the private git servers' keys (default: ssh-keyscan).")
+def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[str, ...],
+                 python: str | None, image: str | None, known_hosts: Path | None) -> None:
+    """Detect the project and write its production Docker packaging."""
+    from shipyard.tools.docker import Docker
+
+    result = init(project_dir, dry_run=dry_run, force=force, extras=list(extras), python=python,
+                  image=image, known_hosts=known_hosts, resolve_digest=Docker().registry_digest)
+    init_report(result)
+    if result.conflicts:
+        raise UsageError(
+            f"{len(result.conflicts)} file(s) changed by you would be replaced",
+            hint="rerun with --force to replace them",
+        )
