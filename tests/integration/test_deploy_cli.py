@@ -403,8 +403,10 @@ def test_host_setup_apply_then_deploy(ssh_accounts: object, registry_with_auth: 
             assert again.code == 0, again.stderr
             assert len((home / ".ssh" / "authorized_keys").read_text().splitlines()) == 1
             assert shipyard(["status", "staging"], env, tmp_path).code == 255
-            assert (host_dir / ".env").read_text().startswith("IMAGE_REPOSITORY=")
-            assert "IMAGE_TAG=v1" in (host_dir / ".env").read_text()  # the agent's, kept
+            env_lines = (host_dir / ".env").read_text().splitlines()
+            assert f"IMAGE_REPOSITORY={registry.host}/app" in env_lines  # set again, once
+            assert len([x for x in env_lines if x.startswith("IMAGE_REPOSITORY=")]) == 1
+            assert "IMAGE_TAG=v1" in env_lines  # the agent's, kept
         finally:
             docker_engine.run(["compose", "--project-directory", str(host_dir), "down",
                                "--volumes"], env={"IMAGE_TAG": "down"}, check=False)

@@ -68,7 +68,7 @@ FULL_PLAN = [
     ("file", f"{P}/compose.yaml", 0o644, "deploy", "replace"),
     ("file", f"{P}/compose.override.yaml.example", 0o644, "deploy", "replace"),
     ("file", f"{P}/compose.override.yaml", 0o600, "deploy", "keep"),
-    ("file", f"{P}/.env", 0o600, "deploy", "keep"),
+    ("file", f"{P}/.env", 0o600, "deploy", "line"),
     ("file", f"{P}/shipyard-agent.json", 0o644, "deploy", "json-merge"),
     ("run", "install", None, None, None),  # ~/.docker
     ("file", "/home/deploy/.docker/config.json", 0o600, "deploy", "replace"),
@@ -119,6 +119,7 @@ def test_plan_key_facts() -> None:
     env = steps[f"{P}/.env"]
     assert isinstance(env, FileStep)
     assert env.content == "IMAGE_REPOSITORY=registry.example.com/transmogrify/frobnicator\n"
+    assert env.strategy == "line" and env.marker == "IMAGE_REPOSITORY="
     agent_config = steps[f"{P}/shipyard-agent.json"]
     assert isinstance(agent_config, FileStep)
     assert json.loads(agent_config.content) == {"allow_tags": "^dev-"}
@@ -249,6 +250,15 @@ def test_line_creates_the_file(tmp_path: Path) -> None:
     keys = tmp_path / "authorized_keys"
     write(file_step(keys, "line", "key-line\n", marker=" --project /p ", mode=0o600))
     assert keys.read_text() == "key-line\n"
+
+
+def test_rerun_updates_the_repository_and_keeps_the_deployed_tag(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("IMAGE_REPOSITORY=old.example.com/app\nIMAGE_TAG=main-1a2b3c4-x\n")
+    write(file_step(env, "line", "IMAGE_REPOSITORY=new.example.com/app\n",
+                    marker="IMAGE_REPOSITORY=", mode=0o600))
+    assert env.read_text().splitlines() == ["IMAGE_TAG=main-1a2b3c4-x",
+                                            "IMAGE_REPOSITORY=new.example.com/app"]
 
 
 def test_json_merge_keeps_the_hosts_other_settings(tmp_path: Path) -> None:

@@ -230,9 +230,11 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
                      "secrets)", f"{project}/compose.override.yaml", setup.override_example,
                      0o600, user, user, "keep"),
         ]
-    steps.append(FileStep(".env with the image repository, if missing (deploys set IMAGE_TAG)",
+    # The repository is the operator's choice (set here, also on a re-run); the tag
+    # belongs to deploys, so every other line of .env is kept.
+    steps.append(FileStep(".env: IMAGE_REPOSITORY (deploys set IMAGE_TAG; other lines kept)",
                           f"{project}/.env", f"IMAGE_REPOSITORY={setup.image_repository}\n",
-                          0o600, user, user, "keep"))
+                          0o600, user, user, "line", marker="IMAGE_REPOSITORY="))
     if setup.allow_tags:
         steps.append(FileStep(f"{AGENT_CONFIG}: only tags matching {setup.allow_tags!r} may "
                               "be deployed (other settings kept)", f"{project}/{AGENT_CONFIG}",
