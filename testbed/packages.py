@@ -45,5 +45,7 @@ def ensure() -> None:
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     # Package lists on a fresh machine may be stale: refresh them first, once.
     run(["apt-get", "update", "-qq"], env=env, timeout=600)
-    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *todo],
+    # With recommends, as the set was verified on a fresh machine (docker.io recommends
+    # the tools its engine expects, e.g. xz-utils for image imports).
+    run(["apt-get", "install", "-y", "-qq", *todo],
         env=env, timeout=1200)
