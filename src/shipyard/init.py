@@ -11,13 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.deploy.ci import PATHS, Provider, ci_file
 from shipyard.detect import Project, detect
 from shipyard.generate import files as filewriter
 from shipyard.generate.files import Action, Planned
-from shipyard.generate.render import base_image_name, render
+from shipyard.generate.render import GeneratedFile, base_image_name, render
 from shipyard.tools import ssh
 
 DigestResolver = Callable[[str], str | None]
+PROVIDERS: dict[str, Provider] = {name: name for name in PATHS}
 
 
 @dataclass
@@ -42,6 +44,7 @@ def init(
     image: str | None = None,
     known_hosts: Path | None = None,
     resolve_digest: DigestResolver | None = None,
+    ci: str | None = None,
 ) -> InitResult:
     """Detect root, render its files, and (unless dry_run) write them safely.
 
@@ -61,11 +64,44 @@ def init(
         if hosts_text:
             notes += [f"pinned git host key (verify it): {fp}"
                       for fp in ssh.fingerprints(hosts_text)]
-    planned = filewriter.plan(root, render(project, image=image, known_hosts=hosts_text), force)
+    files = render(project, image=image, known_hosts=hosts_text)
+    pipeline = _pipeline(root, ci, notes)
+    if pipeline is not None:
+        files.append(pipeline)
+    planned = filewriter.plan(root, files, force)
     if dry_run or any(p.action is Action.CONFLICT for p in planned):
         return InitResult(project, planned, written=False, notes=notes)
     filewriter.apply(root, planned)
     return InitResult(project, planned, written=True, notes=notes)
+
+
+def _pipeline(root: Path, ci: str | None, notes: list[str]) -> GeneratedFile | None:
+    """The CI file to write: the one asked for, else the one the git remote suggests —
+    but an existing pipeline of the user's own is never claimed without --ci."""
+    provider = PROVIDERS.get(ci or ci_provider_of(root) or "")
+    if provider is None:
+        if ci is None:
+            notes.append("no CI pipeline written: pass --ci gitlab or --ci github")
+        return None
+    wanted = ci_file(provider)
+    existing = root / wanted.path
+    if ci is None and existing.is_file() and filewriter.unstamp(
+            existing.read_text(encoding="utf-8", errors="replace"))[1] is None:
+        notes.append(f"{wanted.path} exists and is yours: left alone"
+                     f" (`shipyard ci {provider}` prints the pipeline to merge)")
+        return None
+    return wanted
+
+
+def ci_provider_of(root: Path) -> str | None:
+    """The CI a project's git remote points at (github.com → github, a gitlab → gitlab)."""
+    config = root / ".git" / "config"
+    text = config.read_text(encoding="utf-8", errors="replace") if config.is_file() else ""
+    if "github.com" in text:
+        return "github"
+    if "gitlab" in text:
+        return "gitlab"
+    return None
 
 
 def _known_hosts(project: Project, known_hosts: Path | None, dry_run: bool) -> str | None:

@@ -179,3 +179,42 @@ def test_init_notes_a_tag_only_pin(tmp_path: Path) -> None:
     result = init(tmp_path, resolve_digest=lambda name: None)
     assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm\n" in (tmp_path / "Dockerfile").read_text()
     assert any("pinned by tag only" in note for note in result.notes)
+
+
+def _flask(tmp_path: Path, remote: str | None = None) -> Path:
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (tmp_path / "requirements.txt").write_text("flask==3.0.0\ngunicorn==23.0.0\n")
+    if remote:
+        (tmp_path / ".git").mkdir()
+        (tmp_path / ".git" / "config").write_text(f'[remote "origin"]\n\turl = {remote}\n')
+    return tmp_path
+
+
+@pytest.mark.parametrize(("remote", "written"), [
+    ("git@github.com:acme/shop.git", ".github/workflows/shipyard.yml"),
+    ("https://gitlab.example.com/acme/shop.git", ".gitlab-ci.yml"),
+    (None, None),
+], ids=["github-remote", "gitlab-remote", "no-remote"])
+def test_init_writes_the_pipeline_the_remote_suggests(
+    tmp_path: Path, remote: str | None, written: str | None
+) -> None:
+    from shipyard.init import init
+
+    result = init(_flask(tmp_path, remote))
+    pipelines = [p for p in (".github/workflows/shipyard.yml", ".gitlab-ci.yml")
+                 if (tmp_path / p).exists()]
+    assert pipelines == ([written] if written else [])
+    if written is None:
+        assert any("--ci gitlab" in note for note in result.notes)
+
+
+def test_init_leaves_the_users_own_pipeline_alone(tmp_path: Path) -> None:
+    from shipyard.init import init
+
+    project = _flask(tmp_path, "https://gitlab.example.com/acme/shop.git")
+    (project / ".gitlab-ci.yml").write_text("test:\n  script: [make test]\n")
+    result = init(project)
+    assert (project / ".gitlab-ci.yml").read_text() == "test:\n  script: [make test]\n"
+    assert any("exists and is yours" in note for note in result.notes)
+    forced = init(project, ci="gitlab")  # asked for explicitly: a conflict, as for any file
+    assert [p.file.path for p in forced.conflicts] == [".gitlab-ci.yml"]

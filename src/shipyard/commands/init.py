@@ -66,15 +66,19 @@ def _yn(flag: bool) -> str:
 @click.option("--extra", "extras", multiple=True, help="Install this optional-dependency extra.")
 @click.option("--python", help="Python version of the base image (default: .python-version).")
 @click.option("--image", help="Image repository for compose.yaml (default: the project name).")
+@click.option("--ci", type=click.Choice(["gitlab", "github", "none"]),
+              help="Also write this CI pipeline (default: from the git remote, if evident).")
 @click.option("--known-hosts", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="known_hosts file with the private git servers' keys (default: ssh-keyscan).")
 def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[str, ...],
-                 python: str | None, image: str | None, known_hosts: Path | None) -> None:
+                 python: str | None, image: str | None, ci: str | None,
+                 known_hosts: Path | None) -> None:
     """Detect the project and write its production Docker packaging."""
     from shipyard.tools.docker import Docker
 
     result = init(project_dir, dry_run=dry_run, force=force, extras=list(extras), python=python,
-                  image=image, known_hosts=known_hosts, resolve_digest=Docker().registry_digest)
+                  image=image, known_hosts=known_hosts, resolve_digest=Docker().registry_digest,
+                  ci=ci)
     init_report(result)
     if result.conflicts:
         raise UsageError(
