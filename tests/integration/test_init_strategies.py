@@ -43,6 +43,7 @@ setup(
     version="1.0.0",
     py_modules=["hello"],
     install_requires=["flask==3.1.0", "gunicorn==23.0.0"],
+    extras_require={"yaml": ["PyYAML==6.0.2"]},
 )
 '''
 
@@ -61,14 +62,14 @@ def _setup_py_project(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize(("make", "kind", "mode"), [
-    (_pyproject_project, "pyproject", "package"),
-    (_setup_py_project, "setuptools", "source"),
-], ids=["pyproject-no-lock", "setup-py"])
+@pytest.mark.parametrize(("make", "kind", "mode", "extras"), [
+    (_pyproject_project, "pyproject", "package", []),
+    (_setup_py_project, "setuptools", "source", ["yaml"]),
+], ids=["pyproject-no-lock", "setup-py-with-extra"])
 def test_strategy_builds_and_runs(docker_engine: Docker, tmp_path: Path, make: object,
-                                  kind: str, mode: str) -> None:
+                                  kind: str, mode: str, extras: list[str]) -> None:
     project = make(tmp_path / "hello")  # type: ignore[operator]
-    result = init(project)
+    result = init(project, extras=extras)
     assert result.project.dependencies.kind == kind
     assert result.project.install_mode == mode
     assert any("not repeatable" in w for w in result.project.warnings)  # no lock: said so
@@ -79,5 +80,7 @@ def test_strategy_builds_and_runs(docker_engine: Docker, tmp_path: Path, make: o
             wait_healthy(container)
             status, body = http_get(f"{container.url}/healthz")
             assert status == 200 and kind in body
+        if extras:  # the extra's packages were installed too
+            docker_engine.run(["run", "--rm", tag, "python", "-c", "import yaml"])
     finally:
         docker_engine.remove_images([tag])

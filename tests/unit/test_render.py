@@ -279,7 +279,48 @@ def test_dependency_list_stage_copies_only_the_declaration(tmp_path: Path, name:
     project = detect_synthetic(tmp_path, name)
     listing = stages(dockerfile(project))["dependency-list"]
     copies = [a for k, a in listing if k == "COPY"]
-    assert copies == [f"{' '.join(project.dependencies.files)} ./"]
+    helper = ["docker/egg_requirements.py"] if name == "setuptools" else []
+    assert copies == [f"{' '.join([*project.dependencies.files, *helper])} ./"]
+
+
+REQUIRES_TXT = """flask==3.1.0
+gunicorn==23.0.0
+
+[:python_version < "3.12"]
+tomli==2.0.1
+
+[yaml]
+PyYAML==6.0.2
+
+[yaml:sys_platform == "linux"]
+libyaml-helper==1.0
+
+[other]
+unwanted==1.0
+"""
+
+
+@pytest.mark.parametrize(("extras", "expected"), [
+    ([], ["flask==3.1.0", "gunicorn==23.0.0", 'tomli==2.0.1; python_version < "3.12"']),
+    (["yaml"], ["flask==3.1.0", "gunicorn==23.0.0", 'tomli==2.0.1; python_version < "3.12"',
+                "PyYAML==6.0.2", 'libyaml-helper==1.0; sys_platform == "linux"']),
+], ids=["base", "with-extra"])
+def test_egg_requirements_helper_keeps_base_markers_and_chosen_extras(
+    tmp_path: Path, extras: list[str], expected: list[str]
+) -> None:
+    import subprocess
+    import sys
+
+    project = detect_synthetic(tmp_path / "p", "setuptools")
+    helper = next(f for f in render(project) if f.path == "docker/egg_requirements.py")
+    egg = tmp_path / "egg" / "hello.egg-info"
+    egg.mkdir(parents=True)
+    (egg / "requires.txt").write_text(REQUIRES_TXT)
+    script = tmp_path / "egg_requirements.py"
+    script.write_text(helper.content.replace("/tmp/*.egg-info", f"{tmp_path}/egg/*.egg-info"))
+    out = subprocess.run([sys.executable, str(script), *extras], check=True,
+                         capture_output=True, text=True).stdout
+    assert out.splitlines() == expected
 
 
 def test_pyproject_dependency_list_works_on_python_310(tmp_path: Path) -> None:

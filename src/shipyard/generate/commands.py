@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shipyard.detect.project import Project
 
 UV_PIN = "uv==0.13.8"
 POETRY_PIN = "poetry==2.2.1"
 SETUPTOOLS_PIN = "setuptools==75.8.0"  # reads setup.py's install_requires (egg_info)
+# Turns egg_info's requires.txt (base + the chosen extras) into a requirements file.
+EGG_REQUIREMENTS = "docker/egg_requirements.py"
 CA_SECRET_ID = "ca_bundle"  # noqa: S105 - the id of a secret, not a secret
 # A corporate TLS-intercepting proxy's CA reaches pip/uv/git only as a BuildKit
 # secret: mounted for one RUN, never written to a layer.
@@ -112,14 +115,15 @@ def _list_stage(project: Project) -> str:
             f"{install}"
             f'RUN python -c "{script}" > /tmp/requirements.txt\n'
         )
-    copies = " ".join(deps.files)
+    copies = " ".join([*deps.files, EGG_REQUIREMENTS])
+    wanted = "".join(f" {shlex.quote(extra)}" for extra in deps.extras)
     return (
         "FROM base AS dependency-list\n"
         "WORKDIR /src\n"
         f"COPY {copies} ./\n"
         f"RUN --mount=type=secret,id={CA_SECRET_ID} {CA_ENV}; \\\n"
         f"    pip install {SETUPTOOLS_PIN} && python setup.py -q egg_info --egg-base /tmp \\\n"
-        "    && sed -n '/^\\[/q;p' /tmp/*.egg-info/requires.txt > /tmp/requirements.txt\n"
+        f"    && python {Path(EGG_REQUIREMENTS).name}{wanted} > /tmp/requirements.txt\n"
     )
 
 

@@ -11,6 +11,7 @@ from shipyard.detect.project import Project
 from shipyard.generate.commands import (
     CA_ENV,
     CA_SECRET_ID,
+    EGG_REQUIREMENTS,
     InstallPlan,
     install_plan,
     server_command,
@@ -130,6 +131,9 @@ def render(project: Project, image: str | None = None,
     ]
     if project.needs_ssh:
         files.insert(1, GeneratedFile("docker/known_hosts", known_hosts or ""))
+    if project.dependencies.kind == "setuptools":
+        files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
+                                      _env.get_template("egg_requirements.py.j2").render(context)))
     return files
 
 
