@@ -25,7 +25,6 @@ import os
 import platform
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -34,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shipyard.imagetest.layers import layer_for_step
 from shipyard.init import init
 from shipyard.tools.docker import BuildSecret, BuildSpec, Docker
 
@@ -86,36 +86,6 @@ def _timed_build(docker: Docker, context: Path, dockerfile: Path, tag: str,
     return time.perf_counter() - start
 
 
-def layer_for_step(docker: Docker, image: str, created_by: str, workdir: Path) -> str:
-    """The diff id of the layer made by the first step whose command contains created_by.
-
-    Why `docker save` and not `docker history`: only the image config says which
-    history entries made no layer (`empty_layer`); the others map in order onto
-    rootfs.diff_ids, which gives the exact layer (same idea as
-    tests/fixtures/imagescan.py).
-    """
-    archive = workdir / f"{uuid.uuid4().hex}.tar"
-    docker.run(["save", "-o", str(archive), image])
-    try:
-        with tarfile.open(archive) as outer:
-            manifest = json.load(_member(outer, "manifest.json"))
-            config = json.load(_member(outer, manifest[0]["Config"]))
-    finally:
-        archive.unlink(missing_ok=True)
-    steps = [h.get("created_by", "") for h in config["history"] if not h.get("empty_layer")]
-    for step, diff_id in zip(steps, config["rootfs"]["diff_ids"], strict=True):
-        if created_by in step:
-            return str(diff_id)
-    raise RuntimeError(f"no layer-making step containing {created_by!r} in {image}")
-
-
-def _member(archive: tarfile.TarFile, name: str) -> Any:
-    handle = archive.extractfile(name)
-    if handle is None:
-        raise RuntimeError(f"{name} missing from docker save output")
-    return handle
-
-
 def _prepare(variant: str, workdir: Path) -> tuple[Path, Path]:
     """A fresh copy of the example set up for variant; returns (context, dockerfile)."""
     context = workdir / variant / "django-app"
@@ -151,8 +121,8 @@ def measure(docker: Docker, variant: str, workdir: Path, tags: list[str]) -> Var
         cold_build_s=round(cold, 2),
         code_rebuild_s=round(warm, 2),
         image_bytes=size,
-        dependency_layer=layer_for_step(docker, cold_tag, step, workdir),
-        dependency_layer_after_change=layer_for_step(docker, warm_tag, step, workdir),
+        dependency_layer=layer_for_step(docker, cold_tag, step),
+        dependency_layer_after_change=layer_for_step(docker, warm_tag, step),
     )
 
 

@@ -24,9 +24,10 @@ from fixtures.containers import (
     wait_healthy,
 )
 from fixtures.gitserver import GitServer
-from fixtures.imagescan import layer_for_step, scan_image
+from fixtures.imagescan import scan_image
 from shipyard.build.run import build as build_image
 from shipyard.config import load_config
+from shipyard.imagetest.layers import layer_for_step
 from shipyard.imagetest.run import test_image as run_image_tests
 from shipyard.init import init
 from shipyard.tools.docker import BuildSpec, Docker
@@ -127,8 +128,8 @@ def test_code_only_change_reuses_the_dependency_layer(
                  if line.startswith("#") and "pip install -r requirements.txt" in line]
         assert steps, "no dependency install step in the build log"
         assert all(f"{step} CACHED" in lines for step in steps), "dependencies reinstalled"
-        assert layer_for_step(docker_engine, tag, "/src /app", tmp_path) != layer_for_step(
-            docker_engine, rebuilt, "/src /app", tmp_path), "the code change did not reach it"
+        assert layer_for_step(docker_engine, tag, "/src /app") != layer_for_step(
+            docker_engine, rebuilt, "/src /app"), "the code change did not reach it"
     finally:
         docker_engine.remove_images([rebuilt])
 

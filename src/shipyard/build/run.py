@@ -12,12 +12,12 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shipyard.build import ci, sbom
+from shipyard.build import ci, repro, sbom
 from shipyard.build.base import BaseImage, final_base, split_digest
 from shipyard.build.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
 from shipyard.config import Config, load_config
@@ -146,10 +146,6 @@ def verify_repro(project_dir: Path, report: BuildReport, *, env: Mapping[str, st
                  network: str | None = None, ca_bundle: Path | None = None,
                  on_output: Callable[[str], None] | None = None) -> ReproResult:
     """Rebuild report's commit without cache and compare file contents with the first image."""
-    from dataclasses import replace
-
-    from shipyard.build import repro
-
     env = os.environ if env is None else env
     docker = docker or Docker()
     plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, ca_bundle=ca_bundle)

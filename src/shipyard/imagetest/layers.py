@@ -17,6 +17,7 @@ import json
 import posixpath
 import re
 import tarfile
+import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -314,6 +315,18 @@ def save_image(docker: Docker, image: str, directory: Path) -> Path:
     target = directory / "image.tar"
     docker.run(["save", "-o", str(target), image], timeout=900)
     return target
+
+
+def layer_for_step(docker: Docker, image: str, created_by: str) -> str:
+    """The diff id of the layer made by the first build step whose command contains
+    created_by (exact: the image config's history says which steps made a layer)."""
+    with tempfile.TemporaryDirectory(prefix="shipyard-layers-") as tmp, \
+            open_archive(save_image(docker, image, Path(tmp))) as archive:
+        for layer in archive.layers():
+            if created_by in layer.created_by:
+                return layer.diff_id
+    raise ShipyardError(f"{image}: no layer-making step contains {created_by!r}",
+                        hint="is it an image built from this Dockerfile?")
 
 
 def short_step(created_by: str, width: int = 70) -> str:
