@@ -153,4 +153,4 @@ def test_verify_repro_passes_for_the_generated_dockerfile(
     result = verify_repro(built.project, built.report, env=built.ci_env, docker=docker_engine,
                           ca_bundle=ca[0].src if ca else None)
     assert result.differences == []
-    assert result.second != result.first or result.ok
+    assert result.second != result.first  # a second image really was built and compared

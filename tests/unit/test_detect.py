@@ -693,10 +693,8 @@ def test_unparseable_pyproject_dependency_names_pyproject(tmp_path: Path) -> Non
 
 # -- the real examples -------------------------------------------------------------------------
 
-needs_examples = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="examples/ not present")
 
 
-@needs_examples
 def test_example_django() -> None:
     p = detect(EXAMPLES / "django-app")
     assert (p.framework, p.interface, p.app_target) == ("django", "wsgi",
@@ -714,7 +712,6 @@ def test_example_django() -> None:
     assert p.needs_ssh is False
 
 
-@needs_examples
 def test_example_flask() -> None:
     p = detect(EXAMPLES / "flask-app")
     assert (p.framework, p.interface) == ("flask", "wsgi")
@@ -727,7 +724,6 @@ def test_example_flask() -> None:
     assert p.needs_compiler is False
 
 
-@needs_examples
 def test_example_fastapi() -> None:
     p = detect(EXAMPLES / "fastapi-app")
     assert (p.framework, p.interface) == ("fastapi", "asgi")

@@ -702,6 +702,14 @@ class StepResult:
     tail: list[str] = field(default_factory=list)
 
 
+def _step_failure(what: str, result: StepResult) -> str:
+    """One line for a failed compose step: timed out, or its exit code and last line."""
+    if result.timed_out:
+        return f"{what} timed out"
+    last = result.tail[-1].strip() if result.tail else "no output"
+    return f"{what} exited {result.returncode}: {last}"
+
+
 class Runner:
     """Runs programs as argv lists (never a shell), stdin /dev/null, in their own group.
 
@@ -1154,18 +1162,14 @@ class Agent:
             pulled = self.runner.stream(self.compose("pull"), timeout=self.config.deploy_timeout)
             steps["pull"] = round(time.monotonic() - t, 1)
             if pulled.returncode != 0 or pulled.timed_out:
-                raise StepFailed("docker compose pull " + (
-                    "timed out" if pulled.timed_out else f"exited {pulled.returncode}: "
-                    + (pulled.tail[-1].strip() if pulled.tail else "no output")))
+                raise StepFailed(_step_failure("docker compose pull", pulled))
             stage = "up"
             self.lock.step(stage)
             t = time.monotonic()
             upped = self.up(int(deadline - time.monotonic()))
             steps["up"] = round(time.monotonic() - t, 1)
             if upped.returncode != 0 or upped.timed_out:
-                raise StepFailed("docker compose up " + (
-                    "timed out" if upped.timed_out else f"exited {upped.returncode}: "
-                    + (upped.tail[-1].strip() if upped.tail else "no output")))
+                raise StepFailed(_step_failure("docker compose up", upped))
             stage = "verify"
             self.lock.step(stage)
             t = time.monotonic()

@@ -11,7 +11,7 @@ image) apply to both.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,13 +264,19 @@ def co006(ctx: ComposeContext) -> Iterable[Finding]:
                      key_line(svc, "container_name"))
 
 
-def co007(ctx: ComposeContext) -> Iterable[Finding]:
+def _long_running(ctx: ComposeContext) -> Iterator[tuple[str, Any, int | None]]:
+    """The services a health check and a restart policy are for: those of the main
+    compose.yaml (overrides only adjust them) that are not one-shot jobs."""
     if ctx.is_override:
         return
     jobs = _one_shot(ctx)
     for name, svc, line in _services(ctx):
-        if name in jobs:
-            continue
+        if name not in jobs:
+            yield name, svc, line
+
+
+def co007(ctx: ComposeContext) -> Iterable[Finding]:
+    for name, svc, line in _long_running(ctx):
         check = svc.get("healthcheck")
         if isinstance(check, dict) and check.get("disable") is True:
             yield _f(ctx, "CO007", f"service {name}: healthcheck disabled",
@@ -280,12 +286,7 @@ def co007(ctx: ComposeContext) -> Iterable[Finding]:
 
 
 def co008(ctx: ComposeContext) -> Iterable[Finding]:
-    if ctx.is_override:
-        return
-    jobs = _one_shot(ctx)
-    for name, svc, line in _services(ctx):
-        if name in jobs:
-            continue
+    for name, svc, line in _long_running(ctx):
         restart = svc.get("restart")
         deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
         if deploy.get("restart_policy"):
