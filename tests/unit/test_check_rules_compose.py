@@ -137,12 +137,30 @@ def test_interpolate(text: str, expected: str) -> None:
     ("services:\n  web:\n    volumes:\n      - ./a:/a\n      - 7\n", 5),
     ("services:\n  web:\n    healthcheck: curl\n", 3),
     ("services:\n  web:\n    image: 5\n", 3),
+    ("version: '2'\nweb:\n  image: nginx\n", 2),
+    ("services: {}\nservice:\n  web: {}\n", 2),
 ], ids=["bad-yaml", "empty", "list", "services-list", "service-string", "duplicate-key",
-        "volumes-not-list", "volume-entry", "healthcheck-string", "image-number"])
+        "volumes-not-list", "volume-entry", "healthcheck-string", "image-number", "v1-format",
+        "unknown-top-level"])
 def test_parse_errors_have_lines(text: str, line: int) -> None:
     with pytest.raises(CheckParseError) as info:
         parse_compose(text)
     assert info.value.line == line
+
+
+def test_v1_format_says_how_to_fix() -> None:
+    with pytest.raises(CheckParseError) as info:
+        parse_compose("web:\n  build: .\n")
+    assert "old v1 format" in info.value.message and "services:" in info.value.message
+
+
+@pytest.mark.parametrize("text", [
+    "x-common: &c\n  restart: always\nservices:\n  web:\n    image: a\n",
+    "name: p\nvolumes:\n  data: {}\n",  # an override may hold volumes only
+    "include:\n  - other.yaml\nservices: {}\n",
+])
+def test_valid_top_level_keys_parse(text: str) -> None:
+    assert parse_compose(text) is not None
 
 
 def test_every_compose_rule_has_a_failing_and_a_passing_case() -> None:

@@ -33,6 +33,18 @@ CASES: list[Case] = [
     ("df001-stage-reference", "DF001", "FROM alpine:3.19 AS a\nFROM a\n", [], {}),
     ("df001-scratch", "DF001", "FROM scratch\n", [], {}),
     ("df001-digest", "DF001", "FROM python@sha256:" + "a" * 64 + "\n", [], {}),
+    ("df001-platform-args", "DF001",
+     "FROM golang:1.22-${TARGETOS} AS build\nFROM --platform=$BUILDPLATFORM alpine:3.19\n",
+     [], {}),
+    ("df001-stage-per-arch", "DF001",
+     "FROM alpine:3.19 AS base-amd64\nFROM alpine:3.19 AS base-arm64\n"
+     "FROM base-${TARGETARCH}\n", [], {}),
+    ("df001-prefix-trim", "DF001",
+     "ARG REF=docker.io/library/alpine:3.19\nFROM ${REF#docker.io/}\n", [], {}),
+    ("df001-quoted-stage-name", "DF001",
+     'ARG DELVE=delve-"unsupported"\nFROM alpine:3.19 AS delve-unsupported\nFROM ${DELVE}\n',
+     [], {}),
+    ("df001-quoted-latest", "DF001", 'ARG IMG="alpine:latest"\nFROM $IMG\n', [2], {}),
     # DF002 base image pinned
     ("df002-moving-tag", "DF002", "FROM python:slim\n", [1], {}),
     ("df002-major-only", "DF002", "FROM node:20 AS b\nFROM debian:bookworm-slim\n", [1, 2], {}),

@@ -66,10 +66,20 @@ def test_model_stages_args_heredocs_and_mounts() -> None:
     assert (heredoc.line, heredoc.end_line) == (5, 7)
 
 
+@pytest.mark.parametrize("reset", ["ENTRYPOINT []", "CMD []", "ENTRYPOINT [ ]"])
+def test_clearing_entrypoint_or_cmd_parses_and_checks(tmp_path: Path, reset: str) -> None:
+    """`ENTRYPOINT []` is how a base image's entrypoint is reset; BuildKit accepts it."""
+    (tmp_path / "Dockerfile").write_text(GOOD + reset + "\n")
+    (tmp_path / ".dockerignore").write_text(IGNORE)
+    report = check(tmp_path)
+    assert report.parse_failures == ()
+
+
 @pytest.mark.parametrize(("name", "expected"), [
     ("Dockerfile", True), ("Containerfile", True), ("api.Dockerfile", True),
     ("Dockerfile.prod", True), ("Dockerfile.j2", False), ("Dockerfile.dockerignore", False),
-    ("dockerfile.md", False), ("README", False),
+    ("dockerfile.md", False), ("README", False), ("dockerfile.go", False),
+    ("dockerfile.yaml", False), ("Dockerfile.alpine", True), ("dockerfile.dev", True),
 ])
 def test_is_dockerfile(name: str, expected: bool) -> None:
     assert is_dockerfile(name) is expected

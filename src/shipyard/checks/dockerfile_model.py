@@ -16,7 +16,9 @@ variable expansion for USER and friends.
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -45,7 +47,15 @@ _NEEDS_ARGS = frozenset({"FROM", "RUN", "ENV", "LABEL", "CMD", "ENTRYPOINT", "WO
                          "EXPOSE", "VOLUME", "ARG", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
                          "ONBUILD", "MAINTAINER"})
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)"
-                  r"(?:(?P<op>:?[-+?])(?P<word>[^}]*))?\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+                  r"(?:(?P<op>:?[-+?]|\#\#?|%%?)(?P<word>[^}]*))?\}"
+                  r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+# BuildKit defines these in the global scope of every build (usable in FROM lines without
+# an ARG); their values depend on the builder, so the defaults here only stand for "set".
+AUTOMATIC_PLATFORM_ARGS: Mapping[str, str] = {
+    "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDARCH": "amd64",
+    "BUILDVARIANT": "", "TARGETPLATFORM": "linux/amd64", "TARGETOS": "linux",
+    "TARGETARCH": "amd64", "TARGETVARIANT": "",
+}
 
 
 @dataclass(frozen=True)
@@ -213,7 +223,7 @@ def arg_pairs(item: Instruction) -> list[tuple[str, str | None]]:
     pairs: list[tuple[str, str | None]] = []
     for raw in item.args:
         name, eq, default = raw.partition("=")
-        pairs.append((name, _unquote(default) if eq else None))
+        pairs.append((name, _unquote_word(default) if eq else None))
     return pairs
 
 
@@ -232,12 +242,35 @@ def expand(text: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
             return value
         if op in (":+", "+"):
             return expand(word, values)[0] if value else ""
+        if op in ("#", "##", "%", "%%") and value is not None:
+            return _trim(value, expand(word, values)[0], op)
         if value is None:
             missing.append(name)
             return match.group(0)
         return value
 
     return _VAR.sub(sub, text), missing
+
+
+def _trim(value: str, pattern: str, op: str) -> str:
+    """`${VAR#glob}` and friends: remove the shortest (`#`, `%`) or longest (`##`, `%%`)
+    prefix or suffix of value matching the glob, like the shell."""
+    cuts = range(len(value) + 1)
+    for cut in (cuts if op in ("#", "%") else reversed(cuts)):
+        if op.startswith("#") and fnmatch.fnmatchcase(value[:cut], pattern):
+            return value[cut:]
+        if op.startswith("%") and fnmatch.fnmatchcase(value[len(value) - cut:], pattern):
+            return value[:len(value) - cut]
+    return value
+
+
+def _unquote_word(text: str) -> str:
+    """Quote removal in an ARG default (`delve-"unsupported"` is delve-unsupported), as
+    BuildKit's shell lexer does it."""
+    try:
+        return "".join(shlex.split(text, posix=True)) if text.strip() else text
+    except ValueError:
+        return _unquote(text)
 
 
 def _unquote(text: str) -> str:
@@ -284,7 +317,7 @@ def _stage(item: Instruction, index: int, earlier: Sequence[Stage],
            global_args: Mapping[str, str | None], overrides: Mapping[str, str]) -> Stage:
     base = item.args[0]
     name = item.args[2].lower() if len(item.args) == 3 else None
-    image, missing = expand(base, _known(global_args))
+    image, missing = expand(base, {**AUTOMATIC_PLATFORM_ARGS, **_known(global_args)})
     parent = None
     for stage in earlier:
         if image.lower() == (stage.name or "") or image == str(stage.index):
@@ -323,6 +356,12 @@ def _instruction(command: Any) -> Instruction:
     )
 
 
+def _resets_to_empty(item: Instruction) -> bool:
+    """`ENTRYPOINT []` / `CMD []`: the usual way to clear what the base image set
+    (BuildKit accepts it), not a missing argument."""
+    return item.cmd in ("CMD", "ENTRYPOINT") and item.json
+
+
 def _validate(instructions: Sequence[Instruction]) -> None:
     """The checks BuildKit makes before building, which the parser itself leaves out."""
     seen_from = False
@@ -333,7 +372,7 @@ def _validate(instructions: Sequence[Instruction]) -> None:
             raise CheckParseError(f"{item.cmd} before the first FROM (only ARG may come first)",
                                   item.line)
         seen_from = seen_from or item.cmd == "FROM"
-        if item.cmd in _NEEDS_ARGS and not item.args:
+        if item.cmd in _NEEDS_ARGS and not item.args and not _resets_to_empty(item):
             raise CheckParseError(f"{item.cmd} needs at least one argument", item.line)
         if item.cmd in ("COPY", "ADD") and len(item.args) < 2:
             raise CheckParseError(f"{item.cmd} needs a source and a destination", item.line)

@@ -107,6 +107,7 @@ def parse_compose(text: str) -> Any:
         raise CheckParseError("empty compose file", 1)
     if not isinstance(data, dict):
         raise CheckParseError("a compose file must be a mapping (services: ...)", 1)
+    _check_top_level(data)
     services = data.get("services")
     if services is not None and not isinstance(services, dict):
         raise CheckParseError("`services` must be a mapping", key_line(data, "services"))
@@ -116,6 +117,25 @@ def parse_compose(text: str) -> Any:
                                   key_line(services, name))
         _check_shapes(str(name), service or {})
     return data
+
+
+# The Compose specification's top-level keys; `docker compose` refuses any other
+# (except `x-` extensions) — notably the v1 format's services at the top level.
+_TOP_LEVEL = frozenset({"version", "name", "services", "networks", "volumes", "secrets",
+                        "configs", "include", "models"})
+
+
+def _check_top_level(data: dict[Any, Any]) -> None:
+    for key in data:
+        if str(key) in _TOP_LEVEL or str(key).startswith("x-"):
+            continue
+        value = data[key]
+        if isinstance(value, dict) and ({"image", "build"} & set(value)):
+            raise CheckParseError(
+                f"`{key}` at the top level is a service in the old v1 format, which"
+                " `docker compose` rejects: move it under `services:`", key_line(data, key))
+        raise CheckParseError(f"unknown top-level key `{key}` (docker compose rejects it)",
+                              key_line(data, key))
 
 
 # The keys the rules read, with the YAML shapes compose accepts for them: anything else is

@@ -522,7 +522,7 @@ def _start_instructions(model: DockerfileModel) -> list[Instruction]:
     out = []
     for cmd in ("ENTRYPOINT", "CMD"):
         found = [i for i in chain if i.cmd == cmd]
-        if found:
+        if found and found[-1].args:  # `ENTRYPOINT []` clears it: nothing of it runs
             out.append(found[-1])
     return out
 

@@ -45,9 +45,16 @@ MAX_DEPTH = 6
 MAX_FILES = 50_000
 
 
+# `dockerfile.go`, `.github/workflows/dockerfile.yaml`: sources and data that merely
+# share the name; a Dockerfile variant is `Dockerfile.dev`, `Dockerfile.alpine`, ...
+NOT_DOCKERFILE_SUFFIXES = (".go", ".py", ".pyi", ".rs", ".js", ".ts", ".rb", ".java", ".c", ".h",
+                           ".sh", ".yaml", ".yml", ".json", ".toml", ".ini", ".cfg", ".xml",
+                           ".html", ".lock", ".sum", ".mod", ".png", ".svg")
+
+
 def is_dockerfile(name: str) -> bool:
     lower = name.lower()
-    if lower.endswith(TEMPLATE_SUFFIXES):
+    if lower.endswith(TEMPLATE_SUFFIXES) or lower.endswith(NOT_DOCKERFILE_SUFFIXES):
         return False
     return (lower in ("dockerfile", "containerfile") or lower.endswith(".dockerfile")
             or lower.startswith(("dockerfile.", "containerfile.")))
