@@ -44,6 +44,12 @@ CASES: list[tuple[str, str, str, bool, list[int]]] = [
      svc("    volumes:\n      - ./config:/etc/app:ro\n      - data:/data\n"
          "      - type: bind\n        source: ./x\n        target: /x\n        read_only: true\n"),
      False, []),
+    ("co003-interpolated-read-only", "CO003",
+     svc("    volumes:\n      - ${MEDIA_DIR:-./media}:/media:ro\n"), False, []),
+    ("co003-interpolated-writable", "CO003",
+     svc("    volumes:\n      - ${MEDIA_DIR:-./media}:/media\n"), False, [5]),
+    ("co003-interpolated-named", "CO003",
+     svc("    volumes:\n      - ${VOLUME:-data}:/data\n"), False, []),
     ("co004-anonymous", "CO004", svc("    volumes:\n      - /data\n"), False, [5]),
     ("co004-anonymous-long", "CO004",
      svc("    volumes:\n      - type: volume\n        target: /d\n"), False, [5]),
@@ -88,6 +94,9 @@ CASES: list[tuple[str, str, str, bool, list[int]]] = [
     ("co012-variable", "CO012",
      svc("    environment:\n      DB_PASSWORD: ${DB_PASSWORD}\n      API_TOKEN:\n"
          "      SECRET_KEY_FILE: /run/secrets/k\n"), False, []),
+    ("co012-switch-and-secret-file", "CO012",
+     svc("    environment:\n      ALLOW_EMPTY_PASSWORD: 'yes'\n"
+         "      DB_PASSWORD: /run/secrets/db\n"), False, []),
 ]
 
 

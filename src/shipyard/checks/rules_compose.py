@@ -236,15 +236,33 @@ def _volume(entry: Any) -> tuple[str, str | None, bool]:
         if kind == "volume":
             return ("named" if source else "anonymous"), source, read_only
         return kind, source, read_only
-    text = str(entry)
-    parts = text.split(":")
+    parts = _split_outside_braces(str(entry))
     if len(parts) == 1:
         return "anonymous", None, False
     source, mode = parts[0], (parts[2] if len(parts) > 2 else "")
-    read_only = "ro" in mode.split(",")
-    if source.startswith((".", "/", "~", "$")):
+    read_only = "ro" in interpolate(mode).split(",")
+    resolved = interpolate(source)
+    if resolved.startswith((".", "/", "~")) or (resolved.startswith(_PLACEHOLDER)
+                                                and source.startswith("$")):
         return "bind", source, read_only
     return "named", source, read_only
+
+
+def _split_outside_braces(text: str) -> list[str]:
+    """Split a short volume `SRC:DST:MODE` on colons that are not inside `${...}`
+    (`${MEDIA_DIR:-./media}:/media:ro` has three parts, not four)."""
+    parts, current, depth = [], "", 0
+    for index, char in enumerate(text):
+        if char == "{" and text[index - 1:index] == "$":
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        if char == ":" and not depth:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
 
 
 def co003(ctx: ComposeContext) -> Iterable[Finding]:
@@ -382,7 +400,7 @@ def co012(ctx: ComposeContext) -> Iterable[Finding]:
         return
     for name, svc, _ in _services(ctx):
         for key, value, line in _environment(svc):
-            if value is None or str(value) == "" or str(value).startswith("$"):
+            if value is None or secrets.is_harmless_value(str(value)):
                 continue
             if secrets.is_secret_name(key) or secrets.looks_like_token(str(value)) or \
                     secrets.url_with_credentials(str(value)):

@@ -313,8 +313,7 @@ def df005(ctx: DockerfileContext) -> Iterable[Finding]:
                                                else list(env_pairs(item)))
         for name, value in pairs:
             if secrets.is_secret_name(name):
-                if item.cmd == "ENV" and value is not None and (
-                        value == "" or value.startswith("/run/secrets/")):
+                if item.cmd == "ENV" and value is not None and secrets.is_harmless_value(value):
                     continue
                 yield _f(ctx, "DF005", f"{item.cmd} {name}: a secret in "
                          + ("a build arg is recorded in the image history" if item.cmd == "ARG"

@@ -32,6 +32,18 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_WORDS.search(name)) and not _SAFE_SUFFIX.search(name)
 
 
+_NOT_SECRET_VALUES = frozenset({"", "yes", "no", "true", "false", "on", "off", "0", "1", "none",
+                                "null", "required", "optional", "changeme", "change-me"})
+
+
+def is_harmless_value(value: str) -> bool:
+    """A value under a secret-looking name that cannot be the secret: a switch
+    (ALLOW_EMPTY_PASSWORD=yes), a reference to a mounted secret file (/run/secrets/db),
+    or an interpolation left for run time (${DB_PASSWORD})."""
+    text = value.strip()
+    return (text.lower() in _NOT_SECRET_VALUES or text.startswith(("/run/secrets/", "$")))
+
+
 def is_secret_file(path: str) -> bool:
     """True for .env, id_rsa, tls.key, .npmrc, ~/.aws ... (a path as written in COPY)."""
     return bool(_SECRET_FILES.search(path.rstrip("/")))
