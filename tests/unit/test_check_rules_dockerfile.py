@@ -144,6 +144,8 @@ CASES: list[Case] = [
      "ADD --checksum=sha256:abc https://x/archive/main.zip /t\n", [], {}),
     # DF011 pinned Python packages
     ("df011-unpinned", "DF011", "FROM python:3.12-slim\nRUN pip install gunicorn\n", [2], {}),
+    ("df011-pip-wheel", "DF011", "FROM python:3.12-slim\nRUN pip wheel -w /w gunicorn\n", [2],
+     {}),
     ("df011-upgrade-pip", "DF011", "FROM python:3.12-slim\nRUN python -m pip install -U pip\n",
      [2], {}),
     ("df011-sh-c", "DF011",
@@ -174,6 +176,10 @@ CASES: list[Case] = [
      [2, 3], {}),
     ("df014-background", "DF014", "FROM debian:12.5\nCMD nginx & exec gunicorn x:a\n", [2], {}),
     ("df014-one", "DF014", 'FROM debian:12.5\nCMD ["gunicorn", "x:a"]\n', [], {}),
+    ("df014-cmd-is-entrypoint-args", "DF014",
+     'FROM debian:12.5\nENTRYPOINT ["supervisord"]\nCMD ["supervisord", "-n"]\n', [2], {}),
+    ("df014-exec-sh-c", "DF014",
+     'FROM debian:12.5\nCMD ["sh", "-c", "nginx & exec gunicorn x:a"]\n', [2], {}),
     # DF015 exec entrypoint
     ("df015-shell-form", "DF015", "FROM python:3.12-slim\nCMD gunicorn x:a\n", [2], {}),
     ("df015-sh-c", "DF015",

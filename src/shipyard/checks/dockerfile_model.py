@@ -119,7 +119,10 @@ class Instruction:
     def script(self) -> str:
         """The shell text a RUN/CMD/ENTRYPOINT executes, heredoc bodies included."""
         if self.json:
-            return " ".join(self.args)
+            shells = ("sh", "/bin/sh", "bash", "/bin/bash")
+            if len(self.args) >= 3 and self.args[0] in shells and self.args[1] == "-c":
+                return self.args[2]  # ["sh", "-c", "a & b"]: the shell runs that text
+            return " ".join(shlex.quote(a) for a in self.args)
         text = " ".join(self.args)
         for doc in self.heredocs:
             text += "\n" + doc.content

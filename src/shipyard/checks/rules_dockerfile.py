@@ -563,8 +563,10 @@ def entrypoint_script(ctx: DockerfileContext) -> tuple[str, str] | None:
 
 def _start_texts(ctx: DockerfileContext) -> list[tuple[str, int | None, str]]:
     """(file, line, text) of everything that runs at container start."""
-    out: list[tuple[str, int | None, str]] = [(ctx.file, i.line, i.script)
-                                              for i in _start_instructions(ctx.model)]
+    starts = _start_instructions(ctx.model)
+    if starts and starts[0].cmd == "ENTRYPOINT" and starts[0].json:
+        starts = starts[:1]  # CMD only passes arguments to an exec-form ENTRYPOINT
+    out: list[tuple[str, int | None, str]] = [(ctx.file, i.line, i.script) for i in starts]
     script = entrypoint_script(ctx)
     if script is not None:
         out.append((script[0], None, script[1]))

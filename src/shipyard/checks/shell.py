@@ -156,7 +156,7 @@ def removed_packages(command: Command) -> list[str]:
 
 
 def pip_install_args(command: Command) -> list[str] | None:
-    """The arguments after `pip install` (also `python -m pip`, `uv pip`, `pip3`), or None."""
+    """The arguments after `pip install`/`pip wheel` (also `python -m pip`, `uv pip`, `pip3`)."""
     argv = list(command.argv)
     name = command.name
     if name.startswith("python") and argv[1:3] == ["-m", "pip"]:
@@ -165,6 +165,6 @@ def pip_install_args(command: Command) -> list[str] | None:
         argv = argv[1:]
     elif not re.fullmatch(r"pip[0-9.]*", name):
         return None
-    if len(argv) < 2 or argv[1] != "install":
+    if len(argv) < 2 or argv[1] not in ("install", "wheel"):  # `pip wheel` resolves the same
         return None
     return argv[2:]
