@@ -82,6 +82,15 @@ CASES: list[Case] = [
     ("df006-key", "DF006", "FROM python:3.12-slim\nCOPY id_rsa deploy.pem /root/.ssh/\n", [2, 2],
      {}),
     ("df006-npmrc", "DF006", "FROM node:20.1\nADD .npmrc /root/\n", [2], {}),
+    ("df006-signing-key-by-name", "DF006",
+     "FROM debian:12.5\nCOPY nodesource.gpg.key Release.key /tmp/\n", [], {}),
+    ("df006-dh-params-by-content", "DF006", "FROM nginx:1.25\nCOPY dhparam.pem /etc/nginx/\n", [],
+     {"dhparam.pem": "-----BEGIN DH PARAMETERS-----\nMIIB\n-----END DH PARAMETERS-----\n"}),
+    ("df006-private-key-by-content", "DF006", "FROM nginx:1.25\nCOPY site.pem /etc/nginx/\n",
+     [2], {"site.pem": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"
+           "-----BEGIN PRIVATE KEY-----\ny\n-----END PRIVATE KEY-----\n"}),
+    ("df006-gpg-key-named-secret", "DF006", "FROM debian:12.5\nCOPY repo.key /tmp/\n", [2],
+     {"repo.key": "-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n"}),
     ("df006-normal", "DF006", "FROM python:3.12-slim\nCOPY requirements.txt app.py /app/\n", [],
      {}),
     # DF007 secrets only via mounts

@@ -323,12 +323,21 @@ def df005(ctx: DockerfileContext) -> Iterable[Finding]:
                          item.line)
 
 
+def _public_material(ctx: DockerfileContext, source: str) -> bool:
+    """A signing key or certificate, by content where the file is in the context,
+    else by its conventional name."""
+    text = ctx.read(posixpath.normpath(source.lstrip("/")))
+    if text is not None:
+        return secrets.content_is_public(text)
+    return secrets.is_public_key_name(source)
+
+
 def df006(ctx: DockerfileContext) -> Iterable[Finding]:
     for item in ctx.model.instructions:
         if item.cmd not in ("COPY", "ADD") or item.heredocs:
             continue
         for source in item.args[:-1]:
-            if secrets.is_secret_file(source):
+            if secrets.is_secret_file(source) and not _public_material(ctx, source):
                 yield _f(ctx, "DF006", f"{item.cmd} {source}: a secret file copied into a "
                          "layer stays in the image", item.line)
 

@@ -49,6 +49,26 @@ def is_secret_file(path: str) -> bool:
     return bool(_SECRET_FILES.search(path.rstrip("/")))
 
 
+# Public material that shares a secret's file name: repository signing keys (`*.gpg.key`,
+# apt's `Release.key`), certificates and Diffie-Hellman parameters in `.pem` files.
+_PUBLIC_KEY_NAMES = re.compile(r"(?:^|/)(?:[\w.-]+\.gpg\.key|[\w.-]*release\.key|[\w.-]+\.asc)$",
+                               re.IGNORECASE)
+_PRIVATE_MATERIAL = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File")
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
+
+
+def is_public_key_name(path: str) -> bool:
+    return bool(_PUBLIC_KEY_NAMES.search(path.rstrip("/")))
+
+
+def content_is_public(text: str) -> bool:
+    """True when a key-named file holds only public material (certificates, public keys,
+    DH parameters): PEM/PGP blocks and none of them private. Judging by content is what
+    tells a CA certificate or a signing key from a private key of the same name."""
+    return bool(_PEM_BLOCK.search(text)) and not _PRIVATE_MATERIAL.search(text)
+
+
 def url_with_credentials(text: str) -> bool:
     return bool(_URL_CREDENTIALS.search(text))
 
