@@ -176,3 +176,14 @@ def test_every_compose_rule_has_a_failing_and_a_passing_case() -> None:
     rules = {r for r in RULES if r.startswith("CO")}
     assert rules <= {c[1] for c in CASES if c[4]}
     assert rules <= {c[1] for c in CASES if not c[4]}
+
+
+def test_keys_from_a_merge_are_reported_at_the_anchor() -> None:
+    """`<<: *common` keys have no line in the service: the finding points at the anchor,
+    where the value is written (and where an inline ignore can go)."""
+    text = ("x-common: &common\n  ports:\n    - 8000:8000\n  read_only: false\n"
+            "services:\n  web:\n    <<: *common\n    image: example/web:1.0\n")
+    found = check_compose(ComposeContext("compose.yaml", parse_compose(text)))
+    lines = {f.rule_id: f.line for f in found}
+    assert lines["CO005"] == 2 and lines["CO001"] == 4
+    assert all(f.line is not None for f in found)

@@ -36,7 +36,17 @@ def key_line(mapping: Any, key: str) -> int | None:
         try:
             return int(mapping.lc.key(key)[0]) + 1
         except (KeyError, TypeError, AttributeError):
-            return None
+            return _merged_key_line(mapping, key)
+    return None
+
+
+def _merged_key_line(mapping: CommentedMap, key: str) -> int | None:
+    """A key that came in through `<<: *anchor` is defined (and fixed) at the anchor:
+    that is the line a finding about it points to."""
+    for source in getattr(mapping, "merge", None) or ():
+        merged = source[1] if isinstance(source, tuple) else source
+        if isinstance(merged, CommentedMap) and key in merged:
+            return key_line(merged, key)
     return None
 
 
