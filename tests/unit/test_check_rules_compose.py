@@ -187,3 +187,11 @@ def test_keys_from_a_merge_are_reported_at_the_anchor() -> None:
     lines = {f.rule_id: f.line for f in found}
     assert lines["CO005"] == 2 and lines["CO001"] == 4
     assert all(f.line is not None for f in found)
+
+
+@pytest.mark.parametrize(("declares", "fires"), [(True, False), (False, True), (None, True)])
+def test_co007_reads_the_local_image(declares: bool | None, fires: bool) -> None:
+    text = "services:\n  cache:\n    image: redis:7.4\n    restart: always\n"
+    found = check_compose(ComposeContext("compose.yaml", parse_compose(text),
+                                         image_healthcheck=lambda image: declares))
+    assert ("CO007" in {f.rule_id for f in found}) is fires

@@ -2,10 +2,11 @@
 
 Why two kinds of file: compose.yaml is in git and describes the project for every
 environment, so it must not bind host ports or hold secrets; compose.override.yaml is
-per host (not in git) and is exactly where ports and API keys belong. Rules that are
-about the merged result (read_only, restart, healthcheck) are checked on compose.yaml
-only; rules about what a line does (writable bind mounts, container_name, a `latest`
-image) apply to both.
+per host (not in git) and is exactly where ports and API keys belong. Rules about
+something missing (read_only, restart, healthcheck) are judged on the effective service
+(the base file plus its overrides and `extends:`, see compose_project) and reported at
+the base file's service; rules about what a line does (writable bind mounts,
+container_name, a `latest` image) apply to every file, at that file's line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.checks import secrets
+from shipyard.checks.compose_project import EffectiveProject
 from shipyard.checks.model import CheckParseError, Finding, Rule, Severity, finding, register
 from shipyard.checks.rules_dockerfile import split_image
 from shipyard.checks.yamlfile import item_line, key_line, load_yaml
@@ -92,13 +94,34 @@ _PLACEHOLDER = "\x00"
 _INTERP = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_]\w*)")
 
 
+def _unknown_image(image: str) -> bool | None:
+    return None
+
+
 @dataclass(frozen=True)
 class ComposeContext:
+    """One compose file, and (for a base file) its services as compose will run them."""
+
     file: str
     data: Any
     is_override: bool = False
     dockerfile_healthcheck: bool = False
     project_image: str | None = None
+    effective: EffectiveProject | None = None  # after overrides and extends
+    image_healthcheck: Callable[[str], bool | None] = _unknown_image  # local image has one?
+
+    def service(self, name: str, svc: Any) -> Any:
+        """The service as it will run: this file's keys plus overrides and `extends:`."""
+        if self.effective is None:
+            return svc
+        return self.effective.services.get(name, svc)
+
+    def not_here(self, name: str) -> str:
+        """A qualifier for absence findings about a service whose `extends:` was not read."""
+        if self.effective is None or name not in self.effective.unresolved:
+            return ""
+        return (f" (not declared here; it extends {self.effective.unresolved[name]},"
+                " which was not read)")
 
 
 def parse_compose(text: str) -> Any:
@@ -202,10 +225,10 @@ def co001(ctx: ComposeContext) -> Iterable[Finding]:
     if ctx.is_override:
         return
     for name, svc, line in _services(ctx):
-        if not _true(svc.get("read_only")):
+        if not _true(ctx.service(name, svc).get("read_only")):
             where = key_line(svc, "read_only") or line
             yield _f(ctx, "CO001", f"service {name}: root filesystem is writable "
-                     "(read_only is not true)", where)
+                     "(read_only is not true)" + ctx.not_here(name), where)
 
 
 def _true(value: Any) -> bool:
@@ -222,7 +245,8 @@ def co002(ctx: ComposeContext) -> Iterable[Finding]:
     if ctx.is_override:
         return
     for name, svc, line in _services(ctx):
-        if _true(svc.get("read_only")) and not _has_tmpfs(svc):
+        merged = ctx.service(name, svc)
+        if _true(merged.get("read_only")) and not _has_tmpfs(merged):
             yield _f(ctx, "CO002", f"service {name}: read-only without tmpfs for /tmp or /run",
                      key_line(svc, "read_only") or line)
 
@@ -315,22 +339,32 @@ def _long_running(ctx: ComposeContext) -> Iterator[tuple[str, Any, int | None]]:
 
 def co007(ctx: ComposeContext) -> Iterable[Finding]:
     for name, svc, line in _long_running(ctx):
-        check = svc.get("healthcheck")
+        merged = ctx.service(name, svc)
+        check = merged.get("healthcheck")
         if isinstance(check, dict) and check.get("disable") is True:
             yield _f(ctx, "CO007", f"service {name}: healthcheck disabled",
-                     key_line(svc, "healthcheck"))
-        elif check is None and not ("build" in svc and ctx.dockerfile_healthcheck):
-            yield _f(ctx, "CO007", f"service {name}: no healthcheck", line)
+                     key_line(svc, "healthcheck") or line)
+        elif check is None and not ("build" in merged and ctx.dockerfile_healthcheck):
+            image = merged.get("image")
+            known = ctx.image_healthcheck(image) if isinstance(image, str) else None
+            if known:
+                continue  # the image declares one, and compose uses it
+            message = f"service {name}: no healthcheck" + ctx.not_here(name)
+            if known is None and isinstance(image, str) and "build" not in merged:
+                message = (f"service {name}: no healthcheck declared here (image {image} is"
+                           " not local, so whether it declares one is unknown)")
+            yield _f(ctx, "CO007", message, line)
 
 
 def co008(ctx: ComposeContext) -> Iterable[Finding]:
     for name, svc, line in _long_running(ctx):
-        restart = svc.get("restart")
-        deploy = svc.get("deploy") if isinstance(svc.get("deploy"), dict) else {}
+        merged = ctx.service(name, svc)
+        restart = merged.get("restart")
+        deploy = merged.get("deploy") if isinstance(merged.get("deploy"), dict) else {}
         if deploy.get("restart_policy"):
             continue
         if restart is None or str(restart) in ("no", "False", "false"):
-            yield _f(ctx, "CO008", f"service {name}: no restart policy",
+            yield _f(ctx, "CO008", f"service {name}: no restart policy" + ctx.not_here(name),
                      key_line(svc, "restart") or line)
 
 

@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard.checks import rules_compose, rules_dockerfile, rules_image, rules_misc
+from shipyard.checks import (
+    compose_project,
+    rules_compose,
+    rules_dockerfile,
+    rules_image,
+    rules_misc,
+)
 from shipyard.checks.dockerfile_model import DockerfileModel, parse_dockerfile
 from shipyard.checks.ignore import apply_ignores
 from shipyard.checks.model import (
@@ -27,7 +33,7 @@ from shipyard.checks.model import (
     sorted_findings,
 )
 from shipyard.config import Config, load_config
-from shipyard.errors import ConfigError, UsageError
+from shipyard.errors import ConfigError, ShipyardError, UsageError
 from shipyard.tools.docker import Docker
 from shipyard.tools.git import GitRepo
 
@@ -36,11 +42,6 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "
                        "dist", "site-packages", ".eggs", "htmlcov"})
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template", ".in", ".orig",
                      ".bak", ".rej", ".md", ".txt", ".dockerignore", ".swp")
-COMPOSE_NAMES = frozenset({"compose.yaml", "compose.yml", "docker-compose.yaml",
-                           "docker-compose.yml"})
-OVERRIDE_NAMES = frozenset({"compose.override.yaml", "compose.override.yml",
-                            "docker-compose.override.yaml", "docker-compose.override.yml",
-                            "compose.override.yaml.example", "compose.override.yml.example"})
 MAX_DEPTH = 6
 MAX_FILES = 50_000
 
@@ -89,12 +90,10 @@ def discover(root: Path, extra_dockerfiles: Iterable[str] = ()) -> ProjectFiles:
                 found.all.append(rel)
             if is_dockerfile(name):
                 found.dockerfiles.append(rel)
-            elif name in COMPOSE_NAMES:
-                found.compose.append(rel)
-            elif name in OVERRIDE_NAMES:
-                found.overrides.append(rel)
             elif is_ci_file(rel):
                 found.ci.append(rel)
+            elif compose_project.is_compose_file(rel):
+                (found.overrides if compose_project.is_override(rel) else found.compose).append(rel)
     for extra in extra_dockerfiles:
         if extra not in found.dockerfiles and (root / extra).is_file():
             found.dockerfiles.insert(0, extra)
@@ -108,6 +107,8 @@ class _Run:
         self.root = root
         self.texts: dict[str, str] = {}
         self.failures: list[ParseFailure] = []
+        self.failures_by_file: set[str] = set()
+        self.compose_cache: dict[str, object | None] = {}
         self.findings: list[Finding] = []
 
     def read(self, rel: str, path: Path | None = None) -> str | None:
@@ -178,11 +179,7 @@ def check(
             ci_labels |= rules_misc.ci_labels(text)
             run.findings += rules_misc.check_ci(rel, text)
 
-    compose_docs: list[tuple[str, object, bool]] = []
-    for rel in files.compose + files.overrides:
-        data = run.parse(rel, rules_compose.parse_compose)
-        if data is not None:
-            compose_docs.append((rel, data, rel in files.overrides))
+    compose_docs = _compose_documents(run, files)
     start_commands = "\n".join(_start_commands(data) for _, data, _ in compose_docs)
 
     django = "manage.py" in files.all and any("/migrations/0" in f for f in files.all)
@@ -204,10 +201,15 @@ def check(
     healthcheck = main_model is not None and any(
         i.cmd == "HEALTHCHECK" and i.args[0].upper() != "NONE"
         for s in main_model.final.ancestry() for i in s.instructions)
+    image_health = _image_healthcheck(docker)
     for rel, data, override in compose_docs:
+        effective = compose_project.effective_project(
+            rel, data, functools.partial(_compose_data, run),
+            compose_project.overrides_of(rel, files.overrides)) if not override else None
         run.findings += rules_compose.check_compose(rules_compose.ComposeContext(
             rel, data, is_override=override, dockerfile_healthcheck=healthcheck,
-            project_image=config.image or None))
+            project_image=config.image or None, effective=effective,
+            image_healthcheck=image_health))
 
     if files.dockerfiles:
         run.findings += _dockerignore(run, root, config, files)
@@ -228,6 +230,59 @@ def check(
         parse_failures=tuple(sorted(run.failures, key=lambda f: (f.file, f.line or 0))),
         files=tuple(checked), image=image, fail_on=Severity.parse(config.check.severity),
     )
+
+
+def _compose_documents(run: _Run, files: ProjectFiles) -> list[tuple[str, object, bool]]:
+    """Every compose file found, plus the files their `include:` sections pull in
+    (whatever their names), each parsed once: (path, data, is_override)."""
+    docs: list[tuple[str, object, bool]] = []
+    queue = [(rel, rel in files.overrides) for rel in files.compose + files.overrides]
+    seen: set[str] = set()
+    while queue:
+        rel, override = queue.pop(0)
+        if rel in seen:
+            continue
+        seen.add(rel)
+        data = _compose_data(run, rel, must_exist=True)
+        if data is None:
+            continue
+        docs.append((rel, data, override))
+        queue += [(inc, False) for inc in compose_project.include_paths(rel, data)]
+    return docs
+
+
+def _compose_data(run: _Run, rel: str, must_exist: bool = False) -> object | None:
+    """Parsed compose data (cached by the reader); a file `extends:` names but that is
+    missing is not a failure of this run (must_exist=False)."""
+    if not must_exist and not (run.root / rel).is_file():
+        return None
+    if rel in run.failures_by_file:
+        return None
+    if rel not in run.compose_cache:
+        run.compose_cache[rel] = run.parse(rel, rules_compose.parse_compose)
+        if run.compose_cache[rel] is None:
+            run.failures_by_file.add(rel)
+    return run.compose_cache[rel]
+
+
+def _image_healthcheck(docker: Docker | None) -> Callable[[str], bool | None]:
+    """Whether a local image declares a HEALTHCHECK (None: not known here). Looked up
+    only for services that declare none themselves, and only when an engine answers."""
+    engine = docker
+
+    @functools.cache
+    def lookup(image: str) -> bool | None:
+        nonlocal engine
+        if "$" in image:
+            return None  # which image runs is decided at deploy time
+        try:
+            engine = engine or Docker()
+            config = engine.inspect(image).get("Config") or {}
+        except (ShipyardError, ValueError, OSError):  # no engine, no such image: unknown
+            return None
+        return bool((config.get("Healthcheck") or {}).get("Test"))
+
+    return lookup
 
 
 def _parse_dockerfile(text: str, *, path: str, build_args: dict[str, str]) -> DockerfileModel:
