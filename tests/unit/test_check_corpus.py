@@ -16,6 +16,7 @@ from shipyard.checks.dockerfile_model import parse_dockerfile
 from shipyard.checks.model import RULES
 from shipyard.checks.rules_compose import ComposeContext, check_compose, parse_compose
 from shipyard.checks.rules_dockerfile import DockerfileContext, check_dockerfile
+from shipyard.checks.rules_hygiene import check_hygiene
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 DOCKERFILES = sorted((CORPUS / "dockerfiles").glob("*.Dockerfile"))
@@ -43,6 +44,7 @@ def test_dockerfile_parses_and_checks(path: Path) -> None:
     model = parse_dockerfile(path.read_text(), path.name)
     assert model.stages
     check_dockerfile(DockerfileContext(model, path.name))
+    check_hygiene(DockerfileContext(model, path.name))
 
 
 @pytest.mark.parametrize("path", COMPOSE, ids=lambda p: p.name)
@@ -55,7 +57,8 @@ def test_every_rule_fires_somewhere_in_the_corpus() -> None:
     fired: Counter[str] = Counter()
     for path in DOCKERFILES:
         model = parse_dockerfile(path.read_text(), path.name)
-        fired.update(f.rule_id for f in check_dockerfile(DockerfileContext(model, path.name)))
+        ctx = DockerfileContext(model, path.name)
+        fired.update(f.rule_id for f in check_dockerfile(ctx) + check_hygiene(ctx))
     for path in COMPOSE:
         ctx = ComposeContext(path.name, parse_compose(path.read_text()),
                              is_override="override" in path.name)

@@ -8,6 +8,7 @@ import pytest
 from shipyard.checks.dockerfile_model import parse_dockerfile
 from shipyard.checks.model import RULES, Finding
 from shipyard.checks.rules_dockerfile import DockerfileContext, check_dockerfile
+from shipyard.checks.rules_hygiene import check_hygiene
 
 GOOD_TAIL = """USER 10001
 HEALTHCHECK CMD ["python", "-V"]
@@ -19,7 +20,7 @@ def run(text: str, files: dict[str, str] | None = None, **context: object) -> li
     model = parse_dockerfile(text, "Dockerfile", build_args)  # type: ignore[arg-type]
     known = files or {}
     ctx = DockerfileContext(model, "Dockerfile", read=known.get, **context)  # type: ignore[arg-type]
-    return check_dockerfile(ctx)
+    return check_dockerfile(ctx) + check_hygiene(ctx)
 
 
 # (case id, rule, Dockerfile text, lines where the rule fires ([] = passes), extra files)
@@ -209,6 +210,49 @@ CASES: list[Case] = [
     ("df017-in-entrypoint", "DF017",
      'FROM python:3.12-slim\nCOPY entrypoint.sh /ep\nENTRYPOINT ["/ep"]\n', [],
      {"entrypoint.sh": "python manage.py migrate --noinput\nexec gunicorn x.wsgi\n"}),
+    # ONBUILD triggers run in every child image: judged like the instructions they become
+    ("onbuild-secret-arg", "DF005", "FROM python:3.12-slim\nONBUILD ARG NPM_TOKEN\n", [2], {}),
+    ("onbuild-secret-copy", "DF006", "FROM python:3.12-slim\nONBUILD COPY .env /app/\n", [2],
+     {}),
+    ("onbuild-copy-before-install", "DF008",
+     "FROM python:3.12-slim\nONBUILD COPY . /app\nONBUILD RUN pip install -r requirements.txt\n",
+     [2], {}),
+    ("onbuild-install-first", "DF008",
+     "FROM python:3.12-slim\nONBUILD COPY requirements.txt /app/\n"
+     "ONBUILD RUN pip install -r /app/requirements.txt\nONBUILD COPY . /app\n", [], {}),
+    # DF018 pipefail
+    ("df018-pipe", "DF018",
+     "FROM debian:12.5\nRUN curl -fsSL https://x/y-1.2.tgz | tar xz\n", [2], {}),
+    ("df018-shell-pipefail", "DF018",
+     'FROM debian:12.5\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\n'
+     "RUN curl -fsSL https://x/y-1.2.tgz | tar xz\n", [], {}),
+    ("df018-set-pipefail", "DF018",
+     "FROM debian:12.5\nRUN set -o pipefail && curl -fsSL https://x/y.tgz | tar xz\n", [], {}),
+    ("df018-or-is-not-a-pipe", "DF018", "FROM debian:12.5\nRUN test -f x || touch x\n", [], {}),
+    ("df018-inherited-shell", "DF018",
+     'FROM debian:12.5 AS base\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nFROM base\n'
+     "RUN a | b\n", [], {}),
+    # DF019 pinned tools
+    ("df019-unpinned", "DF019",
+     "FROM node:20.1\nRUN npm install -g yarn@1.22.19 pm2 && gem install bundler\n"
+     "RUN go install golang.org/x/tools/gopls && cargo install ripgrep && pipx install black\n",
+     [2, 3], {}),
+    ("df019-pinned", "DF019",
+     "FROM node:20.1\nRUN npm i -g pm2@5.3.1 @scope/cli@2.0.0 && gem install bundler -v 2.5.6\n"
+     "RUN go install golang.org/x/tools/gopls@v0.15.2 && cargo install ripgrep --version 14.1.0"
+     " && pipx install black==24.2.0 && npm install left-pad\n", [], {}),
+    # DF020 lean final layers
+    ("df020-apt-and-pip", "DF020",
+     "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y libpq5\n"
+     "RUN pip install -r requirements.txt\n", [2, 3], {}),
+    ("df020-clean", "DF020",
+     "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends"
+     " libpq5 && rm -rf /var/lib/apt/lists/*\nRUN --mount=type=cache,target=/root/.cache/pip"
+     " pip install -r requirements.txt\nRUN pip install --no-cache-dir gunicorn==23.0.0\n",
+     [], {}),
+    ("df020-builder-stage-only", "DF020",
+     "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y gcc\n"
+     "FROM python:3.12-slim\nCOPY --from=build /opt /opt\n", [], {}),
 ]
 
 # Rules that fire in the entrypoint script the Dockerfile copies in, not in the Dockerfile:

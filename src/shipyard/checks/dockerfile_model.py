@@ -16,6 +16,7 @@ variable expansion for USER and friends.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 import shlex
@@ -192,6 +193,13 @@ class DockerfileModel:
     @property
     def final(self) -> Stage:
         return self.stages[-1]
+
+    @property
+    def onbuild_triggers(self) -> list[Instruction]:
+        """`ONBUILD X ...` as the instruction X that runs in every image built FROM this
+        one (same line): a secret or a cache mistake there is inherited by all of them."""
+        return [dataclasses.replace(i, cmd=i.sub_cmd, sub_cmd=None) for i in self.instructions
+                if i.cmd == "ONBUILD" and i.sub_cmd]
 
     def variables_at(self, stage: Stage, instruction: Instruction,
                      build_args: Mapping[str, str] | None = None) -> dict[str, str]:

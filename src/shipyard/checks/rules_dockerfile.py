@@ -307,7 +307,7 @@ def df012(ctx: DockerfileContext) -> Iterable[Finding]:
 
 
 def df005(ctx: DockerfileContext) -> Iterable[Finding]:
-    items = [i for i in ctx.model.instructions if i.cmd in ("ARG", "ENV")]
+    items = [i for i in _with_triggers(ctx.model) if i.cmd in ("ARG", "ENV")]
     for item in items:
         pairs: list[tuple[str, str | None]] = (list(arg_pairs(item)) if item.cmd == "ARG"
                                                else list(env_pairs(item)))
@@ -315,11 +315,11 @@ def df005(ctx: DockerfileContext) -> Iterable[Finding]:
             if secrets.is_secret_name(name):
                 if item.cmd == "ENV" and value is not None and secrets.is_harmless_value(value):
                     continue
-                yield _f(ctx, "DF005", f"{item.cmd} {name}: a secret in "
+                yield _f(ctx, "DF005", f"{_shown(item)} {name}: a secret in "
                          + ("a build arg is recorded in the image history" if item.cmd == "ARG"
                             else "ENV is stored in the image config"), item.line)
             elif value and (secrets.url_with_credentials(value) or secrets.looks_like_token(value)):
-                yield _f(ctx, "DF005", f"{item.cmd} {name}: the value carries a credential",
+                yield _f(ctx, "DF005", f"{_shown(item)} {name}: the value carries a credential",
                          item.line)
 
 
@@ -333,12 +333,12 @@ def _public_material(ctx: DockerfileContext, source: str) -> bool:
 
 
 def df006(ctx: DockerfileContext) -> Iterable[Finding]:
-    for item in ctx.model.instructions:
+    for item in _with_triggers(ctx.model):
         if item.cmd not in ("COPY", "ADD") or item.heredocs:
             continue
         for source in item.args[:-1]:
             if secrets.is_secret_file(source) and not _public_material(ctx, source):
-                yield _f(ctx, "DF006", f"{item.cmd} {source}: a secret file copied into a "
+                yield _f(ctx, "DF006", f"{_shown(item)} {source}: a secret file copied into a "
                          "layer stays in the image", item.line)
 
 
@@ -377,10 +377,22 @@ def _is_context_copy(item: Instruction) -> bool:
             and any(src.rstrip("/") in (".", "./.", "*", "") for src in item.args[:-1]))
 
 
+def _with_triggers(model: DockerfileModel) -> list[Instruction]:
+    """Every instruction, plus ONBUILD triggers as the instructions they will run."""
+    return [*model.instructions, *model.onbuild_triggers]
+
+
+def _shown(item: Instruction) -> str:
+    return f"ONBUILD {item.cmd}" if item.original.upper().startswith("ONBUILD") else item.cmd
+
+
 def df008(ctx: DockerfileContext) -> Iterable[Finding]:
-    for stage in ctx.model.stages:
+    sequences = [(s.label, s.instructions) for s in ctx.model.stages]
+    if ctx.model.onbuild_triggers:
+        sequences.append(("ONBUILD", ctx.model.onbuild_triggers))
+    for label, instructions in sequences:
         copied: Instruction | None = None
-        for item in stage.instructions:
+        for item in instructions:
             if copied is None and _is_context_copy(item):
                 copied = item
             if item.cmd != "RUN":
@@ -388,7 +400,7 @@ def df008(ctx: DockerfileContext) -> Iterable[Finding]:
             if not _installs_dependencies(item.script):
                 continue
             if copied is not None and not _PROJECT_ONLY.search(item.script):
-                yield _f(ctx, "DF008", f"{stage.label}: dependencies are installed (line "
+                yield _f(ctx, "DF008", f"{label}: dependencies are installed (line "
                          f"{item.line}) after the whole source is copied (line {copied.line}),"
                          " so every code change reinstalls them", copied.line)
             break

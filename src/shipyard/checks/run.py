@@ -18,6 +18,7 @@ from shipyard.checks import (
     compose_project,
     rules_compose,
     rules_dockerfile,
+    rules_hygiene,
     rules_image,
     rules_misc,
 )
@@ -195,7 +196,7 @@ def check(
             external_labels=frozenset(ci_labels), django_migrations=django and
             rel == main_dockerfile, start_commands=start_commands,
             build_args=dict(config.build_args))
-        run.findings += rules_dockerfile.check_dockerfile(ctx)
+        run.findings += rules_dockerfile.check_dockerfile(ctx) + rules_hygiene.check_hygiene(ctx)
 
     main_model = models.get(main_dockerfile) or next(iter(models.values()), None)
     healthcheck = main_model is not None and any(
