@@ -71,6 +71,9 @@ CASES: list[tuple[str, str, str, bool, list[int]]] = [
     ("co008-missing", "CO008", svc("    read_only: true\n"), False, [2]),
     ("co008-no", "CO008", svc("    restart: 'no'\n"), False, [4]),
     ("co008-present", "CO008", svc(HARDENED), False, []),
+    ("co008-job-by-name", "CO008",
+     "services:\n  mongo-init:\n    image: mongo:6.0\n    entrypoint: [bash, /seed/init.sh]\n"
+     "  db_migrate:\n    image: app:1\n", False, []),
     ("co008-deploy-policy", "CO008",
      svc("    deploy:\n      restart_policy:\n        condition: on-failure\n"), False, []),
     ("co009-latest", "CO009", svc("", image="example/web:latest"), False, [3]),

@@ -53,20 +53,32 @@ CASES: list[Case] = [
     ("df002-digest-label", "DF002",
      'FROM python:slim\nLABEL org.opencontainers.image.base.digest="sha256:x"\n', [], {}),
     # DF003 non-root user (final stage, USER inherited through stages)
-    ("df003-missing", "DF003", "FROM python:3.12-slim\nCMD [\"python\"]\n", [1], {}),
-    ("df003-root", "DF003", "FROM python:3.12-slim\nUSER root\n", [2], {}),
-    ("df003-root-via-arg", "DF003", "FROM python:3.12-slim\nARG U=0\nUSER ${U}\n", [3], {}),
+    ("df003-missing", "DF003", "FROM python:3.12-slim\nCMD [\"gunicorn\", \"x:a\"]\n", [1], {}),
+    ("df003-root", "DF003", "FROM python:3.12-slim\nUSER root\nEXPOSE 8000\n", [2], {}),
+    ("df003-root-via-arg", "DF003", "FROM python:3.12-slim\nARG U=0\nUSER ${U}\nEXPOSE 80\n",
+     [3], {}),
     ("df003-builder-only", "DF003",
-     "FROM python:3.12-slim AS build\nUSER 1000\nFROM python:3.12-slim\n", [3], {}),
+     "FROM python:3.12-slim AS build\nUSER 1000\nFROM python:3.12-slim\nEXPOSE 80\n", [3], {}),
+    ("df003-base-image", "DF003", "FROM debian:12.5\nRUN apt-get update\nCMD [\"python3\"]\n",
+     [], {}),
+    ("df003-gosu-drops-privileges", "DF003",
+     "FROM debian:12.5\nCOPY entrypoint.sh /usr/local/bin/\nENTRYPOINT [\"entrypoint.sh\"]\n"
+     "EXPOSE 5432\nCMD [\"postgres\"]\n", [],
+     {"entrypoint.sh": "#!/bin/sh\nchown -R db /data\nexec gosu db \"$@\"\n"}),
     ("df003-numeric", "DF003", "FROM python:3.12-slim\nUSER 10001:10001\n", [], {}),
     ("df003-inherited", "DF003", "FROM python:3.12-slim AS base\nUSER app\nFROM base\n", [], {}),
     ("df003-arg-uid", "DF003", "FROM python:3.12-slim\nARG UID=10001\nUSER ${UID}\n", [], {}),
     ("df003-distroless-nonroot", "DF003", "FROM gcr.io/distroless/static:nonroot\n", [], {}),
     # DF004 healthcheck
-    ("df004-missing", "DF004", "FROM python:3.12-slim\n", [1], {}),
+    ("df004-missing", "DF004", "FROM python:3.12-slim\nEXPOSE 8000\n", [1], {}),
+    ("df004-tool-image", "DF004", "FROM python:3.12-slim\nCMD [\"python3\"]\n", [], {}),
+    ("df004-wrapper-entrypoint-interactive-cmd", "DF004",
+     "FROM debian:12.5\nENTRYPOINT [\"docker-php-entrypoint\"]\nCMD [\"php\", \"-a\"]\n", [],
+     {}),
     ("df004-none", "DF004", "FROM python:3.12-slim\nHEALTHCHECK NONE\n", [2], {}),
     ("df004-only-in-builder", "DF004",
-     "FROM python:3.12-slim AS b\nHEALTHCHECK CMD [\"true\"]\nFROM python:3.12-slim\n", [3], {}),
+     "FROM python:3.12-slim AS b\nHEALTHCHECK CMD [\"true\"]\nFROM python:3.12-slim\n"
+     + "CMD [\"gunicorn\", \"x:a\"]\n", [3], {}),
     ("df004-present", "DF004", "FROM python:3.12-slim\nHEALTHCHECK CMD [\"python\", \"-V\"]\n",
      [], {}),
     # DF005 secrets in ARG/ENV
@@ -137,11 +149,23 @@ CASES: list[Case] = [
      "FROM python:3.12-alpine\nRUN apk add --virtual .b gcc musl-dev && pip install -r r.txt "
      "&& apk del .b\n", [], {}),
     # DF010 versioned downloads
+    ("df009-apt-mark-auto-purge", "DF009",
+     "FROM debian:12.5\nRUN savedAptMark=\"$(apt-mark showmanual)\"; apt-get update;"
+     " apt-get install -y --no-install-recommends gcc libssl-dev make; make install;"
+     " apt-mark auto '.*' > /dev/null; apt-mark manual $savedAptMark;"
+     " apt-get purge -y --auto-remove -o APT::AutoRemove::RecommendsImportant=false\n"
+     "USER 1000\n", [], {}),
     ("df010-latest-url", "DF010",
      "FROM alpine:3.19\nRUN curl -fsSLo /t https://github.com/x/t/releases/latest/download/t\n",
      [2], {}),
     ("df010-curl-pipe-sh", "DF010", "FROM alpine:3.19\nRUN curl -fsSL https://x.sh/i | sh\n",
      [2], {}),
+    ("df010-repository-url-is-not-a-download", "DF010",
+     'FROM alpine:3.19\nRUN apk add -X "https://pkgs.example.org/alpine/v3.19/main" app=1.2-r0'
+     ' && echo "https://pkgs.example.org/alpine/main" >> /etc/apk/repositories\n', [], {}),
+    ("df010-versioned-install-script", "DF010",
+     "FROM debian:12.5\nRUN curl -o- https://raw.example.com/nvm/v0.39.5/install.sh | bash\n",
+     [], {}),
     ("df010-git-clone", "DF010", "FROM alpine:3.19\nRUN git clone https://github.com/x/y\n",
      [2], {}),
     ("df010-add-master", "DF010", "FROM alpine:3.19\nADD https://x/archive/master.zip /t\n",
@@ -228,6 +252,19 @@ CASES: list[Case] = [
      "RUN curl -fsSL https://x/y-1.2.tgz | tar xz\n", [], {}),
     ("df018-set-pipefail", "DF018",
      "FROM debian:12.5\nRUN set -o pipefail && curl -fsSL https://x/y.tgz | tar xz\n", [], {}),
+    ("df018-case-patterns-are-not-pipes", "DF018",
+     'FROM debian:12.5\nRUN case "$(dpkg --print-architecture)" in amd64|arm64) a=1 ;; '
+     "i386|armhf) a=2 ;; esac\n", [], {}),
+    ("df018-echo-into-checksum", "DF018",
+     'FROM debian:12.5\nRUN echo "$SHA  f.tgz" | sha256sum -c -\n', [], {}),
+    ("df018-pipe-inside-case-branch", "DF018",
+     'FROM debian:12.5\nRUN case "$x" in\\\n  a|b) curl -fsSL https://x/y-1.2.tgz | tar xz ;;\\\n'
+     "  esac\n", [2], {}),
+    ("df018-echo-group-into-tee", "DF018",
+     "FROM debian:12.5\nRUN { echo '[global]'; echo 'error_log = /dev/stderr'; } | tee /etc/x\n",
+     [], {}),
+    ("df018-group-that-can-fail", "DF018",
+     "FROM debian:12.5\nRUN { curl -fsS https://x/a-1.0; cat b; } | tee /etc/x\n", [2], {}),
     ("df018-or-is-not-a-pipe", "DF018", "FROM debian:12.5\nRUN test -f x || touch x\n", [], {}),
     ("df018-inherited-shell", "DF018",
      'FROM debian:12.5 AS base\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nFROM base\n'
@@ -250,6 +287,9 @@ CASES: list[Case] = [
      " libpq5 && rm -rf /var/lib/apt/lists/*\nRUN --mount=type=cache,target=/root/.cache/pip"
      " pip install -r requirements.txt\nRUN pip install --no-cache-dir gunicorn==23.0.0\n",
      [], {}),
+    ("df020-apt-dist-clean", "DF020",
+     "FROM debian:13.1\nRUN apt-get update; apt-get install -y --no-install-recommends tzdata;"
+     " apt-get dist-clean\n", [], {}),
     ("df020-builder-stage-only", "DF020",
      "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y gcc\n"
      "FROM python:3.12-slim\nCOPY --from=build /opt /opt\n", [], {}),
@@ -317,7 +357,7 @@ def test_compose_command_counts_as_start_for_migrations() -> None:
 
 
 def test_build_args_from_config_resolve_from_and_user() -> None:
-    text = "ARG BASE\nFROM ${BASE}\nARG UID\nUSER ${UID}\n"
+    text = "ARG BASE\nFROM ${BASE}\nARG UID\nUSER ${UID}\nEXPOSE 8000\n"
     found = run(text, build_args={"BASE": "python:3.12-slim", "UID": "0"})
     model = parse_dockerfile(text, "Dockerfile", {"BASE": "python:3.12-slim"})
     assert model.final.image == "python:3.12-slim"

@@ -205,7 +205,8 @@ def test_not_a_directory(tmp_path: Path) -> None:
 
 
 def test_cli_text_and_exit_codes(tmp_path: Path) -> None:
-    project(tmp_path, {"Dockerfile": "FROM python:3.12-slim\n", ".dockerignore": IGNORE})
+    project(tmp_path, {"Dockerfile": "FROM python:3.12-slim\nEXPOSE 8000\n",
+                       ".dockerignore": IGNORE})
     result = CliRunner().invoke(check_command, [str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert "DF003" in result.output and "fix:" in result.output and "Dockerfile" in result.output

@@ -205,10 +205,16 @@ def _services(ctx: ComposeContext) -> Iterable[tuple[str, Any, int | None]]:
         yield name, service or {}, key_line(services, name)
 
 
+# One-shot jobs by the names compose projects give them: mongo-init, db_migrate, seed ...
+_JOB_NAME = re.compile(r"(?:^|[-_])(?:init|setup|migrate|migration|migrations|seed|bootstrap|"
+                       r"createbuckets|create-buckets|provision)(?:[-_]|$)", re.IGNORECASE)
+
+
 def _one_shot(ctx: ComposeContext) -> set[str]:
-    """Services others wait for with `condition: service_completed_successfully`: jobs
-    (a migration run, a seed) that are meant to exit, so no restart and no health."""
-    jobs: set[str] = set()
+    """Jobs meant to exit (a migration run, a seed), so no restart and no health: services
+    others wait for with `condition: service_completed_successfully`, and services named
+    as such a job."""
+    jobs: set[str] = {str(name) for name, _, _ in _services(ctx) if _JOB_NAME.search(str(name))}
     for _, svc, _ in _services(ctx):
         depends = svc.get("depends_on")
         if isinstance(depends, dict):

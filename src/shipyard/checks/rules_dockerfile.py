@@ -143,6 +143,9 @@ _UNVERSIONED_URL = re.compile(
     r"(?i)(?:/|=)(latest|master|main|head|nightly|trunk)(?:/|\.(?:zip|tar|tgz|tar\.gz|gz|"
     r"deb|rpm|sh|exe|bin)|$|[?&#])|refs/heads/|@latest\b")
 _URL = re.compile(r"https?://[^\s\"'|;&)]+")
+# A tag or release in the path (…/nvm/v0.39.5/install.sh, …/1.2.3/…) or a commit id.
+_VERSIONED_URL = re.compile(r"/v?\d+\.\d+(?:\.\d+)*(?:[-.\w]*)/|/[0-9a-f]{40}/")
+_FETCHERS = frozenset({"curl", "wget", "git", "pip", "pip3", "go", "npm", "aria2c", "fetch"})
 _MIGRATE = re.compile(
     r"(manage\.py|django-admin)\s+migrate\b|alembic\s+upgrade|flask\s+db\s+upgrade"
     r"|rake\s+db:migrate|prisma\s+migrate\s+deploy|sequelize\s+db:migrate|knex\s+migrate")
@@ -262,9 +265,43 @@ def effective_user(model: DockerfileModel, build_args: Mapping[str, str] | None 
     return value, item
 
 
+_INTERACTIVE = re.compile(r"^(sh|bash|ash|dash|zsh|python[\d.]*|php|node|ruby|irb|pwsh|"
+                          r"powershell(\.exe)?|cmd(\.exe)?|jshell|iex|erl|ghci|lua[\d.]*)$")
+# Start scripts that switch to an unprivileged user before `exec`ing the service.
+_PRIVILEGE_DROP = re.compile(r"\b(gosu|su-exec|setpriv\s+--reuid|runuser\s+-u|s6-setuidgid|"
+                             r"chpst\s+-u|chroot\s+--userspec)\b")
+
+
+def runs_a_service(ctx: DockerfileContext) -> bool:
+    """Whether the final image starts a long-running service (EXPOSE, or a start command
+    that is not an interpreter prompt): HEALTHCHECK and USER are about services, while a
+    base or tool image (`CMD ["python3"]`, no CMD at all) is built upon or run by hand."""
+    if any(i.cmd == "EXPOSE" for _, i in _final_chain(ctx.model)):
+        return True
+    starts = _start_instructions(ctx.model)
+    if not starts:
+        return False
+    # With both, the ENTRYPOINT is usually a wrapper that ends in `exec "$@"`: the CMD
+    # (`php -a`, `python3`) says what runs by default.
+    first = starts[-1]
+    argv = list(first.args) if first.json else (first.args[0].split() if first.args else [])
+    program = posixpath.basename(argv[0]) if argv else ""
+    options_only = all(a.startswith("-") for a in argv[1:])
+    return not (_INTERACTIVE.match(program) and options_only)
+
+
+def _drops_privileges(ctx: DockerfileContext) -> bool:
+    script = entrypoint_script(ctx)
+    texts = [i.script for i in _start_instructions(ctx.model)] + ([script[1]] if script else [])
+    return any(_PRIVILEGE_DROP.search(text) for text in texts)
+
+
 def df003(ctx: DockerfileContext) -> Iterable[Finding]:
     final = ctx.model.final
     user, item = effective_user(ctx.model, ctx.build_args)
+    root = user is None or user.strip() in _ROOT_USERS or user.split(":")[0] in ("root", "0")
+    if root and (not runs_a_service(ctx) or _drops_privileges(ctx)):
+        return  # a base/tool image, or a start script that switches user (gosu ...)
     if user is None:
         if final.is_external and final.image.endswith((":nonroot", "-nonroot")):
             return
@@ -279,7 +316,8 @@ def df004(ctx: DockerfileContext) -> Iterable[Finding]:
     checks = [i for _, i in _final_chain(ctx.model) if i.cmd == "HEALTHCHECK"]
     final = ctx.model.final
     if not checks:
-        yield _f(ctx, "DF004", f"{final.label} has no HEALTHCHECK", final.line)
+        if runs_a_service(ctx):
+            yield _f(ctx, "DF004", f"{final.label} has no HEALTHCHECK", final.line)
     elif checks[-1].args[0].upper() == "NONE":
         yield _f(ctx, "DF004", "HEALTHCHECK NONE disables the health check", checks[-1].line)
 
@@ -429,6 +467,8 @@ def df009(ctx: DockerfileContext) -> Iterable[Finding]:
         if item.cmd != "RUN":
             continue
         cmds = shell.commands(item.script)
+        if _auto_removes_what_it_installed(cmds):
+            continue
         removed = {p for c in cmds for p in shell.removed_packages(c)}
         tools: list[str] = []
         for command in cmds:
@@ -440,6 +480,17 @@ def df009(ctx: DockerfileContext) -> Iterable[Finding]:
             where = "" if stage is final else f" (inherited from {stage.label})"
             yield _f(ctx, "DF009", f"build tools in the final image{where}: "
                      + ", ".join(dict.fromkeys(tools)), item.line)
+
+
+def _auto_removes_what_it_installed(cmds: list[shell.Command]) -> bool:
+    """The official images' idiom: `apt-mark auto '.*'; apt-mark manual $saved; … apt-get
+    purge --auto-remove` (the build dependencies leave in the same layer without being
+    named again)."""
+    marks_auto = any(c.name == "apt-mark" and "auto" in c.argv for c in cmds)
+    auto_removes = any(c.name in ("apt-get", "apt") and (
+        "autoremove" in c.argv or (("purge" in c.argv or "remove" in c.argv)
+                                   and "--auto-remove" in c.argv)) for c in cmds)
+    return marks_auto and auto_removes
 
 
 def df010(ctx: DockerfileContext) -> Iterable[Finding]:
@@ -461,12 +512,15 @@ def _download_problems(script: str) -> list[str]:
     cmds = shell.commands(script)
     for index, command in enumerate(cmds):
         urls = [w for w in command.argv if _URL.match(w)]
-        if command.name in ("curl", "wget", "git", "pip", "pip3", "go", "npm") or urls:
+        # Only commands that fetch: `apk add -X <repository>` or `echo <url> >> sources`
+        # name where packages come from, and the packages carry the versions.
+        if command.name in _FETCHERS:
             for url in urls:
                 if _UNVERSIONED_URL.search(url):
                     problems.append(f"downloads an unversioned URL: {url}")
         if command.name in ("curl", "wget") and command.piped and index + 1 < len(cmds) and \
-                cmds[index + 1].name in ("sh", "bash", "zsh", "dash", "ash", "python", "python3"):
+                cmds[index + 1].name in ("sh", "bash", "zsh", "dash", "ash", "python", "python3") \
+                and not any(_VERSIONED_URL.search(url) for url in urls):
             problems.append(f"pipes a download into {cmds[index + 1].name}: the script is "
                             "whatever the server serves today")
         if command.name == "git" and "clone" in command.argv:

@@ -43,7 +43,17 @@ register(
 )
 
 _PIPEFAIL_SHELL = re.compile(r"pipefail")
+# Builtins whose failure a pipe could hide only in theory (`echo "$SUM  f" | sha256sum -c`).
+_CANNOT_FAIL = frozenset({"echo", "printf", "true", "yes", ":"})
 _SET_PIPEFAIL = re.compile(r"\bset\s+(?:-[a-z]*o\s+pipefail|-o\s+pipefail|.*-o pipefail)")
+
+
+# `{ echo '[global]'; echo 'x = y'; } | tee file`: a group piped as one command.
+_PIPED_GROUP = re.compile(r"\{([^{}]*)\}\s*\|(?!\|)")
+
+
+def _all_cannot_fail(script: str) -> bool:
+    return all(c.name in _CANNOT_FAIL for c in shell.commands(script))
 
 
 def _f(ctx: DockerfileContext, rule_id: str, message: str, line: int | None) -> Finding:
@@ -68,7 +78,10 @@ def df018(ctx: DockerfileContext) -> Iterable[Finding]:
     for _, item, pipefail in _runs(ctx):
         if pipefail or _SET_PIPEFAIL.search(item.script):
             continue
-        piped = [c for c in shell.commands(item.script) if c.piped]
+        harmless_groups = any(_all_cannot_fail(group) for group in _PIPED_GROUP.findall(
+            item.script))
+        piped = [c for c in shell.commands(item.script) if c.piped and c.name not in _CANNOT_FAIL
+                 and not (c.name == "}" and harmless_groups)]
         if piped:
             yield _f(ctx, "DF018", f"`{' '.join(piped[0].argv[:3])} | …`: the RUN passes if "
                      "the command before the pipe fails", item.line)
@@ -149,6 +162,7 @@ def df020(ctx: DockerfileContext) -> Iterable[Finding]:
             problems.append("apt installs recommended packages (--no-install-recommends)")
         updates = any(c.name in ("apt-get", "apt") and "update" in c.argv for c in commands)
         if (apt or updates) and "/var/lib/apt/lists" not in item.script \
+                and "dist-clean" not in item.script \
                 and not _cache_mounted(item, "/var/lib/apt"):
             problems.append("apt lists stay in the layer (rm -rf /var/lib/apt/lists/*)")
         pips = [c for c in commands if (args := shell.pip_install_args(c)) is not None

@@ -75,11 +75,25 @@ def _tokens(text: str) -> list[str]:
 
 
 def commands(script: str) -> list[Command]:
-    """Every simple command in script, in order."""
+    """Every simple command in script, in order. Inside `case WORD in a|b) ...;; esac`
+    the `|` between patterns is alternation, not a pipe, and the patterns are no command."""
     out: list[Command] = []
+    in_patterns = False  # between `in` (or `;;`) and the `)` that ends a case pattern
     for number, text in logical_lines(script):
         current: list[str] = []
         for part in [*_tokens(text), ";"]:
+            if in_patterns:
+                in_patterns = part not in (")", "esac")
+                continue
+            if current[:1] == ["case"] and part == "in":
+                in_patterns, current = True, []
+                continue
+            if part in (";;", ";&", ";;&"):
+                argv = _strip(current)
+                if argv:
+                    out.append(Command(tuple(argv), number))
+                in_patterns, current = True, []
+                continue
             if part in _SEPARATORS:
                 argv = _strip(current)
                 if len(argv) >= 3 and argv[0].rsplit("/", 1)[-1] in _SHELLS and argv[1] == "-c":
