@@ -52,7 +52,8 @@ class _Pin:
 @dataclass
 class _Bounds:
     spec: SpecifierSet = field(default_factory=SpecifierSet)
-    sources: list[str] = field(default_factory=list)  # "requires-python >=3.13 in pyproject.toml"
+    # (normalized specifier, as written, file): one per requires-python found
+    sources: list[tuple[str, str, str]] = field(default_factory=list)
 
     def allows(self, minor: str) -> bool:
         """Whether some release of minor (3.13.0 … 3.13.x) satisfies every bound."""
@@ -60,7 +61,12 @@ class _Bounds:
 
     @property
     def text(self) -> str:
-        return " and ".join(self.sources)
+        """"requires-python >=3.13 in pyproject.toml and uv.lock" (one phrase per bound)."""
+        where: dict[str, tuple[str, list[str]]] = {}
+        for key, shown, path in self.sources:
+            where.setdefault(key, (shown, []))[1].append(path)
+        return " and ".join(f"requires-python {shown} in {' and '.join(paths)}"
+                            for shown, paths in where.values())
 
 
 def choose_python(root: Path, pyproject: dict[str, Any], flag: str | None = None) -> PythonChoice:
@@ -179,7 +185,7 @@ def _add(bounds: _Bounds, text: str, where: str, warnings: list[str],
                         " specifier like >=3.12 (ignored)")
         return
     bounds.spec &= spec
-    bounds.sources.append(f"requires-python {shown or text} in {where}")
+    bounds.sources.append((str(spec), shown or text, where))
 
 
 def _from_poetry(text: str) -> str:
