@@ -98,6 +98,10 @@ PYTHON_314_SLIM = StandIn(
         "ln -sf /usr/bin/python3.14 usr/local/bin/python3.14",
         "printf '#!/bin/sh\\nexec /usr/bin/python3.14 -m pip \"$@\"\\n' > usr/local/bin/pip"
         " && chmod 0755 usr/local/bin/pip && ln -sf pip usr/local/bin/pip3",
+        # sid's Release file is only valid for a week, and a mirror that serves a frozen
+        # snapshot (as the test bed's may) makes apt-get update in the builder refuse it.
+        "printf 'Acquire::Check-Valid-Until \"false\";\\n'"
+        " > etc/apt/apt.conf.d/99testbed-snapshot",
         _CLEANUP,
     ),
     changes=_CHANGES,
