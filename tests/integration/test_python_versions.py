@@ -4,7 +4,8 @@ hardened container running that Python and turning healthy.
 Each fixture imports a module of its Python's standard library that older versions
 lack, so the build-time smoke test fails on a too-old base image: a wrong choice
 cannot pass. The 3.13 app says so only with requires-python; the 3.14 app's pin
-sits at the repository root above the app directory, as in a uv workspace.
+sits at the repository root above the app directory, as in a uv workspace, and it
+compiles a C extension, so its builder apt-gets a compiler on the 3.14 base.
 """
 
 from __future__ import annotations
@@ -34,17 +35,19 @@ def _git(root: Path, *args: str) -> None:
                    env={**os.environ, **GIT_ENV})
 
 
-def _runs_and_turns_healthy(docker: Docker, tag: str, version: str) -> None:
-    """The image's python is `version`, and a hardened container of it turns healthy."""
+def _runs_and_turns_healthy(docker: Docker, tag: str, version: str) -> dict[str, object]:
+    """The image's python is `version`, and a hardened container of it turns healthy;
+    returns its health answer."""
     probe = docker.run(["run", "--rm", "--entrypoint", "python", tag, "-c",
                         "import sys; print('%d.%d' % sys.version_info[:2])"])
     assert probe.stdout.strip() == version
     with hardened_container(docker, tag) as container:
         wait_healthy(container)
         status, health = http_json(f"{container.url}/healthz")
-        assert status == 200
-        assert health["status"] == "ok"  # type: ignore[index]
-        assert str(health["python"]).startswith(f"{version}.")  # type: ignore[index]
+    assert status == 200 and isinstance(health, dict)
+    assert health["status"] == "ok"
+    assert str(health["python"]).startswith(f"{version}.")
+    return health
 
 
 def test_requires_python_313_builds_on_313(docker_engine: Docker, tmp_path: Path) -> None:
@@ -81,7 +84,8 @@ def test_repository_root_pin_314_builds_with_shipyard_build_and_passes_its_tests
     try:
         labels = docker_engine.inspect(report.image_id)["Config"]["Labels"]
         assert labels["org.opencontainers.image.base.name"] == "python:3.14-slim-trixie"
-        _runs_and_turns_healthy(docker_engine, report.image_id, "3.14")
+        health = _runs_and_turns_healthy(docker_engine, report.image_id, "3.14")
+        assert str(health["compiled_for"]).startswith("3.14.")  # built on 3.14's headers
         tested = run_image_tests(report.image_id, load_config(app), app, docker=docker_engine)
         assert tested.passed, [f"{r.id}: {r.reason}" for r in tested.failures]
     finally:

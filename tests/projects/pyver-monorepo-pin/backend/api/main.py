@@ -4,6 +4,7 @@ import platform
 
 from annotationlib import Format, get_annotations
 from flask import Flask
+from pyinfo import compiled_for
 
 app = Flask(__name__)
 
@@ -11,4 +12,5 @@ app = Flask(__name__)
 @app.get("/healthz")
 def healthz() -> dict[str, str]:
     hints = get_annotations(healthz, format=Format.STRING)
-    return {"status": "ok", "python": platform.python_version(), "returns": hints["return"]}
+    return {"status": "ok", "python": platform.python_version(),
+            "compiled_for": compiled_for(), "returns": hints["return"]}
