@@ -61,7 +61,7 @@ class _Bounds:
 
     @property
     def text(self) -> str:
-        """"requires-python >=3.13 in pyproject.toml and uv.lock" (one phrase per bound)."""
+        """One phrase per bound: 'requires-python >=3.13 in pyproject.toml and uv.lock'."""
         where: dict[str, tuple[str, list[str]]] = {}
         for key, shown, path in self.sources:
             where.setdefault(key, (shown, []))[1].append(path)
@@ -81,9 +81,11 @@ def choose_python(root: Path, pyproject: dict[str, Any], flag: str | None = None
                 warnings.append(f"{other.source} says {other.version} but {pin.source} says"
                                 f" {pin.version}: using {pin.version}; make them agree")
         if bounds.sources and not bounds.allows(pin.version):
+            choices = ", ".join(v for v in KNOWN_PYTHONS if bounds.allows(v)) or "none known"
             raise UsageError(
                 f"{pin.source} pins Python {pin.version}, but {bounds.text} excludes it",
-                hint="change the pin or requires-python so they agree (or pass --python X.Y)",
+                hint=f"make them agree; requires-python allows {choices}" if flag is None
+                else f"pass a version requires-python allows: {choices}",
             )
         if pin.version not in KNOWN_PYTHONS:
             warnings.append(f"Python {pin.version} from {pin.source} is not a known CPython"
