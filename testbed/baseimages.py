@@ -23,6 +23,10 @@ from testbed.shell import TestbedError, run, say
 CACHE_DIR = Path("/var/cache/shipyard-testbed")
 STANDIN_LABEL = "org.shipyard.testbed.standin"
 MIRROR = "http://deb.debian.org/debian"
+# What every stand-in must do, as the official images do: print its version, import
+# ssl and venv, and create a virtualenv that has pip (no network needed).
+STANDIN_CHECK = ("python -c 'import sys, venv, ssl; print(sys.version)'"
+                 " && python -m venv /tmp/v && /tmp/v/bin/pip --version")
 
 
 @dataclass(frozen=True)
@@ -36,32 +40,74 @@ class StandIn:
     changes: tuple[str, ...]
 
     @property
+    def python(self) -> str:
+        """The Python minor version the image name promises ("3.13")."""
+        return self.name.split(":", 1)[1].split("-", 1)[0]
+
+    @property
     def recipe_id(self) -> str:
         blob = json.dumps([self.suite, self.packages, self.shell_fixups, self.changes, MIRROR])
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-PYTHON_311_SLIM = StandIn(
-    name="python:3.11-slim-bookworm",
-    suite="bookworm",
-    packages=("python3", "python3-venv", "python3-pip", "python3.11-dev", "ca-certificates"),
-    shell_fixups=(
-        "rm -f usr/lib/python3.11/EXTERNALLY-MANAGED",
-        "ln -sf /usr/bin/python3 usr/local/bin/python",
-        "ln -sf /usr/bin/python3 usr/local/bin/python3",
-        "ln -sf /usr/bin/pip3 usr/local/bin/pip",
-        "ln -sf /usr/bin/pip3 usr/local/bin/pip3",
-        "rm -rf var/cache/apt/archives/*.deb var/lib/apt/lists/* usr/share/doc/*"
-        " usr/share/man/* usr/share/locale/*",
-    ),
-    changes=(
-        "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "ENV LANG=C.UTF-8",
-        'CMD ["python3"]',
-    ),
+_CLEANUP = ("rm -rf var/cache/apt/archives/*.deb var/lib/apt/lists/* usr/share/doc/*"
+            " usr/share/man/* usr/share/locale/*")
+_CHANGES = (
+    "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "ENV LANG=C.UTF-8",
+    'CMD ["python3"]',
 )
 
-STANDINS = (PYTHON_311_SLIM,)
+
+def _default_python(name: str, suite: str, minor: str) -> StandIn:
+    """A stand-in whose Python is the suite's default python3 (bookworm 3.11, trixie 3.13)."""
+    return StandIn(
+        name=name,
+        suite=suite,
+        packages=("python3", "python3-venv", "python3-pip", f"python{minor}-dev",
+                  "ca-certificates"),
+        shell_fixups=(
+            f"rm -f usr/lib/python{minor}/EXTERNALLY-MANAGED",
+            "ln -sf /usr/bin/python3 usr/local/bin/python",
+            "ln -sf /usr/bin/python3 usr/local/bin/python3",
+            "ln -sf /usr/bin/pip3 usr/local/bin/pip",
+            "ln -sf /usr/bin/pip3 usr/local/bin/pip3",
+            _CLEANUP,
+        ),
+        changes=_CHANGES,
+    )
+
+
+PYTHON_311_SLIM = _default_python("python:3.11-slim-bookworm", "bookworm", "3.11")
+PYTHON_313_SLIM = _default_python("python:3.13-slim-trixie", "trixie", "3.13")
+
+# No released Debian has Python 3.14 yet; sid does, as a versioned interpreter that is
+# not necessarily its default python3. So the 3.14 packages are named explicitly and
+# python/python3/pip in /usr/local/bin are pinned to 3.14 (pip is Debian's pure-Python
+# pip, run by 3.14), whatever sid's python3 is. Named like the official image, which is
+# built on trixie: what the generated Dockerfile asks for.
+PYTHON_314_SLIM = StandIn(
+    name="python:3.14-slim-trixie",
+    suite="sid",
+    packages=("python3.14", "python3.14-venv", "python3.14-dev", "python3-pip",
+              "ca-certificates"),
+    shell_fixups=(
+        "rm -f usr/lib/python3.14/EXTERNALLY-MANAGED",
+        "ln -sf /usr/bin/python3.14 usr/local/bin/python",
+        "ln -sf /usr/bin/python3.14 usr/local/bin/python3",
+        "ln -sf /usr/bin/python3.14 usr/local/bin/python3.14",
+        "printf '#!/bin/sh\\nexec /usr/bin/python3.14 -m pip \"$@\"\\n' > usr/local/bin/pip"
+        " && chmod 0755 usr/local/bin/pip && ln -sf pip usr/local/bin/pip3",
+        # sid's Release file is only valid for a week, and a mirror that serves a frozen
+        # snapshot (as the test bed's may) makes apt-get update in the builder refuse it.
+        "printf 'Acquire::Check-Valid-Until \"false\";\\n'"
+        " > etc/apt/apt.conf.d/99testbed-snapshot",
+        _CLEANUP,
+    ),
+    changes=_CHANGES,
+)
+
+STANDINS = (PYTHON_311_SLIM, PYTHON_313_SLIM, PYTHON_314_SLIM)
 
 
 def ensure_all(client: Client) -> None:
@@ -85,6 +131,7 @@ def ensure(client: Client, standin: StandIn) -> None:
     tarball = CACHE_DIR / f"{slug}-{standin.recipe_id}.tar"
     if tarball.exists():
         _import(client, standin, tarball)
+        _verify(client, standin, tarball)
         say(f"base image {standin.name}: re-imported cached stand-in {tarball}")
         return
     if labels is None and _pull(client, standin.name):
@@ -93,6 +140,7 @@ def ensure(client: Client, standin: StandIn) -> None:
     say(f"base image {standin.name}: cannot pull, building a stand-in with debootstrap (~1 min)")
     _debootstrap(standin, tarball)
     _import(client, standin, tarball)
+    _verify(client, standin, tarball)
     say(f"base image {standin.name}: stand-in built and cached in {tarball}")
 
 
@@ -125,6 +173,27 @@ def _debootstrap(standin: StandIn, tarball: Path) -> None:
         partial = tarball.with_suffix(".partial")
         run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."], timeout=300)
         partial.rename(tarball)
+
+
+def _verify(client: Client, standin: StandIn, tarball: Path) -> None:
+    """Fail now, not in some later build, when a stand-in lacks what the generated
+    Dockerfiles use: its Python version on PATH, ssl, and a venv that brings pip.
+    A broken stand-in is removed with its tarball, so the next run rebuilds it."""
+    proc = run([client.binary, "run", "--rm", "--network", "none", standin.name,
+                "sh", "-c", STANDIN_CHECK], check=False, timeout=120)
+    lines = proc.stdout.splitlines()
+    if proc.returncode == 0 and len(lines) == 2 and lines[0].startswith(standin.python + ".") \
+            and f"(python {standin.python})" in lines[1]:
+        pip = lines[1].split(" from ")[0]
+        say(f"base image {standin.name}: Python {lines[0].split()[0]}, venv with {pip}")
+        return
+    run([client.binary, "image", "rm", standin.name], check=False)
+    tarball.unlink(missing_ok=True)
+    raise TestbedError(
+        f"stand-in {standin.name} (Debian {standin.suite}) failed its check `{STANDIN_CHECK}`:"
+        f" {(proc.stdout + proc.stderr).strip()[-1000:]}; removed it, fix the recipe in"
+        " testbed/baseimages.py"
+    )
 
 
 def _import(client: Client, standin: StandIn, tarball: Path) -> None:

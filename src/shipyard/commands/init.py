@@ -33,6 +33,8 @@ def init_report(result: InitResult) -> None:
     compiler = "yes — " + "; ".join(p.compiled) if p.compiled else "no"
     console.print(f"  install: {p.install_mode}; python {p.python_version};"
                   f" compiler in builder: {compiler}")
+    console.print(f"  python {p.python_version} from: {p.python_source}", markup=False,
+                  soft_wrap=True)
     if p.django:
         d = p.django
         console.print(f"  django: settings {d.settings_module};"
@@ -64,7 +66,8 @@ def _yn(flag: bool) -> str:
 @click.option("--dry-run", is_flag=True, help="Print what was found and what would be written.")
 @click.option("--force", is_flag=True, help="Replace files you changed (after showing the diff).")
 @click.option("--extra", "extras", multiple=True, help="Install this optional-dependency extra.")
-@click.option("--python", help="Python version of the base image (default: .python-version).")
+@click.option("--python", help="Python version of the base image (default: .python-version,"
+              " runtime.txt, requires-python).")
 @click.option("--image", help="Image repository for compose.yaml (default: the project name).")
 @click.option("--ci", type=click.Choice(["gitlab", "github", "none"]),
               help="Also write this CI pipeline (default: from the git remote, if evident).")

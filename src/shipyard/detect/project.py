@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
+from shipyard.detect.python_version import DEFAULT_PYTHON, choose_python
 from shipyard.detect.scan import (
     SKIP_DIRS,
     AppObject,
@@ -24,7 +25,6 @@ from shipyard.errors import UsageError
 Framework = Literal["django", "fastapi", "starlette", "flask", "package", "unknown"]
 Interface = Literal["wsgi", "asgi", "script", "none"]
 
-DEFAULT_PYTHON = "3.11"
 COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".pyx", ".rs")
 # Versions the generated Dockerfile adds when the project lacks a server (pinned: repeatable).
 GUNICORN_PIN = "gunicorn==23.0.0"
@@ -53,6 +53,7 @@ class Project:
     install_mode: Literal["source", "package"]
     dependencies: Dependencies
     python_version: str = DEFAULT_PYTHON
+    python_source: str = "the default"  # where python_version came from, for --dry-run
     base_digest: str | None = None  # pins the base image when a registry digest is known
     django: DjangoInfo | None = None
     compiled: list[str] = field(default_factory=list)  # why a compiler is needed
@@ -89,7 +90,9 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     deps = detect_dependencies(root, pyproject, list(extras or []))
     name = _project_name(root, pyproject)
     project = _detect_framework(root, name, pyproject, deps)
-    project.python_version = python or _python_version(root, pyproject)
+    choice = choose_python(root, pyproject, python)
+    project.python_version, project.python_source = choice.version, choice.source
+    project.warnings += choice.warnings
     project.compiled = _compiled_sources(root, deps)
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
@@ -201,15 +204,6 @@ def _walk(root: Path, pattern: str) -> list[Path]:
 
 def _is_installable(root: Path, pyproject: dict[str, Any]) -> bool:
     return bool(pyproject.get("build-system") and pyproject.get("project"))
-
-
-def _python_version(root: Path, pyproject: dict[str, Any]) -> str:
-    pinned = root / ".python-version"
-    if pinned.is_file():
-        match = re.match(r"\s*(\d+\.\d+)", pinned.read_text())
-        if match:
-            return match.group(1)
-    return DEFAULT_PYTHON
 
 
 def _compiled_sources(root: Path, deps: Dependencies) -> list[str]:

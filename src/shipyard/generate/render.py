@@ -54,7 +54,11 @@ def base_image(project: Project) -> str:
 
 
 def base_image_name(project: Project) -> str:
-    return f"python:{project.python_version}-slim-bookworm"
+    """The official image's name for the version: its Debian is bookworm up to 3.12 and
+    trixie from 3.13, which the official images use (and which ships those versions)."""
+    major, minor = (int(x) for x in project.python_version.split(".")[:2])
+    debian = "trixie" if (major, minor) >= (3, 13) else "bookworm"
+    return f"python:{project.python_version}-slim-{debian}"
 
 
 def builder_packages(project: Project) -> list[str]:
