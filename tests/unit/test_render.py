@@ -576,7 +576,8 @@ def test_gitignore_is_a_lines_file(tmp_path: Path) -> None:
     files = files_of(detect_synthetic(tmp_path, "flask-pinned"))
     gitignore = files[".gitignore"]
     assert gitignore.strategy == "lines"
-    assert gitignore.content.splitlines() == ["compose.override.yaml", ".env"]
+    assert gitignore.content.splitlines() == ["compose.override.yaml", ".env",
+                                              "shipyard-build.json", "shipyard-sbom.cdx.json"]
     assert {f.strategy for p, f in files.items() if p != ".gitignore"} == {"owned"}
 
 

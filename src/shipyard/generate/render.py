@@ -20,6 +20,9 @@ from shipyard.generate.commands import (
 
 Strategy = Literal["owned", "lines"]
 
+# `shipyard build` writes its report and SBOM into the project: outputs, never sources.
+GIT_IGNORED_OUTPUTS = "shipyard-build.json\nshipyard-sbom.cdx.json\n"
+
 # The application's bytecode is compiled at build because the runtime filesystem is
 # read-only; hash-based pycs (unchecked: the image is immutable) do not depend on
 # file times, so two builds of one commit give the same files (--verify-repro).
@@ -127,7 +130,8 @@ def render(project: Project, image: str | None = None,
         GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
         GeneratedFile("compose.override.yaml.example",
                       _env.get_template("compose.override.yaml.example.j2").render(context)),
-        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n", strategy="lines"),
+        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS,
+                      strategy="lines"),
     ]
     if project.needs_ssh:
         files.insert(1, GeneratedFile("docker/known_hosts", known_hosts or ""))
