@@ -12,6 +12,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from shipyard.detect.extras import extra_requirements
+from shipyard.detect.implied import implied_by, uv_lock_installs
 from shipyard.detect.requirements import parse_requirements
 from shipyard.detect.vcs import GitHost, add_source, git_source, is_git_url
 from shipyard.errors import UsageError
@@ -70,6 +71,9 @@ def detect_dependencies(root: Path, pyproject: dict[str, Any], extras: list[str]
     deps.extras = list(extras)
     source = deps.requirements_file or (deps.files[0] if deps.files else None)
     _add_requirements(deps, extra_requirements(deps.kind, root, pyproject, deps.extras, source))
+    if deps.kind == "uv":  # the lock knows what every extra brings (fastapi[standard])
+        deps.names |= uv_lock_installs(root / "uv.lock", str(pyproject["project"].get(
+            "name", "")), deps.extras) or set()
     return deps
 
 
@@ -126,6 +130,7 @@ def _add_requirements(deps: Dependencies, lines: list[str]) -> None:
             raise UsageError(f"pyproject.toml: cannot parse dependency {line!r}",
                              hint="fix [project.dependencies]") from exc
         deps.names.add(canonicalize_name(req.name))
+        deps.names |= implied_by(req.name, req.extras)
         if req.url and is_git_url(req.url):
             add_source(git_source(req.url), deps.git_hosts, deps.git_urls)
 
