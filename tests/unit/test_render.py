@@ -253,7 +253,7 @@ DEPENDENCY_LAYER = [
     ("flask-pinned", ["requirements.txt"]),
     ("flask-private-git", ["docker/known_hosts", "requirements.txt"]),
     ("flask-compiled", ["requirements.txt", "packages/fast"]),
-    ("fastapi-uv-package", ["pyproject.toml", "uv.lock"]),
+    ("fastapi-uv-package", ["--from=dependency-project"]),
     ("poetry", ["pyproject.toml", "poetry.lock"]),
     ("pyproject-source", ["--from=dependency-list"]),
     ("setuptools", ["--from=dependency-list"]),
