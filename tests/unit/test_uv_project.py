@@ -17,6 +17,7 @@ from shipyard.config import load_config
 from shipyard.detect import detect
 from shipyard.generate.render import render
 from shipyard.generate.uvproject import from_workspace_root, workspace_ignore
+from shipyard.init import init
 from shipyard.uvworkspace import find_workspace
 
 PYPROJECT = """\
@@ -126,6 +127,8 @@ def test_a_workspace_member_is_pinned_by_the_root_lock(tmp_path: Path) -> None:
 
 def test_a_workspace_member_builds_from_the_workspace_root(tmp_path: Path) -> None:
     member = make_workspace(tmp_path / "repo")
+    notes = init(member, dry_run=True).notes
+    assert any(n.startswith("uv workspace member `backend`: uv.lock at") for n in notes)
     config = load_config(member)
     assert config.context_path == (tmp_path / "repo").resolve()
     assert config.dockerfile_path == member / "Dockerfile"
