@@ -19,7 +19,8 @@ Defaults, and why:
   normalised to a valid repository name (``Acme_Web`` → ``acme-web``).
 * registry: none (the image name may carry its registry host itself; giving
   both is an error, because which one wins would be a guess).
-* dockerfile "Dockerfile", context "." — relative to the project directory.
+* dockerfile "Dockerfile", context "." — relative to the project directory; a
+  member of a uv workspace (no uv.lock of its own) builds from the workspace root.
 * build_args: none. Names the build sets itself (BUILD_REVISION, ...) are
   refused so labels cannot be forged from config.
 * platforms: none, meaning the engine's native platform.
@@ -54,6 +55,7 @@ from typing import Any, TypeVar
 from shipyard.build.labels import LABEL_BUILD_ARGS
 from shipyard.build.tags import TAG_PATTERN, sanitize_tag_part
 from shipyard.errors import ConfigError
+from shipyard.uvworkspace import find_workspace
 
 PYPROJECT = "pyproject.toml"
 SHIPYARD_TOML = "shipyard.toml"
@@ -369,6 +371,12 @@ class Config:
 
     @property
     def context_path(self) -> Path:
+        """The build context; by default the project directory, or — for a member of a uv
+        workspace — the workspace root, where the lock is (see uvworkspace)."""
+        if self.context == ".":
+            workspace = find_workspace(self.project_dir)
+            if workspace is not None:
+                return workspace.root
         return self.project_dir / self.context
 
 

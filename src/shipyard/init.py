@@ -53,6 +53,10 @@ def init(
     """
     project = detect(root, extras=extras, python=python)
     notes: list[str] = []
+    if project.workspace is not None:
+        notes.append(f"uv workspace member `{project.workspace.member}`: uv.lock at"
+                     f" {project.workspace.root} pins it, and `shipyard build` uses that"
+                     " workspace root as the build context (Dockerfile.dockerignore filters it)")
     if resolve_digest is not None:
         project.base_digest = resolve_digest(base_image_name(project))
         if project.base_digest is None:

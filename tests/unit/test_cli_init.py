@@ -54,7 +54,8 @@ def test_init_writes_the_files(project: Path, capsys: pytest.CaptureFixture[str]
     assert tree(project)["Dockerfile"].startswith("# shipyard-init: sha256=")
     assert "FROM base AS runtime" in tree(project)["Dockerfile"]
     assert stat.S_IMODE((project / "docker/entrypoint.sh").stat().st_mode) == 0o755
-    assert tree(project)[".gitignore"] == "compose.override.yaml\n.env\n"
+    assert tree(project)[".gitignore"] == ("compose.override.yaml\n.env\nshipyard-build.json\n"
+                                          "shipyard-sbom.cdx.json\n")
     for name in SOURCES:
         assert tree(project)[name] == SOURCES[name]
 
@@ -104,7 +105,8 @@ def test_force_replaces_the_edited_file(project: Path,
 def test_user_gitignore_lines_are_kept(project: Path) -> None:
     (project / ".gitignore").write_text("*.log\n.env\n")
     assert main(["init", str(project)]) == 0
-    assert (project / ".gitignore").read_text() == "*.log\n.env\ncompose.override.yaml\n"
+    assert (project / ".gitignore").read_text() == (
+        "*.log\n.env\ncompose.override.yaml\nshipyard-build.json\nshipyard-sbom.cdx.json\n")
 
 
 ERRORS = [

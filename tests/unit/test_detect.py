@@ -243,6 +243,60 @@ def test_python_version(tmp_path: Path, files: dict[str, str], flag: str | None,
 
 # -- server pins and warnings -----------------------------------------------------------------
 
+UV_FASTAPI_STANDARD = '[project]\nname = "api"\nversion = "0.1.0"\n' \
+    'dependencies = ["fastapi[standard]>=0.115"]\n'
+UV_LOCK_FASTAPI_STANDARD = """\
+version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "api"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "fastapi", extra = ["standard"] },
+]
+
+[[package]]
+name = "fastapi"
+version = "0.115.6"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [
+    { name = "starlette" },
+]
+
+[package.optional-dependencies]
+standard = [
+    { name = "email-validator" },
+    { name = "uvicorn", extra = ["standard"] },
+]
+
+[[package]]
+name = "starlette"
+version = "0.41.3"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "email-validator"
+version = "2.2.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "uvicorn"
+version = "0.32.1"
+source = { registry = "https://pypi.org/simple" }
+
+[package.optional-dependencies]
+standard = [
+    { name = "uvloop", marker = "sys_platform != 'win32'" },
+]
+
+[[package]]
+name = "uvloop"
+version = "0.21.0"
+source = { registry = "https://pypi.org/simple" }
+"""
+
 SERVERS = [
     ("flask-without-gunicorn", {"app.py": FLASK_APP, "requirements.txt": "flask==3.0\n"},
      [GUNICORN_PIN]),
@@ -255,6 +309,18 @@ SERVERS = [
     ("fastapi-with-uvicorn-extra",
      {"main.py": FASTAPI_APP, "requirements.txt": "fastapi==0.115\nuvicorn[standard]==0.30\n"},
      []),
+    ("fastapi-standard-extra-in-requirements",
+     {"main.py": FASTAPI_APP, "requirements.txt": "fastapi[standard]==0.115.6\n"}, []),
+    ("fastapi-all-extra-in-pyproject",
+     {"main.py": FASTAPI_APP,
+      "pyproject.toml": '[project]\nname = "t"\ndependencies = ["fastapi[all]>=0.110"]\n'}, []),
+    ("fastapi-standard-from-uv-lock", {"main.py": FASTAPI_APP,
+                                       "pyproject.toml": UV_FASTAPI_STANDARD,
+                                       "uv.lock": UV_LOCK_FASTAPI_STANDARD}, []),
+    ("fastapi-without-extra-in-uv-lock",
+     {"main.py": FASTAPI_APP, "pyproject.toml": UV_FASTAPI_STANDARD.replace("[standard]", ""),
+      "uv.lock": UV_LOCK_FASTAPI_STANDARD.replace(', extra = ["standard"] },\n]', " },\n]", 1)},
+     [UVICORN_PIN]),
     ("fastapi-with-gunicorn-only", {"main.py": FASTAPI_APP,
                                     "requirements.txt": "fastapi==0.115\ngunicorn==23.0.0\n"},
      [UVICORN_PIN]),
@@ -733,3 +799,16 @@ def test_example_fastapi() -> None:
     assert p.install_mode == "package"
     assert p.extra_server_requirements == []  # uvicorn[standard] is declared
     assert p.env == {"NOTES_DATA_DIR": "/data"}
+
+
+def test_uv_lock_walk_follows_extras_and_not_dev_dependencies(tmp_path: Path) -> None:
+    from shipyard.detect.implied import uv_lock_installs
+
+    lock = tmp_path / "uv.lock"
+    lock.write_text(UV_LOCK_FASTAPI_STANDARD + '\n[package.dev-dependencies]\ndev = [\n'
+                    '    { name = "pytest" },\n]\n', encoding="utf-8")
+    assert uv_lock_installs(lock, "api") == {"fastapi", "starlette", "email-validator",
+                                              "uvicorn", "uvloop"}
+    assert uv_lock_installs(lock, "not-in-the-lock") is None
+    lock.write_text("not toml [", encoding="utf-8")
+    assert uv_lock_installs(lock, "api") is None

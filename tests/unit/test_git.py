@@ -165,6 +165,17 @@ def test_is_dirty(repo: Path, setup: Callable[[Path], None], expected: bool) -> 
     assert GitRepo(repo).is_dirty() is expected
 
 
+def test_ignored_names_do_not_make_a_tree_dirty(repo: Path) -> None:
+    (repo / "shipyard-build.json").write_text("{}\n")
+    (repo / "sub").mkdir()
+    (repo / "sub" / "shipyard-sbom.cdx.json").write_text("{}\n")
+    names = ("shipyard-build.json", "shipyard-sbom.cdx.json")
+    assert GitRepo(repo).is_dirty() is True
+    assert GitRepo(repo).is_dirty(ignore=names) is False
+    (repo / "notes.txt").write_text("x\n")
+    assert GitRepo(repo).is_dirty(ignore=names) is True
+
+
 # -- tags ---------------------------------------------------------------------------------------
 
 
@@ -241,7 +252,8 @@ def test_not_a_repository(tmp_path: Path, call: Callable[[GitRepo], object], whe
         call(GitRepo(path))
     message = str(info.value)
     assert str(path) in message
-    assert "run inside a git checkout or pass --allow-local" in message
+    assert "run inside a git checkout, or create one: `git init && git add -A" in message
+    assert "--allow-local" not in message  # publish's option: no help for build or test
     assert "\n" not in message
     assert info.value.exit_code == 2
 

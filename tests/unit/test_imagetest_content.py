@@ -467,3 +467,60 @@ def test_base_layers(label: str, found: set[str], note: str) -> None:
                                inspect)
     assert layers == found
     assert note in said
+
+
+# -- who shipped a key ----------------------------------------------------------------------------
+
+SITE = "opt/venv/lib/python3.11/site-packages"
+
+
+def _dist(name: str, version: str, files: list[str], direct_url: bytes | None = None
+          ) -> list[F]:
+    info = f"{SITE}/{name}-{version}.dist-info"
+    record = "".join(f"{path},sha256=x,1\n" for path in [*files, f"{info[len(SITE) + 1:]}/RECORD"])
+    members = [F(f"{info}/RECORD", record.encode())]
+    if direct_url is not None:
+        members.append(F(f"{info}/direct_url.json", direct_url))
+    return members
+
+
+def test_a_key_in_a_third_party_packages_test_data_is_a_warning_naming_the_package() -> None:
+    key_path = f"{SITE}/aiosmtpd/tests/certs/server.key"
+    contents = contents_of([BASE, [F(key_path, fake_key()),
+                                   *_dist("aiosmtpd", "1.4.6", ["aiosmtpd/tests/certs/server.key",
+                                                                "aiosmtpd/__init__.py"])]])
+    status, reason, details = results(contents)["content.private_keys"]
+    assert status == "pass"
+    assert reason.startswith(f"warning: private key at /{key_path}, shipped by the installed"
+                             " package aiosmtpd 1.4.6")
+    assert ".dockerignore cannot exclude it" in reason
+    assert details[0].endswith("from aiosmtpd 1.4.6 (a third-party package)")
+
+
+def test_a_key_of_the_app_itself_stays_an_error_even_when_installed_as_a_package() -> None:
+    key_path = f"{SITE}/myapp/certs/dev.key"
+    local = json.dumps({"url": "file:///app", "dir_info": {}}).encode()
+    contents = contents_of([BASE, [F(key_path, fake_key()),
+                                   *_dist("myapp", "0.1.0", ["myapp/certs/dev.key"], local),
+                                   F("app/deploy.key", fake_key())]])
+    status, reason, details = results(contents)["content.private_keys"]
+    assert status == "fail"
+    assert "add key files to .dockerignore" in reason
+    assert any(d.endswith("from myapp 0.1.0 (installed from the project's own source)")
+               for d in details)
+
+
+def test_a_third_party_key_next_to_an_own_key_fails_for_the_own_one() -> None:
+    contents = contents_of([BASE, [F(f"{SITE}/aiosmtpd/tests/certs/server.key", fake_key()),
+                                   *_dist("aiosmtpd", "1.4.6", ["aiosmtpd/tests/certs/server.key"]),
+                                   F("app/deploy.key", fake_key())]])
+    status, reason, details = results(contents)["content.private_keys"]
+    assert status == "fail"
+    assert reason.startswith("private key material at /app/deploy.key:")
+    assert any("from aiosmtpd 1.4.6 (a third-party package)" in d for d in details)
+
+
+def test_a_key_no_record_lists_is_the_apps_own() -> None:
+    contents = contents_of([BASE, [F(f"{SITE}/vendored/server.key", fake_key()),
+                                   *_dist("other", "1.0", ["other/__init__.py"])]])
+    assert results(contents)["content.private_keys"][0] == "fail"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from shipyard.commands.imagetest import imagetest_command, render_text
+from shipyard.commands.imagetest import imagetest_command, render_text, shorten
 from shipyard.config import Config
 from shipyard.imagetest import run as run_module
 from shipyard.imagetest.junit import to_junit
@@ -136,3 +136,27 @@ def test_cli_bad_config_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "test.stop_grace must be between 1 and 3600 seconds, got 0" in str(result.exception)
     assert getattr(result.exception, "exit_code", None) == 2
+
+
+def test_text_output_keeps_the_exception_line_of_a_long_traceback() -> None:
+    log = ("log: Traceback (most recent call last):",
+           *(f'log:   File "/app/mod{n}.py", line {n}, in f{n}' for n in range(18)),
+           "log: KeyError: 'SECRET_KEY'")
+    result = CheckResult("runtime.healthy", "runtime", False, "exited with code 1", log)
+    text = render_text(Report("acme/app:1", "sha256:abc", (result,)))
+    lines = [line.strip() for line in text.splitlines()]
+    assert "log: KeyError: 'SECRET_KEY'" in lines
+    assert "log: Traceback (most recent call last):" in lines
+    assert "… 8 more" in lines
+    assert lines.index("… 8 more") < lines.index("log: KeyError: 'SECRET_KEY'")
+
+
+@pytest.mark.parametrize(("count", "head", "hidden", "tail"), [
+    (12, 12, 0, 0), (13, 4, 1, 8), (40, 4, 28, 8), (0, 0, 0, 0)])
+def test_shorten_keeps_the_start_and_the_end(count: int, head: int, hidden: int,
+                                             tail: int) -> None:
+    lines = [f"line {n}" for n in range(count)]
+    got_head, got_hidden, got_tail = shorten(lines, 12)
+    assert (len(got_head), got_hidden, len(got_tail)) == (head, hidden, tail)
+    if tail:
+        assert got_tail[-1] == lines[-1]

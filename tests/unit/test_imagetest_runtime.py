@@ -20,6 +20,7 @@ from shipyard.imagetest.runtime import (
     container_argv,
     health_verdict,
     http_verdict,
+    last_error_line,
     logs_verdict,
     parse_diff,
     smoke_argv,
@@ -135,6 +136,12 @@ HEALTH: list[tuple[str, Wait, Sequence[str], str, str]] = [  # timeout 5 s unles
      "to write to the read-only root filesystem (see runtime.writes)"),
     ("exited-permission", Wait("exited", 0.5, "", 1), ["bind: permission denied"], "fail",
      "'permission denied' in its log"),
+    ("exited-missing-setting", Wait("exited", 0.6, "starting", 1),
+     ["Traceback (most recent call last):", "  File \"/app/settings.py\", line 3",
+      "    SECRET_KEY = os.environ['SECRET_KEY']", "KeyError: 'SECRET_KEY'",
+      "[INFO] worker exiting"], "fail",
+     "exited with code 1 after 0.6 s, before it was healthy; its log ends with "
+     "`KeyError: 'SECRET_KEY'`: read its log"),
     ("unhealthy-timeout", Wait("timeout", 5.0, "unhealthy", None, "exit 1 'db down'"), (),
      "fail", "not healthy within 5 s (status unhealthy; last check: exit 1 'db down'): fix what "
      "the healthcheck reports, or raise [tool.shipyard.test] health_timeout"),
@@ -152,6 +159,29 @@ def test_health(wait: Wait, log: Sequence[str], status: str, reason: str) -> Non
     assert result.status == status
     assert reason in result.reason
     assert result.details == tuple(f"log: {line}" for line in log)
+
+
+@pytest.mark.parametrize("log", [
+    ["Traceback (most recent call last):", "KeyError: 'SECRET_KEY'"],
+    ["Error: could not import app.main", "exited"],
+    [],
+], ids=["traceback", "click-error", "silent"])
+def test_exit_without_evidence_does_not_blame_the_read_only_root(log: list[str]) -> None:
+    result = health_verdict(Wait("exited", 0.4, "starting", 1), 5.0, log)
+    assert result.status == "fail"
+    assert "read-only" not in result.reason.lower()
+
+
+@pytest.mark.parametrize(("log", "line"), [
+    (["Traceback (most recent call last):", "  File \"x\", line 1", "ValueError: bad", ""],
+     "ValueError: bad"),
+    (["sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) unable to open", "bye"],
+     "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) unable to open"),
+    (["starting", "listening failed"], "listening failed"),
+    ([], ""),
+])
+def test_last_error_line(log: list[str], line: str) -> None:
+    assert last_error_line(log) == line
 
 
 @pytest.mark.parametrize(("status", "error", "ok", "reason"), [

@@ -253,7 +253,7 @@ DEPENDENCY_LAYER = [
     ("flask-pinned", ["requirements.txt"]),
     ("flask-private-git", ["docker/known_hosts", "requirements.txt"]),
     ("flask-compiled", ["requirements.txt", "packages/fast"]),
-    ("fastapi-uv-package", ["pyproject.toml", "uv.lock"]),
+    ("fastapi-uv-package", ["--from=dependency-project"]),
     ("poetry", ["pyproject.toml", "poetry.lock"]),
     ("pyproject-source", ["--from=dependency-list"]),
     ("setuptools", ["--from=dependency-list"]),
@@ -576,7 +576,8 @@ def test_gitignore_is_a_lines_file(tmp_path: Path) -> None:
     files = files_of(detect_synthetic(tmp_path, "flask-pinned"))
     gitignore = files[".gitignore"]
     assert gitignore.strategy == "lines"
-    assert gitignore.content.splitlines() == ["compose.override.yaml", ".env"]
+    assert gitignore.content.splitlines() == ["compose.override.yaml", ".env",
+                                              "shipyard-build.json", "shipyard-sbom.cdx.json"]
     assert {f.strategy for p, f in files.items() if p != ".gitignore"} == {"owned"}
 
 

@@ -82,8 +82,8 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
     config: Config = load_config(project_dir)
     repo = GitRepo(project_dir)
     context = ci.resolve(env, repo)
-    facts = RepoFacts(repo.commit_time(), tuple(repo.all_tags()), repo.is_dirty(),
-                      repo.remote_url())
+    facts = RepoFacts(repo.commit_time(), tuple(repo.all_tags()),
+                      repo.is_dirty(ignore=(REPORT_NAME, SBOM_NAME)), repo.remote_url())
     if not ssh and env.get("SSH_AUTH_SOCK"):
         ssh = ("default",)
     dockerfile_text = config.dockerfile_path.read_text(encoding="utf-8") \

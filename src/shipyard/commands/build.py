@@ -11,17 +11,21 @@ from rich.console import Console
 from rich.table import Table
 
 from shipyard.errors import ShipyardError
+from shipyard.tools.buildlog import ShortProgress
 
 console = Console()
 err = Console(stderr=True)
 
 
 def _progress(verbose: bool) -> Callable[[str], None]:
-    """BuildKit's plain log: every line with -v, else step headers and errors."""
+    """BuildKit's plain log: every line with -v, else each step once, CACHED ones and
+    errors (a failure's own output is quoted by the error message)."""
+    short = ShortProgress()
+
     def show(line: str) -> None:
-        step = line.startswith("#") and "[" in line and "]" in line
-        if verbose or step or "ERROR" in line:
-            err.print(line, style="dim", highlight=False, markup=False)
+        shown = line if verbose else short.feed(line)
+        if shown is not None:
+            err.print(shown, style="dim", highlight=False, markup=False)
     return show
 
 

@@ -8,6 +8,7 @@ each check as it finishes. Exit code 1 when any check failed, via ChecksFailed.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -33,11 +34,25 @@ def render_result(console: Console, result: CheckResult, *, verbose: bool = Fals
     console.print(f"[{style}]{label}[/] [bold]{escape(result.id)}[/]: "
                   f"{escape(result.reason)}{took}", highlight=False)
     if result.status == "fail" or verbose:
-        shown = result.details[:MAX_DETAILS]
-        for line in shown:
+        head, hidden, tail = shorten(result.details, MAX_DETAILS)
+        for line in head:
             console.print(f"       {escape(line)}", highlight=False, soft_wrap=True)
-        if len(result.details) > len(shown):
-            console.print(f"       … {len(result.details) - len(shown)} more", style="dim")
+        if hidden:
+            console.print(f"       … {hidden} more", style="dim")
+        for line in tail:
+            console.print(f"       {escape(line)}", highlight=False, soft_wrap=True)
+
+
+def shorten(lines: Sequence[str], limit: int) -> tuple[Sequence[str], int, Sequence[str]]:
+    """(first lines, how many are left out, last lines): at most `limit` lines shown.
+
+    Why the end is kept: details are often a log tail or a traceback, whose last line is
+    the exception — the one line that says what went wrong."""
+    if len(lines) <= limit:
+        return lines, 0, ()
+    head = limit // 3
+    tail = limit - head
+    return lines[:head], len(lines) - limit, lines[-tail:]
 
 
 def render_summary(console: Console, report: Report) -> None:

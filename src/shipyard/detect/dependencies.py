@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -12,9 +13,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from shipyard.detect.extras import extra_requirements
+from shipyard.detect.implied import implied_by, uv_lock_installs
 from shipyard.detect.requirements import parse_requirements
 from shipyard.detect.vcs import GitHost, add_source, git_source, is_git_url
 from shipyard.errors import UsageError
+from shipyard.uvworkspace import find_workspace
 
 DependencyKind = Literal[
     "uv", "poetry", "requirements-hashed", "requirements-pinned", "pyproject", "setuptools",
@@ -70,14 +73,19 @@ def detect_dependencies(root: Path, pyproject: dict[str, Any], extras: list[str]
     deps.extras = list(extras)
     source = deps.requirements_file or (deps.files[0] if deps.files else None)
     _add_requirements(deps, extra_requirements(deps.kind, root, pyproject, deps.extras, source))
+    if deps.kind == "uv":  # the lock knows what every extra brings (fastapi[standard])
+        deps.names |= uv_lock_installs(root / deps.files[1], str(pyproject["project"].get(
+            "name", "")), deps.extras) or set()
     return deps
 
 
 def _choose(root: Path, pyproject: dict[str, Any]) -> Dependencies:
     project = pyproject.get("project", {})
     declared = [str(d) for d in project.get("dependencies", [])]
-    if (root / "uv.lock").is_file() and project:
-        deps = _from_pyproject("uv", ["pyproject.toml", "uv.lock"], declared)
+    workspace = find_workspace(root) if project else None
+    if ((root / "uv.lock").is_file() or workspace) and project:
+        lock = os.path.relpath(workspace.root / "uv.lock", root) if workspace else "uv.lock"
+        deps = _from_pyproject("uv", ["pyproject.toml", Path(lock).as_posix()], declared)
         _add_table_sources(deps, pyproject.get("tool", {}).get("uv", {}).get("sources", {}))
         return deps
     if (root / "poetry.lock").is_file():
@@ -126,6 +134,7 @@ def _add_requirements(deps: Dependencies, lines: list[str]) -> None:
             raise UsageError(f"pyproject.toml: cannot parse dependency {line!r}",
                              hint="fix [project.dependencies]") from exc
         deps.names.add(canonicalize_name(req.name))
+        deps.names |= implied_by(req.name, req.extras)
         if req.url and is_git_url(req.url):
             add_source(git_source(req.url), deps.git_hosts, deps.git_urls)
 

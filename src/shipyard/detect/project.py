@@ -21,6 +21,7 @@ from shipyard.detect.scan import (
     package_data_files,
 )
 from shipyard.errors import UsageError
+from shipyard.uvworkspace import UvWorkspace, find_workspace
 
 Framework = Literal["django", "fastapi", "starlette", "flask", "package", "unknown"]
 Interface = Literal["wsgi", "asgi", "script", "none"]
@@ -63,6 +64,7 @@ class Project:
     health_path: str = "/healthz"
     data_dir: str = "/data"
     env: dict[str, str] = field(default_factory=dict)
+    workspace: UvWorkspace | None = None  # a uv workspace member: lock at the workspace root
 
     @property
     def needs_compiler(self) -> bool:
@@ -90,6 +92,7 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     deps = detect_dependencies(root, pyproject, list(extras or []))
     name = _project_name(root, pyproject)
     project = _detect_framework(root, name, pyproject, deps)
+    project.workspace = find_workspace(root) if deps.kind == "uv" else None
     choice = choose_python(root, pyproject, python)
     project.python_version, project.python_source = choice.version, choice.source
     project.warnings += choice.warnings

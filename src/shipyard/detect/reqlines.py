@@ -59,6 +59,7 @@ class Classified:
     pinned: bool = True
     local: str | None = None  # a path relative to the file that names it
     git: GitSource | None = None
+    extras: frozenset[str] = frozenset()
 
 
 def split_line(where: Where, line: str) -> Line:
@@ -138,7 +139,7 @@ def classify(base: Path, where: Where, text: str) -> Classified:
     if req.url is not None and is_git_url(req.url):
         source = git_source(req.url)
         return Classified(name, source.ref is not None, git=source)
-    return Classified(name, req.url is not None or _exact(req))
+    return Classified(name, req.url is not None or _exact(req), extras=frozenset(req.extras))
 
 
 def _exact(req: Requirement) -> bool:

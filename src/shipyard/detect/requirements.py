@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.detect.implied import implied_by
 from shipyard.detect.reqlines import Where, classify, split_line
 from shipyard.detect.vcs import GitHost, add_source
 from shipyard.errors import UsageError
@@ -120,6 +121,7 @@ class _Parser:
         info.all_pinned = info.all_pinned and req.pinned
         if req.name:
             info.names.add(req.name)
+            info.names |= implied_by(req.name, req.extras)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:

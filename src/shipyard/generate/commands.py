@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.detect.project import Project
+from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
 UV_PIN = "uv==0.13.8"
 POETRY_PIN = "poetry==2.2.1"
@@ -37,6 +38,8 @@ class InstallPlan:
     cache_target: str = "/root/.cache/pip"
     tools: str = ""  # shell command that installs build tools (uv, poetry) first
     list_stage: str = ""  # optional stage that extracts the dependency list
+    stage_copy: str = "COPY --from=dependency-list /tmp/requirements.txt /tmp/requirements.txt\n"
+    """How the builder takes the list stage's output."""
     project_install: str = ""  # after COPY . . (package mode)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -47,12 +50,17 @@ def install_plan(project: Project) -> InstallPlan:
     package = project.install_mode == "package"
     if deps.kind == "uv":
         extras = "".join(f" --extra {shlex.quote(e)}" for e in deps.extras)
-        sync = f"uv sync --frozen --no-dev{extras}"
+        workspace = project.workspace
+        member = f" --package {shlex.quote(workspace.package)}" if workspace else ""
+        sync = f"uv sync --frozen --no-dev{extras}{member}"
+        # pyproject.toml and uv.lock come stripped of [tool.shipyard] from a stage (uvproject)
+        skip_own = " --no-install-workspace" if workspace else " --no-install-project"
         return InstallPlan(
-            copies=list(deps.files) + list(deps.local_paths),
+            copies=list(deps.local_paths),
+            list_stage=project_stage(workspace),
+            stage_copy=STAGE_COPY,
             tools=f"python -m venv /opt/tools && /opt/tools/bin/pip install {UV_PIN}",
-            install=f"{sync} --no-install-project" + (f" && uv pip install {extra}" if extra
-                                                       else ""),
+            install=f"{sync}{skip_own}" + (f" && uv pip install {extra}" if extra else ""),
             cache_target="/root/.cache/uv",
             project_install=f"{sync} --no-editable" if package else "",
             env={"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",

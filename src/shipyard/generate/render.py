@@ -17,8 +17,17 @@ from shipyard.generate.commands import (
     server_command,
     smoke_test,
 )
+from shipyard.generate.uvproject import (
+    DEPENDENCY_PYPROJECT,
+    from_workspace_root,
+    workspace_ignore,
+)
+from shipyard.uvworkspace import UvWorkspace
 
 Strategy = Literal["owned", "lines"]
+
+# `shipyard build` writes its report and SBOM into the project: outputs, never sources.
+GIT_IGNORED_OUTPUTS = "shipyard-build.json\nshipyard-sbom.cdx.json\n"
 
 # The application's bytecode is compiled at build because the runtime filesystem is
 # read-only; hash-based pycs (unchecked: the image is immutable) do not depend on
@@ -122,7 +131,7 @@ def render(project: Project, image: str | None = None,
         "example_env": _example_env(project),
     }
     files = [
-        GeneratedFile("Dockerfile", _dockerfile(context, plan)),
+        GeneratedFile("Dockerfile", _dockerfile(context, plan, project.workspace)),
         GeneratedFile("docker/entrypoint.sh", _env.get_template("entrypoint.sh.j2")
                       .render(context), mode=0o755),
         GeneratedFile("docker/healthcheck.py", _env.get_template("healthcheck.py.j2")
@@ -131,10 +140,18 @@ def render(project: Project, image: str | None = None,
         GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
         GeneratedFile("compose.override.yaml.example",
                       _env.get_template("compose.override.yaml.example.j2").render(context)),
-        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n", strategy="lines"),
+        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS,
+                      strategy="lines"),
     ]
     if project.needs_ssh:
         files.insert(1, GeneratedFile("docker/known_hosts", known_hosts or ""))
+    if project.dependencies.kind == "uv":
+        files.insert(1, GeneratedFile(DEPENDENCY_PYPROJECT, _env.get_template(
+            "dependency_pyproject.py.j2").render(context)))
+    if project.workspace is not None:  # the context is the workspace root (uvproject)
+        files = [GeneratedFile("Dockerfile.dockerignore",
+                               workspace_ignore(f.content, project.workspace))
+                 if f.path == ".dockerignore" else f for f in files]
     if project.dependencies.kind == "setuptools":
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))
@@ -145,8 +162,12 @@ def _with_mounts(command: str, cache_target: str, project: Project) -> str:
     return f"{_run_mounts(cache_target, project.needs_ssh)}\n    {CA_ENV}; \\\n    {command}"
 
 
-def _dockerfile(context: dict[str, object], plan: InstallPlan) -> str:
-    return _splice_plan(_env.get_template("Dockerfile.j2").render(context), plan)
+def _dockerfile(context: dict[str, object], plan: InstallPlan,
+                workspace: UvWorkspace | None) -> str:
+    text = _env.get_template("Dockerfile.j2").render(context)
+    if workspace is not None:
+        text = from_workspace_root(text, workspace.member)
+    return _splice_plan(text, plan)
 
 
 def _splice_plan(text: str, plan: InstallPlan) -> str:
@@ -162,7 +183,7 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
                   f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
                   f"    {CA_ENV}; \\\n    {plan.tools}\n")
     if plan.list_stage:
-        extra += "COPY --from=dependency-list /tmp/requirements.txt /tmp/requirements.txt\n"
+        extra += plan.stage_copy
     if extra:
         text = text.replace("RUN python -m venv /opt/venv\n",
                             "RUN python -m venv /opt/venv\n" + extra, 1)

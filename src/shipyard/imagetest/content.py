@@ -43,7 +43,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shipyard.imagetest import secrets
+from shipyard.imagetest import owners, secrets
 from shipyard.imagetest.layers import (
     Entry,
     EntryKind,
@@ -88,6 +88,8 @@ class ImageContents:
     tree: FileTree
     findings: tuple[Finding, ...]
     history: tuple[dict[str, Any], ...] = field(default=())
+    file_owners: dict[str, owners.Distribution] = field(default_factory=dict)
+    """Path → the installed distribution whose RECORD lists it (for private-key findings)."""
 
     @property
     def size(self) -> int:
@@ -134,8 +136,9 @@ def scan(archive: ImageArchive, base_diff_ids: Collection[str] = ()) -> ImageCon
         findings += layer_findings(layer.index, ((m.name, m.kind, m.data) for m in added))
     final = [_mark_removed(f, entries) for f in findings]
     history = tuple(h for h in archive.config.get("history", []) if isinstance(h, dict))
-    return ImageContents(archive.config, layers, FileTree(entries, archive.read), tuple(final),
-                         history)
+    tree = FileTree(entries, archive.read)
+    owned = owners.owners(entries, tree.read, [f.path for f in final if f.kind == "private_key"])
+    return ImageContents(archive.config, layers, tree, tuple(final), history, owned)
 
 
 LayerFile = tuple[str, EntryKind, Callable[[], bytes] | None]
@@ -267,6 +270,14 @@ def content_checks(contents: ImageContents, *, compiler_allow: Collection[str] =
                            ("content.env_files", "env_file"), ("content.git", "git")):
         mine = [f for f in kept if f.kind == kind]
         extra = [f"{silenced} finding(s) silenced by ignore_paths"] if silenced else []
+        if kind == "private_key":
+            third_party = [f for f in mine if _third_party(contents, f)]
+            mine = [f for f in mine if f not in third_party]
+            extra += [_describe(f, layers, contents.file_owners.get(f.path))
+                      for f in third_party]
+            if not mine and third_party:
+                results.append(third_party_keys_warning(contents, third_party, extra))
+                continue
         if not mine:
             results.append(passed(check_id, f"no {_TITLE[kind]} in "
                                   f"{plural(len(contents.layers), 'layer')}", extra))
@@ -277,7 +288,7 @@ def content_checks(contents: ImageContents, *, compiler_allow: Collection[str] =
         more = f" and {len(mine) - 1} more" if len(mine) > 1 else ""
         results.append(failed(
             check_id, f"{_TITLE[kind]} at {where}{more}: {_FIX[kind]}",
-            [_describe(f, layers) for f in mine] + extra))
+            [_describe(f, layers, contents.file_owners.get(f.path)) for f in mine] + extra))
     steps = history_findings(contents.history)
     results.append(verdict(
         "content.history", not steps,
@@ -294,10 +305,35 @@ def _ignored(path: str, patterns: Collection[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, p.lstrip("/")) for p in patterns)
 
 
-def _describe(finding: Finding, layers: Mapping[int, Layer]) -> str:
+def _third_party(contents: ImageContents, finding: Finding) -> bool:
+    owner = contents.file_owners.get(finding.path)
+    return owner is not None and not owner.local
+
+
+def third_party_keys_warning(contents: ImageContents, found: list[Finding],
+                             details: list[str]) -> CheckResult:
+    """Keys only inside installed third-party packages (test certificates, mostly): a
+    warning, not a failure — they came from PyPI, not from the repository, so
+    .dockerignore cannot keep them out and they are nobody's deployment secret."""
+    first = found[0]
+    owner = contents.file_owners[first.path]
+    more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+    return passed(
+        "content.private_keys",
+        f"warning: private key at /{first.path}{more}, shipped by the installed package "
+        f"{owner.name} {owner.version} (not from your repository, so .dockerignore cannot "
+        "exclude it; usually its test data): the app's own files hold no private key; "
+        "silence it with [tool.shipyard.test] ignore_paths or drop the package if it is "
+        "not needed at run time", details)
+
+
+def _describe(finding: Finding, layers: Mapping[int, Layer],
+              owner: owners.Distribution | None = None) -> str:
     layer = layers.get(finding.layer)
     step = f" `{layer.step}`" if layer is not None and layer.step else ""
     text = f"/{finding.path}: {finding.what} — layer {finding.layer}/{len(layers)}{step}"
+    if owner is not None:
+        text += f"; from {owner.describe()}"
     if finding.removed:
         text += "; removed from the final filesystem by a later layer, but still extractable"
     return text

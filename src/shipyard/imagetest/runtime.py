@@ -18,6 +18,7 @@ file created (runtime.logs). The verdicts are pure functions of what was observe
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 import urllib.error
@@ -129,11 +130,12 @@ def health_verdict(wait: Wait, timeout: float, log_tail: Sequence[str] = ()) -> 
                        f" the health URL answered after {wait.seconds:.1f} s")
     hint = _log_hint(log_tail)
     if wait.outcome == "exited":
+        if not hint and (cause := last_error_line(log_tail)):
+            hint = f"; its log ends with `{cause}`"
         return failed("runtime.healthy",
                       f"the hardened container exited with code {wait.exit_code} after "
-                      f"{wait.seconds:.1f} s, before it was healthy{hint}: run it with "
-                      "`--read-only --tmpfs /tmp --tmpfs /run --cap-drop ALL` and read its log",
-                      details)
+                      f"{wait.seconds:.1f} s, before it was healthy{hint}: read its log"
+                      " (the last lines are below)", details)
     if not wait.status:
         return failed("runtime.healthy",
                       f"no HEALTHCHECK, and the health URL did not answer 2xx within {timeout:g} s"
@@ -152,6 +154,18 @@ def _log_hint(log_tail: Sequence[str]) -> str:
     if "permission denied" in text or "operation not permitted" in text:
         return " — 'permission denied' in its log: it needs root or a capability it lacks"
     return ""
+
+
+_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Warning)\b")
+
+
+def last_error_line(log_tail: Sequence[str]) -> str:
+    """The line that says why the app stopped: the last exception line of a traceback
+    (`KeyError: 'SECRET_KEY'`), else the last line; shortened to one readable line."""
+    lines = [line.strip() for line in log_tail if line.strip()]
+    found = next((line for line in reversed(lines) if _EXCEPTION.match(line)),
+                 lines[-1] if lines else "")
+    return found if len(found) <= 160 else found[:159] + "…"
 
 
 def http_verdict(url: str, status: int | None, error: str, seconds: float) -> CheckResult:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.errors import ShipyardError
-from shipyard.tools import process
+from shipyard.tools import buildlog, process
 from shipyard.tools.process import CommandError, Result
 
 BuildKitMode = Literal["buildx", "env"]
@@ -80,6 +80,16 @@ def classify(result: Result) -> DockerError:
         if needle in text:
             return cls(result, hint=hint)
     return DockerError(result)
+
+
+def explain_build_failure(exc: BuildFailed) -> BuildFailed:
+    """The same failure, its message naming the failing step and quoting that step's last
+    output lines (parsed from BuildKit's plain log), instead of the log's first line."""
+    result = exc.result
+    found = buildlog.failure(result.stderr if result.stderr.strip() else result.stdout)
+    if found is None:
+        return exc
+    return BuildFailed(result, found.describe() + "\n  (rerun with -v for the whole BuildKit log)")
 
 
 @dataclass(frozen=True)
@@ -216,7 +226,10 @@ class Docker:
         with tempfile.TemporaryDirectory(prefix="shipyard-build-") as tmp:
             iidfile = Path(tmp) / "iid"
             env = {"DOCKER_BUILDKIT": "1"} if mode == "env" else {}
-            self.run(build_argv(spec, mode, iidfile), env=env, on_output=on_output)
+            try:
+                self.run(build_argv(spec, mode, iidfile), env=env, on_output=on_output)
+            except BuildFailed as exc:
+                raise explain_build_failure(exc) from exc
             return iidfile.read_text().strip()
 
     def inspect(self, ref: str, kind: str = "image") -> dict[str, Any]:

@@ -15,6 +15,7 @@ the image; ignored files do not count because they are usually build output
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -33,6 +34,13 @@ _NO_COMMITS_MARKERS = (
     "does not have any commits",
     "bad default revision",
 )
+
+# What to do without a checkout or a commit: builds are named after a commit (tags and
+# labels carry its sha and time), so the answer is a commit, not a flag. (`--allow-local`
+# is publish's option for pushing local builds; it does not help here.)
+_NEED_REPO = ("run inside a git checkout, or create one:"
+              " `git init && git add -A && git commit -m init`")
+_NEED_COMMIT = "commit first: `git add -A && git commit -m init`"
 
 # Never prompt (a prompt would hang a CI job); stable, untranslated messages to match on.
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"}
@@ -91,13 +99,19 @@ class GitRepo:
         self._raise_for(result)
         return result.stdout.strip() or None
 
-    def is_dirty(self) -> bool:
+    def is_dirty(self, ignore: Collection[str] = ()) -> bool:
         """True when tracked files changed or untracked, non-ignored files exist.
 
-        See the module docstring for why untracked files count.
+        See the module docstring for why untracked files count. `ignore`: file names
+        that never count, wherever they are (shipyard's own build report and SBOM, so
+        that the first build does not make every later build of the commit dirty).
         """
-        out = self._git("status", "--porcelain", "--untracked-files=normal")
-        return bool(out.strip())
+        # With names to ignore, untracked folders are listed file by file (`?? sub/` could
+        # hide an ignored name only or a real change).
+        untracked = "all" if ignore else "normal"
+        out = self._git("status", "--porcelain", f"--untracked-files={untracked}")
+        return any(_status_path(line).rpartition("/")[2] not in ignore
+                   for line in out.splitlines() if line.strip())
 
     def tags_at_head(self) -> list[str]:
         """Names of all tags that point at HEAD, sorted."""
@@ -137,7 +151,7 @@ class GitRepo:
         if not self.path.is_dir():
             raise NotAGitRepository(
                 f"{self.path} is not a directory, so not a git repository",
-                hint="run inside a git checkout or pass --allow-local",
+                hint=_NEED_REPO,
             )
         return process.run(["git", "-C", str(self.path), *args], env=_GIT_ENV, check=check)
 
@@ -149,7 +163,7 @@ class GitRepo:
         if "not a git repository" in err:
             raise NotAGitRepository(
                 f"{self.path} is not inside a git repository",
-                hint="run inside a git checkout or pass --allow-local",
+                hint=_NEED_REPO,
             )
         if "dubious ownership" in err:
             raise UnsafeRepository(
@@ -159,7 +173,7 @@ class GitRepo:
         if any(marker in err for marker in _NO_COMMITS_MARKERS):
             raise NoCommits(
                 f"the git repository at {self.path} has no commits yet",
-                hint="commit first or pass --allow-local",
+                hint=_NEED_COMMIT,
             )
         raise CommandError(result)
 
@@ -184,6 +198,12 @@ def strip_credentials(url: str) -> str:
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}@{hostport}" if user else hostport
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _status_path(line: str) -> str:
+    """The path of one `git status --porcelain` line (`XY path`, `XY old -> new`)."""
+    path = line[3:].rpartition(" -> ")[2]
+    return path.strip('"')
 
 
 def _lines(text: str) -> list[str]:
