@@ -198,10 +198,8 @@ class _Reader:
             return None
         if kind == "str" and _is_database_url_name(name):
             kind = "db"
-        sqlite = None
-        if default is not None:
-            sqlite = self._sqlite_value(name, kind, default)
-        elif not raises and statement is not None and _is_database_name(name):
+        sqlite = self._sqlite_value(name, kind, default) if default is not None else None
+        if sqlite is None and not raises and statement is not None and _is_database_name(name):
             # `os.environ.get("DATABASE_URL") or "sqlite:///app.db"`
             sqlite = self._sqlite_value(name, kind, statement)
         return EnvRead(name, self.rel, getattr(node, "lineno", 0), call, kind, raises,
