@@ -212,3 +212,17 @@ def test_label_round_trip_and_test_values() -> None:
 ])
 def test_secret_like_names(name: str, secret: bool) -> None:
     assert appenv.is_secret_like(name) is secret
+
+
+def test_shipyard_test_fills_only_what_the_config_does_not_give() -> None:
+    from shipyard.imagetest.run import _with_throwaway_env
+    from shipyard.imagetest.runtime import RunSettings
+
+    run = RunSettings(image="x", env={"DATABASE_URL": "postgres://db/app"}, volumes=("/srv",))
+    inspect = {"Config": {"Labels": {appenv.LABEL: "SECRET_KEY:str DATABASE_URL:db DEBUG:bool"}}}
+    notes: list[str] = []
+    filled = _with_throwaway_env(run, inspect, notes)
+    assert filled.env["DATABASE_URL"] == "postgres://db/app"
+    assert filled.env["DEBUG"] == "false" and len(filled.env["SECRET_KEY"]) >= 32
+    assert notes and "SECRET_KEY, DEBUG" in notes[0]
+    assert _with_throwaway_env(run, {"Config": {"Labels": None}}, notes) is run
