@@ -70,6 +70,13 @@ READS = [
      "    class Config:\n        env_prefix = 'X_'\n    name: str\n",
      [("X_NAME", True, False, "str", None)]),
     ("plain-class-is-not-settings", "class S:\n    name: str\n", []),
+    ("main-block-never-runs-under-a-server",
+     OS + 'if __name__ == "__main__":\n    P = os.environ["PORT"]\n', []),
+    ("function-reads-happen-when-called", OS + 'def send():\n    return os.environ["MAIL_KEY"]\n',
+     [("MAIL_KEY", False, False, "str", None)]),
+    ("factory-reads-happen-at-start",
+     OS + 'def create_app():\n    app.secret_key = os.environ["FLASK_SECRET_KEY"]\n',
+     [("FLASK_SECRET_KEY", True, False, "str", None)]),
 ]
 
 
@@ -102,6 +109,21 @@ def write(root: Path, files: dict[str, str]) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
+
+
+def test_else_of_a_guard_is_needed_unless_the_guard_is_supplied(tmp_path: Path) -> None:
+    """cookiecutter-django's base.py: DATABASE_URL if set, else POSTGRES_* parts."""
+    p = detect(write(tmp_path / "proj", {**DJANGO, "cfg/settings/base.py": ENVIRON + OS
+        + 'if os.getenv("DATABASE_URL", default=None):\n'
+          '    DATABASES = {"default": env.db("DATABASE_URL")}\n'
+          'else:\n    DATABASES = {"default": {"NAME": env.str("POSTGRES_DB")}}\n'}))
+    postgres = next(r for r in p.env_reads if r.name == "POSTGRES_DB")
+    assert (postgres.raises, postgres.unless) == (True, ("DATABASE_URL",))
+    needed = dict(p.needed_env)
+    assert needed["DATABASE_URL"] == "db" and "POSTGRES_DB" not in needed
+    text = rendered(tmp_path / "proj")["compose.override.yaml.example"]
+    assert "# required by cfg/settings/base.py:7 unless DATABASE_URL is set" in text
+    assert '# POSTGRES_DB: "change-me"' in text
 
 
 def test_django_chain_env_objects_come_through_star_imports(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ guarded and not counted. A default that points at SQLite (`"sqlite:///db.sqlite3
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -41,6 +42,11 @@ _CASTS = {"bool": "bool", "int": "int", "float": "float", "list": "list", "tuple
           "dict": "json", "Csv": "list"}
 _ANNOTATION_KINDS = {"bool": "bool", "int": "int", "float": "float", "list": "json",
                      "dict": "json", "set": "json", "EmailStr": "email", "Path": "path"}
+# Functions that run at start: app factories and settings getters; other functions' reads
+# happen only when they are called, so they cannot keep the app from starting.
+FACTORIES = frozenset({"create_app", "make_app", "build_app", "get_app", "get_settings",
+                       "get_config", "init_app", "setup_app"})
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*$")
 CONFIG_STEMS = frozenset({"config", "settings", "conf", "configuration", "environment"})
 _SQLITE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
@@ -57,6 +63,7 @@ class EnvRead:
     raises: bool  # the app fails to start when it is unset
     has_default: bool = False
     sqlite: str | None = None  # the value that puts a SQLite default on the data volume
+    unless: tuple[str, ...] = ()  # read in the `else:` of `if <these are set>:`
 
     @property
     def where(self) -> str:
@@ -121,6 +128,16 @@ def env_objects_of(tree: ast.Module) -> frozenset[str]:
     return frozenset(names)
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """Where a read sits: inside `if X:` (guarded by X), in its `else:` (needed unless X),
+    or in a function that runs later (lazy)."""
+
+    guarded: frozenset[str] = frozenset()
+    unless: frozenset[str] = frozenset()
+    lazy: bool = False
+
+
 class _Reader:
     def __init__(self, rel: str, tree: ast.Module, data_dir: str,
                  env_objects: frozenset[str]) -> None:
@@ -131,27 +148,36 @@ class _Reader:
                             for n in ast.walk(tree))
 
     def reads(self) -> Iterator[EnvRead]:
-        yield from self._visit(self.tree, frozenset(), None)
+        yield from self._visit(self.tree, _Scope(), None)
 
-    def _visit(self, node: ast.AST, guarded: frozenset[str],
+    def _visit(self, node: ast.AST, scope: _Scope,
                statement: ast.AST | None) -> Iterator[EnvRead]:
         if isinstance(node, ast.ClassDef) and _is_settings_class(node, self.tree):
             yield from self._settings_fields(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and getattr(
+                node, "name", "") not in FACTORIES:
+            scope = replace(scope, lazy=True)  # runs when called, not at start
         if isinstance(node, ast.If | ast.IfExp | ast.While):
             names = frozenset(_strings(node.test))
-            yield from self._visit(node.test, guarded, statement)
+            if "__main__" in names:
+                return  # `if __name__ == "__main__":` never runs under a server
+            yield from self._visit(node.test, scope, statement)
+            body = replace(scope, guarded=scope.guarded | names)
+            orelse = replace(scope, unless=scope.unless | {n for n in names if _ENV_NAME.match(n)})
             for child in (node.body if isinstance(node.body, list) else [node.body]):
-                yield from self._visit(child, guarded | names, statement)
+                yield from self._visit(child, body, statement)
             for child in (node.orelse if isinstance(node.orelse, list) else [node.orelse]):
-                yield from self._visit(child, guarded, statement)
+                yield from self._visit(child, orelse, statement)
             return
         if isinstance(node, ast.stmt):
             statement = node
         read = self._read(node, statement)
-        if read is not None and read.name not in guarded:
-            yield read
+        if read is not None and read.name not in scope.guarded:
+            if scope.lazy:
+                read = replace(read, raises=False)
+            yield replace(read, unless=tuple(sorted(scope.unless - {read.name})))
         for inner in ast.iter_child_nodes(node):
-            yield from self._visit(inner, guarded, statement)
+            yield from self._visit(inner, scope, statement)
 
     def _read(self, node: ast.AST, statement: ast.AST | None) -> EnvRead | None:
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _dotted(

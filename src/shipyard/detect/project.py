@@ -63,8 +63,15 @@ class Project:
         build and `shipyard test` give these throwaway values (shipyard.appenv). A read
         without default that merely returns None counts only for a database URL or a
         *SECRET_KEY (Django refuses an empty one); others switch optional features on."""
-        return [(r.name, r.kind) for r in self.env_reads if r.name not in self.env and (
-            r.raises or (not r.has_default and (r.kind == "db" or r.name.endswith("SECRET_KEY"))))]
+        first = [r for r in self.env_reads if r.name not in self.env and (
+            (r.raises and not r.unless)
+            or (not r.has_default and (r.kind == "db" or r.name.endswith("SECRET_KEY"))))]
+        given = set(self.env) | {r.name for r in first}
+        # `if os.getenv("DATABASE_URL"): ... else: env("POSTGRES_DB")`: the else is needed
+        # only when nothing above supplies what its `if` tests.
+        unless = [r for r in self.env_reads if r.raises and r.unless and r.name not in self.env
+                  and not given & set(r.unless)]
+        return [(r.name, r.kind) for r in self.env_reads if r in first or r in unless]
 
     @property
     def needs_compiler(self) -> bool:

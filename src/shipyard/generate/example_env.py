@@ -39,10 +39,15 @@ def example_env(project: Project) -> list[ExampleVar]:
                 read.name, _example_value(read.name, read.kind),
                 f"{read.where}: {read.call}; the image sets {read.sqlite} (on the data volume)",
                 commented_out=True))
-        elif read.raises or read.name in needed:
+        elif (read.raises and not read.unless) or read.name in needed:
             why = "required by" if read.raises else "read without a default by"
             items.append(ExampleVar(read.name, _example_value(read.name, read.kind),
                                     f"{why} {read.where}: {read.call}"))
+        elif read.raises and read.unless:
+            items.append(ExampleVar(
+                read.name, _example_value(read.name, read.kind),
+                f"required by {read.where} unless {' or '.join(read.unless)} is set: {read.call}",
+                commented_out=True))
         elif read.has_default and appenv.is_secret_like(read.name):
             items.append(ExampleVar(read.name, _example_value(read.name, read.kind),
                                     f"{read.where} has a development default: set a real one"))
