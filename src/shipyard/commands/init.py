@@ -67,8 +67,10 @@ def _env_lines(p: Project) -> list[str]:
     needed = {name for name, _ in p.needed_env}
     required = [f"{r.name} ({r.where})" for r in p.env_reads if r.name in needed]
     sqlite = [f"{r.name}={p.env[r.name]}" for r in p.env_reads if r.sqlite and r.name in p.env]
-    optional = [r.name for r in p.env_reads
-                if not r.has_default and r.name not in needed and r.name not in p.env]
+    alternative = [f"{r.name} (unless {' or '.join(r.unless)})" for r in p.env_reads
+                   if r.raises and r.unless and r.name not in needed]
+    optional = [r.name for r in p.env_reads if not r.has_default and not r.raises
+                and r.name not in needed and r.name not in p.env]
     lines = []
     if required:
         lines.append("  environment required at start (see compose.override.yaml.example): "
@@ -76,6 +78,8 @@ def _env_lines(p: Project) -> list[str]:
     if sqlite:
         lines.append("  environment set by the image (SQLite on the data volume): "
                      + ", ".join(sqlite))
+    if alternative:
+        lines.append("  environment required in the other case: " + ", ".join(alternative))
     if optional:
         lines.append("  environment read without a default (optional): " + ", ".join(optional))
     return lines
