@@ -98,6 +98,16 @@ LAYOUTS = [
      ("config.settings.production", "config/wsgi.py",
       ["config/settings/production.py", "config/settings/base.py"],
       "config.asgi:application", True)),
+    ("wsgi-names-a-module-not-in-the-project", cookiecutter(**{
+        "config/wsgi.py": WSGI.format(module="config.settings.generated_at_deploy")}),
+     ("config.settings.local", "manage.py",
+      ["config/settings/local.py", "config/settings/base.py"],
+      "config.wsgi:application", True)),
+    ("asgi-py-only-no-setting", {
+        "manage.py": MANAGE.format(module="proj.settings"), "proj/__init__.py": "",
+        "proj/settings.py": 'STATIC_ROOT = "s"\n',
+        "proj/asgi.py": WSGI.format(module="proj.settings")},
+     ("proj.settings", "proj/asgi.py", ["proj/settings.py"], "proj.asgi:application", True)),
     ("import-cycle", cookiecutter(**{
         "config/settings/base.py": BASE + "from .production import *\n"}),
      ("config.settings.production", "config/wsgi.py",
@@ -121,9 +131,12 @@ def test_settings_module_chain_and_entry_point(
     assert p.import_check == target.split(":")[0]
 
 
-def test_asgi_interface_when_channels_is_installed(tmp_path: Path) -> None:
-    p = detect(make(tmp_path / "proj", LAYOUTS[7][1]))
-    assert p.interface == "asgi"
+@pytest.mark.parametrize(("layout", "interface"), [
+    ("asgi-only-with-channels", "asgi"), ("asgi-py-only-no-setting", "asgi"),
+    ("cookiecutter", "wsgi")])
+def test_interface(tmp_path: Path, layout: str, interface: str) -> None:
+    files = next(c[1] for c in LAYOUTS if c[0] == layout)
+    assert detect(make(tmp_path / "proj", files)).interface == interface
 
 
 def test_manage_settings_kept_as_the_development_module(tmp_path: Path) -> None:

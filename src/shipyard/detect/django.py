@@ -86,6 +86,14 @@ def detect_django(root: Path, manage: Path, data_dir: str = "/data") -> DjangoAp
             "manage.py: cannot find DJANGO_SETTINGS_MODULE",
             hint="keep Django's os.environ.setdefault('DJANGO_SETTINGS_MODULE', ...) line",
         )
+    warnings = []
+    if (entry_module and manage_module and entry_module != manage_module
+            and module_path(root, entry_module) is None
+            and module_path(root, manage_module) is not None):
+        warnings.append(f"{entry.relative_to(root) if entry else 'wsgi.py'} names settings"
+                        f" {entry_module}, which is not in the project: using manage.py's"
+                        f" {manage_module}")
+        entry_module = None
     module = entry_module or manage_module
     assert module is not None
     settings = first if module == manage_module else load_settings(root, module)
@@ -101,7 +109,6 @@ def detect_django(root: Path, manage: Path, data_dir: str = "/data") -> DjangoAp
         manage_settings=manage_module if manage_module != module else None,
         urlconf=settings.literal("ROOT_URLCONF") or first.literal("ROOT_URLCONF"),
     )
-    warnings = []
     if settings.chain and not info.collectstatic:
         warnings.append(
             f"{' → '.join(info.settings_chain)}: no STATIC_ROOT, so static files are not"
@@ -255,8 +262,9 @@ def _server_target(root: Path, settings: Settings, first: Settings, entry: Path 
     if wsgi and "." in wsgi:
         path, _, attr = wsgi.rpartition(".")
         return "wsgi", f"{path}:{attr}"
-    if entry is not None and entry.name == "wsgi.py":
-        return "wsgi", f"{_module_of(root, entry)}:application"
+    if entry is not None:
+        return ("wsgi" if entry.name == "wsgi.py" else "asgi",
+                f"{_module_of(root, entry)}:application")
     return "wsgi", f"{module.split('.')[0]}.wsgi:application"
 
 
