@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 LABEL = "org.shipyard.env.required"
 """Image label: `NAME:kind` words of the variables the app cannot start without."""
 
-KINDS = frozenset({"str", "bool", "int", "float", "list", "json", "url", "path", "db",
+KINDS = frozenset({"str", "bool", "int", "float", "list", "json", "url", "path", "db", "postgres",
                    "cache", "email_url", "search_url", "email"})
 
 _SECRET_WORDS = re.compile(
@@ -37,6 +37,7 @@ _PLACEHOLDERS = {
     "url": "http://localhost/", "path": "/tmp",  # noqa: S108 - a placeholder, not a file
     "cache": "locmemcache://",
     "email_url": "consolemail://", "search_url": "simple://", "email": "admin@example.com",
+    "postgres": "postgresql://shipyard@localhost:5432/shipyard",  # parses; nothing answers
 }
 PLACEHOLDER = "shipyard-placeholder"
 

@@ -70,6 +70,13 @@ READS = [
      "    class Config:\n        env_prefix = 'X_'\n    name: str\n",
      [("X_NAME", True, False, "str", None)]),
     ("plain-class-is-not-settings", "class S:\n    name: str\n", []),
+    ("or-fallback-is-a-default", OS + "K = os.environ.get('SECRET_KEY') or 'dev'\n"
+     "P = int(os.environ.get('MAIL_PORT') or 25)\n",
+     [("SECRET_KEY", False, True, "str", None), ("MAIL_PORT", False, True, "str", None)]),
+    ("pydantic-postgres-dsn", "from pydantic_settings import BaseSettings\n"
+     "class S(BaseSettings):\n    DATABASE_URL: PostgresDsn\n"
+     "    SENTRY_DSN: HttpUrl | None = None\n",
+     [("DATABASE_URL", True, False, "postgres", None), ("SENTRY_DSN", False, True, "url", None)]),
     ("main-block-never-runs-under-a-server",
      OS + 'if __name__ == "__main__":\n    P = os.environ["PORT"]\n', []),
     ("function-reads-happen-when-called", OS + 'def send():\n    return os.environ["MAIL_KEY"]\n',

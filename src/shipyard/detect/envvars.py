@@ -146,6 +146,11 @@ class _Reader:
         self.scheme_defaults = _scheme_defaults(tree)
         self.decouple = any(isinstance(n, ast.ImportFrom) and n.module == "decouple"
                             for n in ast.walk(tree))
+        # `os.environ.get("X") or "fallback"`: what comes after `or` is a default too.
+        self.or_defaults: dict[int, ast.expr] = {
+            id(inner): node.values[-1] for node in ast.walk(tree)
+            if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or)
+            for value in node.values[:-1] for inner in ast.walk(value)}
 
     def reads(self) -> Iterator[EnvRead]:
         yield from self._visit(self.tree, _Scope(), None)
@@ -222,6 +227,8 @@ class _Reader:
               default: ast.expr | None, statement: ast.AST | None) -> EnvRead | None:
         if not name:
             return None
+        if default is None and id(node) in self.or_defaults:
+            default, raises = self.or_defaults[id(node)], False
         if kind == "str" and _is_database_url_name(name):
             kind = "db"
         sqlite = self._sqlite_value(name, kind, default) if default is not None else None
@@ -317,8 +324,10 @@ def _annotation_kind(annotation: ast.expr) -> str:
     for word, kind in _ANNOTATION_KINDS.items():
         if text == word or text.startswith(word + "[") or text.startswith(word + " |"):
             return kind
+    if "PostgresDsn" in text:
+        return "postgres"
     if "Dsn" in text or "Url" in text:
-        return "db" if "Postgres" in text or "MySQL" in text else "url"
+        return "url"
     return "str"
 
 

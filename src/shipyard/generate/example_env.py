@@ -15,7 +15,8 @@ from shipyard import appenv
 from shipyard.detect.project import Project
 
 _EXAMPLE_VALUES = {
-    "db": "postgres://app@db:5432/app", "bool": "false", "int": "1", "list": "example.com",
+    "db": "postgres://app@db:5432/app", "postgres": "postgresql://app@db:5432/app",
+    "bool": "false", "int": "1", "list": "example.com",
     "url": "https://example.com/", "email": "admin@example.com",
 }
 _FALLBACK_DJANGO = {"DJANGO_SECRET_KEY": "change-me-to-a-long-random-value",
