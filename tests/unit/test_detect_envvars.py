@@ -133,6 +133,13 @@ def test_else_of_a_guard_is_needed_unless_the_guard_is_supplied(tmp_path: Path) 
     assert '# POSTGRES_DB: "change-me"' in text
 
 
+def test_production_insisting_on_a_database_url_gets_no_sqlite(tmp_path: Path) -> None:
+    p = detect(write(tmp_path / "proj", {**DJANGO, "cfg/settings/prod.py": DJANGO[
+        "cfg/settings/prod.py"] + 'DATABASES = {"default": env.db("DATABASE_URL")}\n'}))
+    assert "DATABASE_URL" not in p.env
+    assert ("DATABASE_URL", "db") in p.needed_env
+
+
 def test_django_chain_env_objects_come_through_star_imports(tmp_path: Path) -> None:
     p = detect(write(tmp_path / "proj", DJANGO))
     assert p.needed_env == [("DJANGO_SECRET_KEY", "str"), ("REDIS_URL", "str")]

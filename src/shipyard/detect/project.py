@@ -106,7 +106,7 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     if project.django is None:
         project.env_reads = app_env_reads(root, _app_files(root), data_dir=project.data_dir)
     for read in project.env_reads:  # a SQLite default moves onto the data volume
-        if read.sqlite:
+        if read.sqlite and not read.raises:  # (a read that insists on a value gets none)
             project.env.setdefault(read.name, read.sqlite)
     _add_server_requirements(project)
     if project.install_mode == "package":
