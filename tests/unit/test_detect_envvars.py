@@ -77,6 +77,12 @@ READS = [
      "class S(BaseSettings):\n    DATABASE_URL: PostgresDsn\n"
      "    SENTRY_DSN: HttpUrl | None = None\n",
      [("DATABASE_URL", True, False, "postgres", None), ("SENTRY_DSN", False, True, "url", None)]),
+    ("try-except-keyerror-is-a-default",
+     OS + 'try:\n    K = os.environ["K"]\nexcept KeyError:\n    K = "dev"\n',
+     [("K", False, True, "str", None)]),
+    ("try-except-other-error-still-raises",
+     OS + 'try:\n    K = os.environ["K"]\nexcept ValueError:\n    pass\n',
+     [("K", True, False, "str", None)]),
     ("main-block-never-runs-under-a-server",
      OS + 'if __name__ == "__main__":\n    P = os.environ["PORT"]\n', []),
     ("function-reads-happen-when-called", OS + 'def send():\n    return os.environ["MAIL_KEY"]\n',

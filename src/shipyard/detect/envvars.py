@@ -131,11 +131,12 @@ def env_objects_of(tree: ast.Module) -> frozenset[str]:
 @dataclass(frozen=True)
 class _Scope:
     """Where a read sits: inside `if X:` (guarded by X), in its `else:` (needed unless X),
-    or in a function that runs later (lazy)."""
+    in a function that runs later (lazy), or in a `try:` whose handler catches the miss."""
 
     guarded: frozenset[str] = frozenset()
     unless: frozenset[str] = frozenset()
     lazy: bool = False
+    caught: bool = False
 
 
 class _Reader:
@@ -162,6 +163,14 @@ class _Reader:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and getattr(
                 node, "name", "") not in FACTORIES:
             scope = replace(scope, lazy=True)  # runs when called, not at start
+        if isinstance(node, ast.Try) and any(_catches_missing(h) for h in node.handlers):
+            caught = replace(scope, caught=True)  # `except KeyError: X = "fallback"`
+            for tried in node.body:
+                yield from self._visit(tried, caught, statement)
+            rest: list[ast.AST] = [*node.handlers, *node.orelse, *node.finalbody]
+            for after in rest:
+                yield from self._visit(after, scope, statement)
+            return
         if isinstance(node, ast.If | ast.IfExp | ast.While):
             names = frozenset(_strings(node.test))
             if "__main__" in names:
@@ -180,6 +189,8 @@ class _Reader:
         if read is not None and read.name not in scope.guarded:
             if scope.lazy:
                 read = replace(read, raises=False)
+            if scope.caught:
+                read = replace(read, raises=False, has_default=True)
             yield replace(read, unless=tuple(sorted(scope.unless - {read.name})))
         for inner in ast.iter_child_nodes(node):
             yield from self._visit(inner, scope, statement)
@@ -271,6 +282,15 @@ class _Reader:
                            raises=value is None, has_default=value is not None,
                            sqlite=self._sqlite_value(name, kind, value) if value else None)
             yield read
+
+
+def _catches_missing(handler: ast.ExceptHandler) -> bool:
+    """except (bare), Exception, KeyError, or django's ImproperlyConfigured."""
+    names = ([handler.type] if not isinstance(handler.type, ast.Tuple)
+             else handler.type.elts) if handler.type is not None else []
+    caught = {_dotted(n).rpartition(".")[2] for n in names}
+    return handler.type is None or bool(caught & {"Exception", "BaseException", "KeyError",
+                                                   "LookupError", "ImproperlyConfigured"})
 
 
 def _scheme_defaults(tree: ast.Module) -> dict[str, ast.expr]:
