@@ -19,6 +19,7 @@ from shipyard.detect import detect
 from shipyard.generate.render import render
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+PROJECTS = Path(__file__).resolve().parents[1] / "projects"
 KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 KNOWN_HOSTS = f"git.example.com ssh-ed25519 {KEY}\n"
 PUBLIC_KEY = f"ssh-ed25519 {KEY} ci"
@@ -26,7 +27,8 @@ PUBLIC_KEY = f"ssh-ed25519 {KEY} ci"
 
 def generate(example: str, dest: Path) -> Path:
     project = dest / example
-    shutil.copytree(EXAMPLES / example, project, ignore=shutil.ignore_patterns(
+    source = EXAMPLES / example if (EXAMPLES / example).is_dir() else PROJECTS / example
+    shutil.copytree(source, project, ignore=shutil.ignore_patterns(
         "__pycache__", "*.egg-info", "build", ".venv", "var", "static.dist"))
     for item in render(detect(project), known_hosts=KNOWN_HOSTS):
         target = project / item.path
@@ -38,7 +40,8 @@ def generate(example: str, dest: Path) -> Path:
     return project
 
 
-@pytest.mark.parametrize("example", ["django-app", "flask-app", "fastapi-app"])
+@pytest.mark.parametrize("example", ["django-app", "flask-app", "fastapi-app",
+                                     "django-cookiecutter"])
 def test_generated_files_have_zero_findings(tmp_path: Path, example: str) -> None:
     project = generate(example, tmp_path)
     report = check(project)

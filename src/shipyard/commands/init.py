@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from shipyard.detect import Project
 from shipyard.errors import UsageError
 from shipyard.generate.files import Action
 from shipyard.init import InitResult, init
@@ -41,6 +42,12 @@ def init_report(result: InitResult) -> None:
                       f" collectstatic {_yn(d.collectstatic)};"
                       f" compilemessages {_yn(d.compilemessages)}; migrate at start"
                       f" {_yn(d.migrations)}")
+        console.print(f"  django settings from {d.settings_source}"
+                      + (f" (manage.py's {d.manage_settings} is for development)"
+                         if d.manage_settings else "")
+                      + f"; read: {' → '.join(d.settings_chain) or 'nothing'}")
+    for line in _env_lines(p):
+        console.print(line)
     for warning in p.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")
     for note in result.notes:
@@ -55,6 +62,29 @@ def init_report(result: InitResult) -> None:
     for item in result.planned:
         if item.diff and item.action in (Action.CONFLICT, Action.OVERWRITE, Action.UPDATE):
             console.print(Syntax(item.diff, "diff", theme="ansi_dark"))
+
+
+def _env_lines(p: Project) -> list[str]:
+    """The environment the settings read: required, set by the image, optional."""
+    needed = {name for name, _ in p.needed_env}
+    required = [f"{r.name} ({r.where})" for r in p.env_reads if r.name in needed]
+    sqlite = [f"{r.name}={p.env[r.name]}" for r in p.env_reads if r.sqlite and r.name in p.env]
+    alternative = [f"{r.name} (unless {' or '.join(r.unless)})" for r in p.env_reads
+                   if r.raises and r.unless and r.name not in needed]
+    optional = [r.name for r in p.env_reads if not r.has_default and not r.raises
+                and r.name not in needed and r.name not in p.env]
+    lines = []
+    if required:
+        lines.append("  environment required at start (see compose.override.yaml.example): "
+                     + ", ".join(required))
+    if sqlite:
+        lines.append("  environment set by the image (SQLite on the data volume): "
+                     + ", ".join(sqlite))
+    if alternative:
+        lines.append("  environment required in the other case: " + ", ".join(alternative))
+    if optional:
+        lines.append("  environment read without a default (optional): " + ", ".join(optional))
+    return lines
 
 
 def _yn(flag: bool) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
+from shipyard.detect.django import DjangoInfo, detect_django
+from shipyard.detect.envvars import EnvRead, app_env_reads
 from shipyard.detect.python_version import DEFAULT_PYTHON, choose_python
 from shipyard.detect.scan import (
     SKIP_DIRS,
@@ -30,15 +32,6 @@ COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".pyx", ".rs")
 # Versions the generated Dockerfile adds when the project lacks a server (pinned: repeatable).
 GUNICORN_PIN = "gunicorn==23.0.0"
 UVICORN_PIN = "uvicorn==0.32.1"
-
-
-@dataclass
-class DjangoInfo:
-    settings_module: str
-    manage_py: str = "manage.py"
-    collectstatic: bool = False
-    compilemessages: bool = False
-    migrations: bool = False
 
 
 @dataclass
@@ -65,6 +58,23 @@ class Project:
     data_dir: str = "/data"
     env: dict[str, str] = field(default_factory=dict)
     workspace: UvWorkspace | None = None  # a uv workspace member: lock at the workspace root
+    env_reads: list[EnvRead] = field(default_factory=list)  # what the settings read
+
+    @property
+    def needed_env(self) -> list[tuple[str, str]]:
+        """(name, kind) the app cannot start without and the image does not set: the
+        build and `shipyard test` give these throwaway values (shipyard.appenv). A read
+        without default that merely returns None counts only for a database URL or a
+        *SECRET_KEY (Django refuses an empty one); others switch optional features on."""
+        first = [r for r in self.env_reads if r.name not in self.env and (
+            (r.raises and not r.unless)
+            or (not r.has_default and (r.kind == "db" or r.name.endswith("SECRET_KEY"))))]
+        given = set(self.env) | {r.name for r in first}
+        # `if os.getenv("DATABASE_URL"): ... else: env("POSTGRES_DB")`: the else is needed
+        # only when nothing above supplies what its `if` tests.
+        unless = [r for r in self.env_reads if r.raises and r.unless and r.name not in self.env
+                  and not given & set(r.unless)]
+        return [(r.name, r.kind) for r in self.env_reads if r in first or r in unless]
 
     @property
     def needs_compiler(self) -> bool:
@@ -99,6 +109,11 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project.compiled = _compiled_sources(root, deps)
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
+    if project.django is None:
+        project.env_reads = app_env_reads(root, _app_files(root), data_dir=project.data_dir)
+    for read in project.env_reads:  # a SQLite default moves onto the data volume
+        if read.sqlite and not read.raises:  # (a read that insists on a value gets none)
+            project.env.setdefault(read.name, read.sqlite)
     _add_server_requirements(project)
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)
@@ -169,40 +184,17 @@ def _note_ambiguity(project: Project, apps: list[AppObject]) -> None:
 
 
 def _django(root: Path, name: str, deps: Dependencies, manage: Path) -> Project:
-    text = manage.read_text(encoding="utf-8", errors="replace")
-    match = re.search(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)['\"]", text)
-    if not match:
-        raise UsageError(
-            "manage.py: cannot find DJANGO_SETTINGS_MODULE",
-            hint="keep Django's os.environ.setdefault('DJANGO_SETTINGS_MODULE', ...) line",
-        )
-    settings_module = match.group(1)
-    settings_path = root / (settings_module.replace(".", "/") + ".py")
-    if not settings_path.is_file():
-        settings_path = root / settings_module.replace(".", "/") / "__init__.py"
-    settings = settings_path.read_text(encoding="utf-8") if settings_path.is_file() else ""
-    wsgi = re.search(r"WSGI_APPLICATION\s*=\s*['\"]([\w.]+)\.(\w+)['\"]", settings)
-    package = settings_module.rsplit(".", 1)[0]
-    module, attr = (wsgi.group(1), wsgi.group(2)) if wsgi else (f"{package}.wsgi", "application")
-    info = DjangoInfo(
-        settings_module=settings_module,
-        collectstatic="STATIC_ROOT" in settings,
-        compilemessages=any(_walk(root, "*.po")),
-        migrations=any(p.name != "__init__.py" for p in _walk(root, "migrations/*.py")),
-    )
-    project = Project(root, name, "django", "wsgi", f"{module}:{attr}", module, "source", deps,
-                      django=info, env={"DJANGO_SETTINGS_MODULE": settings_module})
-    if settings and not info.collectstatic:
-        project.warnings.append(
-            f"{settings_path.relative_to(root)}: no STATIC_ROOT, so static files are not"
-            " collected at build; set STATIC_ROOT and serve them (e.g. whitenoise)"
-        )
+    found = detect_django(root, manage)
+    project = Project(root, name, "django", found.interface, found.app_target,
+                      found.import_check, "source", deps, django=found.info,
+                      env={"DJANGO_SETTINGS_MODULE": found.info.settings_module},
+                      env_reads=found.env_reads)
+    project.warnings += found.warnings
     return project
 
 
-def _walk(root: Path, pattern: str) -> list[Path]:
-    return [p for p in root.rglob(pattern)
-            if not any(part in SKIP_DIRS - {"migrations"} for part in p.relative_to(root).parts)]
+def _app_files(root: Path) -> list[str]:
+    return [app.path for app in find_app_objects(root)]
 
 
 def _is_installable(root: Path, pyproject: dict[str, Any]) -> bool:

@@ -11,6 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard import appenv
 from shipyard.detect.project import Project
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
@@ -159,8 +160,23 @@ def server_command(project: Project) -> str:
             "exit 64")
 
 
+def build_env(project: Project) -> str:
+    """`NAME=value ...` that build steps loading the settings need: the settings module the
+    image runs (when manage.py names another, e.g. local settings) and throwaway values
+    for the variables the settings require (never real ones: see shipyard.appenv)."""
+    words = []
+    if project.django and project.django.manage_settings:
+        words.append(f"DJANGO_SETTINGS_MODULE={project.django.settings_module}")
+    needed = appenv.build_assignments(project.needed_env)
+    return " ".join(words + ([needed] if needed else []))
+
+
 def smoke_test(project: Project) -> str:
-    """Exec-form RUN that imports the application (fails the build if it cannot start)."""
+    """RUN that imports the application (fails the build if it cannot start): exec form,
+    or shell form when the settings need throwaway values to load at all."""
     if not project.import_check:
         return '["python", "--version"]'
+    needed = appenv.build_assignments(project.needed_env)
+    if needed:
+        return f'{needed} python -c "import {project.import_check}"'
     return f'["python", "-c", "import {project.import_check}"]'

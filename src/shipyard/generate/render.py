@@ -7,16 +7,19 @@ from typing import Literal
 
 import jinja2
 
+from shipyard import appenv
 from shipyard.detect.project import Project
 from shipyard.generate.commands import (
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
     InstallPlan,
+    build_env,
     install_plan,
     server_command,
     smoke_test,
 )
+from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.uvproject import (
     DEPENDENCY_PYPROJECT,
     from_workspace_root,
@@ -102,6 +105,10 @@ def render(project: Project, image: str | None = None,
         # One RUN for the code-dependent steps: each step costs a snapshot, and this is
         # the part that re-runs on every code change.
         commands = []
+        settings_env = build_env(project)
+        if settings_env and project.django and (project.django.collectstatic
+                                                or project.django.compilemessages):
+            commands.append(f"export {settings_env}")
         if project.django and project.django.collectstatic:
             commands.append(f"python {project.django.manage_py} collectstatic --noinput")
         if project.django and project.django.compilemessages:
@@ -128,7 +135,9 @@ def render(project: Project, image: str | None = None,
         "migrate": bool(project.django and project.django.migrations),
         "manage_py": project.django.manage_py if project.django else "manage.py",
         "server_command": server_command(project),
-        "example_env": _example_env(project),
+        "example_env": example_env(project),
+        "optional_env": optional_env(project),
+        "env_label": (appenv.LABEL, appenv.encode(project.needed_env)),
     }
     files = [
         GeneratedFile("Dockerfile", _dockerfile(context, plan, project.workspace)),
@@ -196,11 +205,3 @@ def _drop_install(text: str) -> str:
     start = text.index("# Dependency layer:")
     end = text.index("COPY . .")
     return text[:start] + text[end:]
-
-
-def _example_env(project: Project) -> dict[str, str]:
-    if project.framework == "django":
-        return {"DJANGO_SECRET_KEY": "change-me-to-a-long-random-value",
-                "DJANGO_ALLOWED_HOSTS": "example.com,127.0.0.1,localhost",
-                "WEB_CONCURRENCY": "3"}
-    return {"WEB_CONCURRENCY": "2"}

@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from shipyard import appenv
 from shipyard.config import Config
 from shipyard.imagetest import content, layers, metadata, structure
 from shipyard.imagetest.model import CheckResult, Report, timed
@@ -81,6 +83,7 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
         inspect.get("Config") or {}) is not None)
     results: list[CheckResult] = []
     notes: list[str] = []
+    run = _with_throwaway_env(run, inspect, notes)
 
     def emit(new: list[CheckResult]) -> None:
         results.extend(new)
@@ -119,6 +122,22 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
 
 
 test_image.__test__ = False  # type: ignore[attr-defined]  # a library function, not a test
+
+
+def _with_throwaway_env(run: RunSettings, inspect: dict[str, Any], notes: list[str]
+                        ) -> RunSettings:
+    """Throwaway values for what the image's label says the app cannot start without
+    (shipyard.appenv), unless [tool.shipyard.test.env] gives a value: the test is about
+    the image, and a random SECRET_KEY proves as much as the real one would."""
+    labels = (inspect.get("Config") or {}).get("Labels") or {}
+    missing = appenv.missing(appenv.decode(labels.get(appenv.LABEL, "")), run.env)
+    if not missing:
+        return run
+    data_dir = run.volumes[0] if run.volumes else None
+    supplied = {name: appenv.test_value(name, kind, data_dir) for name, kind in missing}
+    notes.append(f"throwaway values for {', '.join(supplied)} (the image's {appenv.LABEL}"
+                 " label); set [tool.shipyard.test.env] to test with your own")
+    return replace(run, env={**supplied, **run.env})
 
 
 def _head(project: Path) -> tuple[str | None, str]:
