@@ -6,67 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.dockerignore_cases import CURRENT_ONLY, MATCHES
 from shipyard.dockerignore import DockerIgnore, InvalidPattern, clean
 
-# (patterns, path, excluded)
-MATCHES: list[tuple[str, str, bool]] = [
-    # plain names match at the root only (gitignore would match at any depth)
-    ("*.pem", "tls.pem", True),
-    ("*.pem", "certs/tls.pem", False),
-    ("secret", "a/secret", False),
-    ("**/*.pem", "certs/deep/tls.pem", True),
-    ("**/*.pem", "tls.pem", True),
-    # a match on a parent directory excludes everything below it
-    ("docs", "docs/a/b.md", True),
-    ("docs/*", "docs/a/b.md", True),
-    ("docs/*.md", "docs/sub/a.md", False),
-    # leading slash, ./ and trailing slash are cleaned away
-    ("/build", "build/x", True),
-    ("./build/", "build/x", True),
-    ("a//b", "a/b", True),
-    ("a/../b", "b", True),
-    # ** forms: suffix (**/x), prefix (x/**, x**), middle (a/**/b), alone
-    ("**/.git", ".git/HEAD", True),
-    ("**/.git", "sub/.git/config", True),
-    ("**/.git", "sub.git", False),
-    ("foo/**", "foo/x/y", True),
-    ("foo/**", "foobar", False),
-    ("foo**", "foobar", True),
-    ("a/**/b", "a/b", True),
-    ("a/**/b", "a/x/y/b", True),
-    ("a/**/b", "a/xb", False),
-    ("**", "anything/at/all", True),
-    # single-segment wildcards
-    ("file?.txt", "file1.txt", True),
-    ("file?.txt", "file/.txt", False),
-    ("[ab].txt", "a.txt", True),
-    ("[ab].txt", "c.txt", False),
-    ("*.py[cod]", "x.pyc", True),
-    ("\\*.txt", "*.txt", True),
-    ("\\*.txt", "a.txt", False),
-    # regexp metacharacters are literal
-    ("a+b(1).txt", "a+b(1).txt", True),
-    ("a.b", "axb", False),
-    # re-includes: last match wins, and a child can come back below an excluded parent
-    ("*\n!src", "src/app.py", False),
-    ("*\n!src", "README.md", True),
-    ("*\n!src\nsrc/.env", "src/.env", True),
-    ("*\n!/src\n /src/dev.py", "src/dev.py", True),  # lines are trimmed
-    ("src/.env\n!src", "src/.env", False),  # the later `!src` wins
-    ("*\n!docker/entrypoint.sh", "docker/entrypoint.sh", False),
-    ("*\n!docker/entrypoint.sh", "docker/other.sh", True),
-    ("docker\n!docker/entrypoint.sh\ndocker/*", "docker/entrypoint.sh", True),
-    # comments only in column 0: an indented `#` line is a pattern (here matching nothing)
-    ("# comment\n\n", "x", False),
-    (" # not a comment", "x", False),
-    ("#x\n", "#x", False),
-    (" #x\n", "#x", True),
-    ("\ufeff*.pem", "a.pem", True),  # BOM on the first line is dropped
-]
 
-
-@pytest.mark.parametrize(("patterns", "path", "excluded"), MATCHES,
-                         ids=[f"{p!r}~{f}" for p, f, _ in MATCHES])
+@pytest.mark.parametrize(("patterns", "path", "excluded"), MATCHES + CURRENT_ONLY,
+                         ids=[f"{p!r}~{f}" for p, f, _ in MATCHES + CURRENT_ONLY])
 def test_matches_like_buildkit(patterns: str, path: str, excluded: bool) -> None:
     assert DockerIgnore(patterns).excludes(path) is excluded
 
