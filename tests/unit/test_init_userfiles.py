@@ -107,6 +107,17 @@ def test_skipped_dockerignore_leaves_a_warning_naming_the_dev_file(shop: Path) -
     assert f"add `{DEV}` to .dockerignore" in warning
 
 
+def test_dev_module_selected_otherwise_is_named_not_excluded(shop: Path) -> None:
+    (shop / "shop/settings/local.py").write_text("from .base import *\nDEBUG = True\n")
+    result = init(shop, replace=["Dockerfile"])
+    assert not DockerIgnore((shop / ".dockerignore").read_text()).excludes(
+        "shop/settings/local.py")  # someone may select it: leaving it out could break them
+    [warning] = [w for w in result.project.warnings if "local.py" in w]
+    assert warning == ("shop/settings/local.py sets DEBUG = True: it goes into the image; make "
+                       "sure production never selects it, or add `shop/settings/local.py` to "
+                       ".dockerignore")
+
+
 def test_fresh_project_gets_shipyards_file_with_the_dev_settings_excluded(shop: Path) -> None:
     (shop / ".dockerignore").unlink()
     (shop / "Dockerfile").unlink()

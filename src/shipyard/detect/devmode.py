@@ -26,7 +26,7 @@ from shipyard.detect.scan import python_files
 _INDENTED_IMPORT = re.compile(r"^[ \t]+(?:from\s+\S+\s+import|import)\s", re.M)
 _CATCHES_MISSING = frozenset({"ImportError", "ModuleNotFoundError", "Exception",
                               "BaseException"})
-_PRESENCE_TESTS = ("exists", "isfile", "is_file", "find_spec", "access")
+_PRESENCE_TESTS = ("exists(", "isfile(", "is_file(", "find_spec(", "access(")
 _DEV_STEMS = frozenset({"dev", "develop", "development", "local", "local_settings",
                         "settings_local", "settings_dev", "dev_settings", "debug"})
 _DEBUG_NAMES = frozenset({"DEBUG", "FLASK_DEBUG", "TEMPLATE_DEBUG"})

@@ -180,8 +180,10 @@ def apply(root: Path, planned: list[Planned]) -> None:
     conflicts = [p for p in planned if p.action is Action.CONFLICT]
     if conflicts:
         names = ", ".join(p.file.path for p in conflicts)
-        raise UsageError(f"{names}: {conflicts[0].reason}; nothing was written",
-                         hint=conflict_hint(conflicts))
+        raise UsageError(
+            f"{names}: {conflicts[0].reason}; not overwritten",
+            hint="review the diff (shipyard init --dry-run) and rerun with --force to replace",
+        )
     writes = [p for p in planned if p.action not in (Action.UNCHANGED, Action.SKIP)]
     staged: list[tuple[Path, Path]] = []
     try:

@@ -77,9 +77,12 @@ def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
             if found.excludable:
                 notes.append(f"kept out of the image: {found.describe()}")
             continue
-        if found.debug:
+        if found.excludable:  # .dockerignore skipped, or the user's lines after the block
             warnings.append(f"{found.describe()}: it would go into the image and switch it to "
                             f"development mode; add `{found.path}` to {IGNORE}")
+        elif found.debug:
+            warnings.append(f"{found.describe()}: it goes into the image; make sure production "
+                            f"never selects it, or add `{found.path}` to {IGNORE}")
         else:
             warnings.append(f"{found.describe()}: it would go into the image as it is in your "
                             f"checkout; add `{found.path}` to {IGNORE} unless the image needs it")
