@@ -36,6 +36,17 @@ CASES: list[tuple[str, dict[str, str], list[tuple[str, bool, str]]]] = [
                          "    pass\n",
         "app/devconf.py": "DEBUG: bool = True\n"},
      [("app/devconf.py", True, "app/config.py:2")]),
+    ("flask-silent-pyfile-in-instance-folder", {
+        "flaskr/__init__.py": "from flask import Flask\n\ndef create_app():\n"
+                              "    app = Flask(__name__, instance_relative_config=True)\n"
+                              "    app.config.from_pyfile('config.py', silent=True)\n"
+                              "    return app\n",
+        "instance/config.py": "DEBUG = True\nSECRET_KEY = 'dev'\n"},
+     [("instance/config.py", True, "flaskr/__init__.py:5")]),
+    ("flask-pyfile-not-silent-is-required", {
+        "app/__init__.py": "def make(app):\n    app.config.from_pyfile('settings.py')\n",
+        "app/settings.py": "DEBUG = True\n"},
+     []),
     ("picked-file-absent", {
         "shop/settings/__init__.py": "try:\n    from .dev import *\nexcept ImportError:\n"
                                      "    from .prod import *\n",

@@ -6,7 +6,8 @@ checkout has dev.py, so an image built from it runs with DEBUG on — unless the
 context leaves dev.py out. The same shape appears as `if (BASE_DIR / "local_settings.py")
 .exists(): from .local_settings import *`. Static only (ast, never an import): an
 import is "picked when present" when it sits in a `try` whose handler catches
-ImportError (or anything broader), or under an `if` that tests for the file.
+ImportError (or anything broader), or under an `if` that tests for the file; Flask's
+`config.from_pyfile("config.py", silent=True)` is the same shape.
 
 Such a file can be left out of the image safely — the import was written to cope with
 its absence. A development settings module that is not imported that way (chosen by
@@ -29,6 +30,8 @@ _CATCHES_MISSING = frozenset({"ImportError", "ModuleNotFoundError", "Exception",
 _PRESENCE_TESTS = ("exists(", "isfile(", "is_file(", "find_spec(", "access(")
 _DEV_STEMS = frozenset({"dev", "develop", "development", "local", "local_settings",
                         "settings_local", "settings_dev", "dev_settings", "debug"})
+_SILENT_PYFILE = re.compile(
+    r"""from_pyfile\(\s*["'](?P<name>[^"']+\.py)["'][^)]*silent\s*=\s*True""")
 _DEBUG_NAMES = frozenset({"DEBUG", "FLASK_DEBUG", "TEMPLATE_DEBUG"})
 
 
@@ -55,7 +58,7 @@ def find_dev_mode_files(root: Path) -> list[DevModeFile]:
     picked: dict[str, str] = {}
     for path in python_files(root):
         text = _read(path)
-        if text is None or not _INDENTED_IMPORT.search(text):
+        if text is None or not (_INDENTED_IMPORT.search(text) or "from_pyfile" in text):
             continue
         try:
             tree = ast.parse(text)
@@ -65,11 +68,27 @@ def find_dev_mode_files(root: Path) -> list[DevModeFile]:
         for node in _guarded_imports(tree):
             for target in _resolve(root, path, node):
                 picked.setdefault(target.relative_to(root).as_posix(), f"{rel}:{node.lineno}")
+        for target, line in _silent_pyfiles(root, path, text):
+            picked.setdefault(target.relative_to(root).as_posix(), f"{rel}:{line}")
     found = [DevModeFile(rel, _sets_debug(root / rel), by) for rel, by in sorted(picked.items())]
     for path in python_files(root):
         rel = path.relative_to(root).as_posix()
         if path.stem in _DEV_STEMS and rel not in picked and _sets_debug(path):
             found.append(DevModeFile(rel, True, ""))
+    return found
+
+
+def _silent_pyfiles(root: Path, path: Path, text: str) -> list[tuple[Path, int]]:
+    """Flask's `config.from_pyfile("x.py", silent=True)`: read when present, from the
+    app's directory or its instance folder (`instance/` beside the package)."""
+    found = []
+    for match in _SILENT_PYFILE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        for base in (path.parent, path.parent.parent / "instance", root / "instance"):
+            candidate = base / match["name"]
+            if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
+                found.append((candidate, line))
+                break
     return found
 
 
