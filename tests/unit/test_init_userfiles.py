@@ -58,9 +58,13 @@ def test_users_dockerfile_is_never_replaced_without_being_named(
         shop: Path, capsys: pytest.CaptureFixture[str], force: bool) -> None:
     before = tree(shop)
     assert main(["init", *(["--force"] if force else []), str(shop)]) == 2
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     [error] = [line for line in err.splitlines() if line.startswith("error:")]
-    assert error.startswith("error: Dockerfile: yours, would be replaced; nothing was written")
+    assert error.startswith("error: Dockerfile: yours, not replaced unless named; nothing was "
+                            "written")
+    table = " ".join(captured.out.split())
+    assert "conflict (not written by shipyard): --skip Dockerfile or --replace Dockerfile" in table
     assert "--skip Dockerfile to keep yours" in error
     assert "--replace Dockerfile to take shipyard's" in error
     assert tree(shop) == before  # all or nothing: not even the merge is written

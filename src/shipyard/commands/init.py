@@ -49,6 +49,8 @@ def init_report(result: InitResult) -> None:
     table.add_column("would be" if not result.written else "result")
     for item in result.planned:
         label = item.action.value + (f" ({item.reason})" if item.reason else "")
+        if item.action is Action.CONFLICT:
+            label += f": --skip {item.file.path} or --replace {item.file.path}"
         table.add_row(item.file.path, f"[{_ACTION_STYLE[item.action]}]{label}[/]")
     console.print(table)
     for item in result.planned:
@@ -91,5 +93,5 @@ def init_command(project_dir: Path, dry_run: bool, force: bool, skip: tuple[str,
     init_report(result)
     if result.conflicts:
         names = ", ".join(p.file.path for p in result.conflicts)
-        raise UsageError(f"{names}: yours, would be replaced; nothing was written",
+        raise UsageError(f"{names}: yours, not replaced unless named; nothing was written",
                          hint=conflict_hint(result.conflicts))
