@@ -99,3 +99,14 @@ def test_block_goes_away_when_the_user_covers_everything_themselves() -> None:
     user, position = split_block(first)
     covered = "\n".join(user[:position]) + "\n" + SHIPYARD_LIKE
     assert BEGIN not in merge(covered + first[first.index(BEGIN):], copies=COPIES).text
+
+
+def test_a_file_the_dockerfile_copies_by_name_survives_the_exclusions() -> None:
+    merged = merge(DENY, copies=["requirements.txt", "certs/ca.pem"])
+    lines = merged.text.splitlines()
+    assert lines.index("!certs/ca.pem") > lines.index("**/*.pem")  # after: it must win
+    ignore = DockerIgnore(merged.text)
+    assert not ignore.excludes("certs/ca.pem")
+    assert ignore.excludes("certs/server.pem") and ignore.excludes("certs/server.key")
+    assert merged.reincluded == ["certs/ca.pem"]
+    assert merge(merged.text, copies=["requirements.txt", "certs/ca.pem"]).text == merged.text

@@ -180,6 +180,23 @@ def test_invalid_user_pattern_is_a_one_line_error(shop: Path) -> None:
 def test_copy_sources_are_the_named_context_files() -> None:
     dockerfile = ("COPY uv.lock pyproject.toml ./\nCOPY . .\nCOPY --from=builder /opt/venv /v\n"
                   "COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/x\n"
-                  "COPY ./packages/lib/ packages/lib/\nRUN echo COPY a b\n")
+                  "COPY ./packages/lib/ packages/lib/\nRUN echo COPY a b\n"
+                  'copy ["conf/app.ini", "conf/log.ini", "/etc/app/"]\n'
+                  "COPY --chown=app \\\n    certs/ca.pem /etc/ssl/\n"
+                  "ADD https://example.com/x.tgz /tmp/\nCOPY $SRC /x\n"
+                  "COPY <<EOF /etc/motd\nhello\nEOF\nADD vendor.tar.gz /opt/\n")
     assert copy_sources(dockerfile) == ["uv.lock", "pyproject.toml", "docker/entrypoint.sh",
-                                        "packages/lib"]
+                                        "packages/lib", "conf/app.ini", "conf/log.ini",
+                                        "certs/ca.pem", "vendor.tar.gz"]
+
+
+def test_skipped_users_dockerfile_keeps_what_it_copies(shop: Path) -> None:
+    (shop / "Dockerfile").write_text("FROM python:3.12\nCOPY requirements.txt certs/ca.pem /app/\n"
+                                     "COPY shop /app/shop\n")
+    (shop / "certs").mkdir()
+    (shop / "certs/ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    init(shop, skip=["Dockerfile"])
+    ignore = DockerIgnore((shop / ".dockerignore").read_text())
+    assert not ignore.excludes("certs/ca.pem")  # their COPY names it: it stays in
+    assert ignore.excludes("shop/certs/private.key") and ignore.excludes(DEV)
+    assert ignore.excludes("docker/entrypoint.sh")  # their Dockerfile does not copy ours

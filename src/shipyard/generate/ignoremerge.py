@@ -11,7 +11,9 @@ stay exactly as they are, and one marked block adds only what is missing:
   own outputs, bytecode and virtualenvs, and development-mode settings files.
 
 Order matters: in a .dockerignore the last matching line wins, so the exclusions come
-after every re-include in the block. Whether a line is "missing" is decided by matching
+after the re-includes in the block — except for a single file the Dockerfile copies by
+name that an exclusion would catch (a public `certs/ca.pem`): the COPY says it is wanted,
+so its re-include comes last. Whether a line is "missing" is decided by matching
 sample paths with Docker's own semantics (shipyard.dockerignore), not by comparing
 text: `*` already excludes a top-level `.git`, but not `app/.env` once `!app` let it
 back in. A re-run rebuilds the block from the user's lines (idempotent); lines the user
@@ -102,7 +104,13 @@ def merge(current: str, *, copies: Sequence[str], extra: Sequence[Exclusion] = (
         samples = [s.replace("{d}", d) for s in rule.samples for d in dirs]
         if not all(with_includes.excludes(s) for s in samples) and rule.pattern not in excluded:
             excluded.append(rule.pattern)
-    block = [BEGIN, *(f"!{p}" for p in reincluded), *excluded, END] \
+    # A file the Dockerfile copies by name but an exclusion above catches (a public
+    # `certs/ca.pem`): the COPY says it is wanted, so it comes back after them.
+    merged = DockerIgnore(with_includes.text + "".join(f"{e}\n" for e in excluded))
+    late = [path for path in dict.fromkeys(copies) if merged.excludes(path)]
+    early = [path for path in reincluded if path not in late]
+    reincluded = early + late
+    block = [BEGIN, *(f"!{p}" for p in early), *excluded, *(f"!{p}" for p in late), END] \
         if reincluded or excluded else []
     if position is None:
         while user_lines and not user_lines[-1].strip():

@@ -1,14 +1,17 @@
 """The user's own files win: wire the .dockerignore merge into `init`, and say what
 the final build context would let into the image.
 
-Why a separate step: the merge needs to know what the generated Dockerfile copies
-(to re-include it under an allow-list) and which development-mode settings files
+Why a separate step: the merge needs to know what the Dockerfile copies — the
+generated one, or the user's own kept with --skip — (to re-include it under an
+allow-list, and past Shipyard's exclusions) and which development-mode settings files
 the project has (to keep them out), and after planning, the final .dockerignore —
 merged, Shipyard's, or the user's kept with --skip — decides what to warn about.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
@@ -24,15 +27,25 @@ IGNORE = ".dockerignore"
 
 
 def copy_sources(dockerfile: str) -> list[str]:
-    """Context paths a Dockerfile COPYs by name (not `.`, not `--from=` another stage)."""
+    """Context paths a Dockerfile COPYs or ADDs by name: not `.`, not from another stage
+    (`--from=`), not URLs, here-documents or `$VARIABLES` (which cannot be re-included)."""
     sources: list[str] = []
-    for line in dockerfile.splitlines():
-        words = line.split() if line.startswith("COPY ") else []
-        args = [w for w in words[1:] if not w.startswith("--")]
-        if any(w.startswith("--from") for w in words) or len(args) < 2:
+    for line in re.sub(r"\\[ \t]*\n", " ", dockerfile).splitlines():
+        words = line.split()
+        if not words or words[0].upper() not in ("COPY", "ADD"):
             continue
-        sources += [a.removeprefix("./").rstrip("/") for a in args[:-1] if a not in (".", "./")]
-    return list(dict.fromkeys(sources))
+        if any(w.startswith("--from") for w in words):
+            continue
+        args = [w for w in words[1:] if not w.startswith("--")]
+        if args and args[0].startswith("["):
+            try:
+                args = [str(a) for a in json.loads(" ".join(args))]
+            except (ValueError, TypeError):
+                continue
+        sources += [a.removeprefix("./").rstrip("/") for a in args[:-1]
+                    if a not in (".", "./") and not a.startswith("<<")
+                    and "$" not in a and "://" not in a]
+    return list(dict.fromkeys(s for s in sources if s))
 
 
 def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[DevModeFile],
@@ -41,7 +54,11 @@ def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[De
     """files with Shipyard's .dockerignore completed (dev settings kept out), and the
     merger that adds the same to a user's own .dockerignore."""
     dockerfile = next((f.content for f in files if f.path == "Dockerfile"), "")
-    copies = [] if "Dockerfile" in skip else copy_sources(dockerfile)
+    if "Dockerfile" in skip:  # the user's own Dockerfile stays: keep what it copies
+        theirs = root / "Dockerfile"
+        dockerfile = theirs.read_text(encoding="utf-8", errors="replace") \
+            if theirs.is_file() else ""
+    copies = copy_sources(dockerfile)
     extra = [Exclusion(f.path, (f.path,)) for f in dev if f.excludable]
     top_dirs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
