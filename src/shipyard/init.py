@@ -76,6 +76,7 @@ def init(
     if pipeline is not None:
         files.append(pipeline)
     skip, replace = _file_choices(files, skip, replace)
+    skip = [userfiles.ignore_file(root) if name == userfiles.IGNORE else name for name in skip]
     dev = find_dev_mode_files(root)
     files, mergers = userfiles.with_dockerignore_merge(root, files, dev, skip)
     planned = filewriter.plan(root, files, force, skip=skip, replace=replace, mergers=mergers)
@@ -93,7 +94,8 @@ def _file_choices(files: list[GeneratedFile], skip: Sequence[str],
                   replace: Sequence[str]) -> tuple[list[str], list[str]]:
     """--skip/--replace names, checked: each must be a file init writes, not both."""
     known = [f.path for f in files]
-    norm = [[name.removeprefix("./") for name in names] for names in (skip, replace)]
+    norm = [[name.removeprefix("./").replace(userfiles.DOCKERFILE_IGNORE, userfiles.IGNORE)
+             for name in names] for names in (skip, replace)]
     for flag, names in zip(("--skip", "--replace"), norm, strict=True):
         for name in names:
             if name not in known:

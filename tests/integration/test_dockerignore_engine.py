@@ -60,3 +60,19 @@ def test_merged_allow_list_keeps_secrets_out_and_copy_sources_in(docker_engine: 
     arrived = _context_files(docker_engine, tmp_path, merged, files)
     assert arrived == {"shop/app.py", "docker/entrypoint.sh", "docker/healthcheck.py",
                        "requirements.txt"}
+
+
+def test_dockerfile_dockerignore_wins_over_dockerignore(docker_engine: Docker,
+                                                        tmp_path: Path) -> None:
+    """Why init merges into Dockerfile.dockerignore when there is one."""
+    context, out = tmp_path / "context", tmp_path / "out"
+    context.mkdir()
+    for name in ("left-out-by-dockerignore", "left-out-by-dockerfile-dockerignore"):
+        (context / name).write_text(name)
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    (context / ".dockerignore").write_text("left-out-by-dockerignore\n")
+    (context / "Dockerfile.dockerignore").write_text("left-out-by-dockerfile-dockerignore\n")
+    docker_engine.run(["build", "--quiet", "--output", f"type=local,dest={out}", str(context)],
+                      env={"DOCKER_BUILDKIT": "1"})
+    assert (out / "left-out-by-dockerignore").is_file()
+    assert not (out / "left-out-by-dockerfile-dockerignore").exists()

@@ -149,6 +149,20 @@ def test_edited_shipyard_dockerignore_is_merged_not_a_conflict(shop: Path) -> No
     assert block.count("**/*.pem") == 1  # what they removed must hold: added back
 
 
+def test_dockerfile_dockerignore_is_the_one_merged(shop: Path) -> None:
+    """BuildKit reads Dockerfile.dockerignore instead of .dockerignore when it exists
+    (checked against the engine): merging into .dockerignore would protect nothing."""
+    (shop / ".dockerignore").write_text("node_modules\n")
+    (shop / "Dockerfile.dockerignore").write_text(ALLOW_LIST)
+    result = init(shop, replace=["Dockerfile"])
+    assert (shop / ".dockerignore").read_text() == "node_modules\n"
+    merged = (shop / "Dockerfile.dockerignore").read_text()
+    assert merged.startswith(ALLOW_LIST) and DockerIgnore(merged).excludes(DEV)
+    assert any(n.startswith("kept out of the image") for n in result.notes)
+    kept = init(shop, skip=["Dockerfile.dockerignore"])
+    assert {p.file.path: p.action for p in kept.planned}["Dockerfile.dockerignore"] is Action.SKIP
+
+
 def test_warns_when_the_allow_list_leaves_out_the_app(shop: Path) -> None:
     (shop / ".dockerignore").write_text("*\n!/manage.py\n!/requirements.txt\n")
     result = init(shop, replace=["Dockerfile"])

@@ -24,6 +24,13 @@ from shipyard.generate.ignoremerge import Exclusion, merge
 from shipyard.generate.render import GeneratedFile
 
 IGNORE = ".dockerignore"
+# BuildKit reads <Dockerfile>.dockerignore instead of .dockerignore when it exists.
+DOCKERFILE_IGNORE = "Dockerfile.dockerignore"
+
+
+def ignore_file(root: Path) -> str:
+    """The ignore file BuildKit applies to ./Dockerfile's context: the one to merge into."""
+    return DOCKERFILE_IGNORE if (root / DOCKERFILE_IGNORE).is_file() else IGNORE
 
 
 def copy_sources(dockerfile: str) -> list[str]:
@@ -60,33 +67,36 @@ def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[De
             if theirs.is_file() else ""
     copies = copy_sources(dockerfile)
     extra = [Exclusion(f.path, (f.path,)) for f in dev if f.excludable]
+    target = ignore_file(root)
     top_dirs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
     def merger(current: str) -> tuple[str, str]:
         try:
             merged = merge(current, copies=copies, extra=extra, top_dirs=top_dirs)
         except InvalidPattern as exc:
-            raise UsageError(f"{IGNORE}:{exc.line}: {exc.message}",
+            raise UsageError(f"{target}:{exc.line}: {exc.message}",
                              hint="BuildKit refuses the whole build context for it: fix "
                                   "that line") from None
         return merged.text, merged.summary
 
-    out = [replace(f, content=merger(f.content)[0]) if f.path == IGNORE else f for f in files]
-    return out, {IGNORE: merger}
+    out = [replace(f, path=target, content=merger(f.content)[0]) if f.path == IGNORE else f
+           for f in files]
+    return out, {target: merger}
 
 
 def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
                      import_check: str) -> tuple[list[str], list[str]]:
     """(warnings, notes) about what the final build context lets into the image."""
     by_path = {p.file.path: p for p in planned}
-    item = by_path.get(IGNORE)
+    name = ignore_file(root)
+    item = by_path.get(name)
     text = item.final if item else ""
-    if item is None or (item.action is Action.SKIP and not (root / IGNORE).is_file()):
+    if item is None or (item.action is Action.SKIP and not (root / name).is_file()):
         text = ""
     try:
         ignore = DockerIgnore(text)
     except InvalidPattern as exc:
-        return [f"{IGNORE}:{exc.line}: {exc.message} (BuildKit refuses the build context)"], []
+        return [f"{name}:{exc.line}: {exc.message} (BuildKit refuses the build context)"], []
     warnings: list[str] = []
     notes: list[str] = []
     for found in dev:
@@ -96,13 +106,13 @@ def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
             continue
         if found.excludable:  # .dockerignore skipped, or the user's lines after the block
             warnings.append(f"{found.describe()}: it would go into the image and switch it to "
-                            f"development mode; add `{found.path}` to {IGNORE}")
+                            f"development mode; add `{found.path}` to {name}")
         elif found.debug:
             warnings.append(f"{found.describe()}: it goes into the image; make sure production "
-                            f"never selects it, or add `{found.path}` to {IGNORE}")
+                            f"never selects it, or add `{found.path}` to {name}")
         else:
             warnings.append(f"{found.describe()}: it would go into the image as it is in your "
-                            f"checkout; add `{found.path}` to {IGNORE} unless the image needs it")
+                            f"checkout; add `{found.path}` to {name} unless the image needs it")
     dockerfile = by_path.get("Dockerfile")
     if dockerfile is not None and dockerfile.action is not Action.SKIP:
         for source in copy_sources(dockerfile.file.content):
@@ -111,12 +121,12 @@ def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
                 warnings.append(f"{source} is skipped and does not exist, but the Dockerfile "
                                 f"copies it: the build will fail")
             elif ignore.excludes(source):
-                warnings.append(f"{IGNORE} leaves out {source}, which the Dockerfile copies: "
-                                f"the build will fail; add `!{source}` to {IGNORE}")
+                warnings.append(f"{name} leaves out {source}, which the Dockerfile copies: "
+                                f"the build will fail; add `!{source}` to {name}")
     module = _module_file(root, import_check)
     if module is not None and ignore.excludes(module):
-        warnings.append(f"{IGNORE} leaves out {module}, the application's module: the build's "
-                        f"smoke test will fail; add `!{module}` to {IGNORE}")
+        warnings.append(f"{name} leaves out {module}, the application's module: the build's "
+                        f"smoke test will fail; add `!{module}` to {name}")
     return warnings, notes
 
 
