@@ -110,3 +110,17 @@ def test_a_file_the_dockerfile_copies_by_name_survives_the_exclusions() -> None:
     assert ignore.excludes("certs/server.pem") and ignore.excludes("certs/server.key")
     assert merged.reincluded == ["certs/ca.pem"]
     assert merge(merged.text, copies=["requirements.txt", "certs/ca.pem"]).text == merged.text
+
+
+def test_a_deleted_end_marker_loses_no_line() -> None:
+    first = merge(DENY + "# my notes\n", copies=COPIES).text
+    broken = first.replace(END + "\n", "") + "my-own-line\n"
+    again = merge(broken, copies=COPIES).text
+    assert "my-own-line" in again and "# my notes" in again
+    assert merge(again, copies=COPIES).text == again
+
+
+def test_crlf_file_stays_crlf() -> None:
+    merged = merge(DENY.replace("\n", "\r\n"), copies=COPIES).text
+    assert merged.startswith(DENY.replace("\n", "\r\n"))
+    assert "\n" not in merged.replace("\r\n", "")

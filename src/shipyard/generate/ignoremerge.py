@@ -84,7 +84,9 @@ def split_block(text: str) -> tuple[list[str], int | None]:
     if BEGIN not in lines:
         return lines, None
     start = lines.index(BEGIN)
-    end = lines.index(END, start) if END in lines[start:] else len(lines) - 1
+    if END not in lines[start:]:  # the end marker was deleted: keep every line but ours
+        return lines[:start] + lines[start + 1:], start
+    end = lines.index(END, start)
     return lines[:start] + lines[end + 1:], start
 
 
@@ -118,7 +120,8 @@ def merge(current: str, *, copies: Sequence[str], extra: Sequence[Exclusion] = (
         lines = [*user_lines, *([""] if user_lines and block else []), *block]
     else:
         lines = user_lines[:position] + block + user_lines[position:]
-    text = "\n".join(lines) + "\n" if lines else ""
+    newline = "\r\n" if "\r\n" in current else "\n"  # a Windows user's file stays CRLF
+    text = newline.join(lines) + newline if lines else ""
     if position is None and not block:
         text = current  # nothing to add: the file stays byte for byte
     return Merged(text, user.is_allow_list, reincluded, excluded)
