@@ -7,13 +7,16 @@ fix, and writes nothing when any file would be lost or the input is bad.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.deploy.ci import PATHS, Provider, ci_file
 from shipyard.detect import Project, detect
+from shipyard.detect.devmode import find_dev_mode_files
+from shipyard.errors import UsageError
 from shipyard.generate import files as filewriter
+from shipyard.generate import userfiles
 from shipyard.generate.files import Action, Planned
 from shipyard.generate.render import GeneratedFile, base_image_name, render
 from shipyard.tools import ssh
@@ -45,11 +48,15 @@ def init(
     known_hosts: Path | None = None,
     resolve_digest: DigestResolver | None = None,
     ci: str | None = None,
+    skip: Sequence[str] = (),
+    replace: Sequence[str] = (),
 ) -> InitResult:
     """Detect root, render its files, and (unless dry_run) write them safely.
 
     resolve_digest maps the base image name to its registry digest when known
     (e.g. from the local engine); the Dockerfile then pins tag AND digest.
+    skip names files to leave as they are; replace names files of the user's to
+    replace (force alone only replaces files Shipyard wrote and the user edited).
     """
     project = detect(root, extras=extras, python=python)
     notes: list[str] = []
@@ -72,11 +79,40 @@ def init(
     pipeline = _pipeline(root, ci, notes)
     if pipeline is not None:
         files.append(pipeline)
-    planned = filewriter.plan(root, files, force)
+    skip, replace = _file_choices(files, skip, replace)
+    skip = [userfiles.ignore_file(root) if name == userfiles.IGNORE else name for name in skip]
+    dev = find_dev_mode_files(root)
+    files, mergers = userfiles.with_dockerignore_merge(root, files, dev, skip)
+    planned = filewriter.plan(root, files, force, skip=skip, replace=replace, mergers=mergers)
+    warnings, context_notes = userfiles.context_warnings(root, planned, dev,
+                                                          project.import_check)
+    project.warnings += warnings
+    notes += context_notes
     if dry_run or any(p.action is Action.CONFLICT for p in planned):
         return InitResult(project, planned, written=False, notes=notes)
     filewriter.apply(root, planned)
     return InitResult(project, planned, written=True, notes=notes)
+
+
+def _file_choices(files: list[GeneratedFile], skip: Sequence[str],
+                  replace: Sequence[str]) -> tuple[list[str], list[str]]:
+    """--skip/--replace names, checked: each must be a file init writes, not both."""
+    known = [f.path for f in files]
+    norm = [[name.removeprefix("./").replace(userfiles.DOCKERFILE_IGNORE, userfiles.IGNORE)
+             for name in names] for names in (skip, replace)]
+    for flag, names in zip(("--skip", "--replace"), norm, strict=True):
+        for name in names:
+            if name not in known:
+                raise UsageError(f"{flag} {name}: not a file init writes",
+                                 hint="choose from: " + ", ".join(known))
+    both = sorted(set(norm[0]) & set(norm[1]))
+    if both:
+        raise UsageError(f"{both[0]}: both --skip and --replace", hint="choose one")
+    if userfiles.IGNORE in norm[1]:
+        raise UsageError(f"--replace {userfiles.IGNORE}: a .dockerignore is merged, never "
+                         "replaced (replacing yours could let files it keeps out into the "
+                         "image)", hint="delete it first to start from shipyard's")
+    return norm[0], norm[1]
 
 
 def _pipeline(root: Path, ci: str | None, notes: list[str]) -> GeneratedFile | None:

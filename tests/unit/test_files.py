@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import UsageError
-from shipyard.generate.files import STAMP_PREFIX, Action, apply, plan, stamp, unstamp
+from shipyard.generate.files import (
+    STAMP_PREFIX,
+    Action,
+    Planned,
+    apply,
+    conflict_hint,
+    plan,
+    stamp,
+    unstamp,
+)
 from shipyard.generate.render import GeneratedFile
 
 OLD = "FROM python:3.11-slim\nRUN echo old\n"
@@ -100,7 +109,8 @@ OWNED = [
     ("users-own-file", "FROM alpine\n", NEW, False, Action.CONFLICT, "not written by shipyard"),
     ("forced-edited", stamp(OLD) + "# mine\n", NEW, True, Action.OVERWRITE,
      "edited since shipyard wrote it"),
-    ("forced-users-file", "FROM alpine\n", NEW, True, Action.OVERWRITE, "not written by shipyard"),
+    # --force alone never replaces a file Shipyard did not write: that takes --replace FILE
+    ("forced-users-file", "FROM alpine\n", NEW, True, Action.CONFLICT, "not written by shipyard"),
     ("forced-unedited-is-update", stamp(OLD), NEW, True, Action.UPDATE, ""),
     ("forced-absent-is-create", None, NEW, True, Action.CREATE, ""),
     ("forced-identical", stamp(NEW), NEW, True, Action.UNCHANGED, ""),
@@ -127,6 +137,88 @@ def test_plan_reads_nothing_it_does_not_need_and_writes_nothing(tmp_path: Path) 
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     plan(tmp_path, [GeneratedFile("Dockerfile", NEW), GeneratedFile("docker/x.sh", SCRIPT_NEW)])
     assert tree(tmp_path) == {"Dockerfile": "FROM alpine\n"}
+
+
+# -- plan: the user's choices (--skip, --replace) and mergers -------------------------------------
+
+EDITED_OURS = stamp(OLD) + "RUN echo mine\n"
+CHOICES = [
+    # id, existing (None = absent), force, skip, replace, action, reason
+    ("replace-users-file", "FROM alpine\n", False, False, True, Action.OVERWRITE,
+     "not written by shipyard"),
+    ("replace-edited", EDITED_OURS, False, False, True, Action.OVERWRITE,
+     "edited since shipyard wrote it"),
+    ("replace-absent-is-create", None, False, False, True, Action.CREATE, ""),
+    ("skip-users-file", "FROM alpine\n", False, True, False, Action.SKIP, "yours, kept"),
+    ("skip-absent", None, False, True, False, Action.SKIP, "not written"),
+    ("skip-ours-unedited", stamp(OLD), False, True, False, Action.SKIP, "yours, kept"),
+    ("skip-beats-force", EDITED_OURS, True, True, False, Action.SKIP, "yours, kept"),
+]
+
+
+@pytest.mark.parametrize(("existing", "force", "skip", "replace", "action", "reason"),
+                         [c[1:] for c in CHOICES], ids=[c[0] for c in CHOICES])
+def test_plan_choices(tmp_path: Path, existing: str | None, force: bool, skip: bool,
+                      replace: bool, action: Action, reason: str) -> None:
+    if existing is not None:
+        (tmp_path / "Dockerfile").write_text(existing)
+    [planned] = plan(tmp_path, [GeneratedFile("Dockerfile", NEW)], force=force,
+                     skip=["Dockerfile"] if skip else [],
+                     replace=["Dockerfile"] if replace else [])
+    assert (planned.action, planned.reason) == (action, reason)
+    assert planned.final == (existing or "" if skip else stamp(NEW))
+
+
+def _merger(current: str) -> tuple[str, str]:
+    return (current if "keep-out" in current else current + "keep-out\n"), "merged: kept"
+
+
+MERGES = [
+    # id, existing (None = absent), action, final
+    ("absent-is-ours", None, Action.CREATE, stamp("keep-out\n")),
+    ("ours-unedited-is-updated", stamp("old\n"), Action.UPDATE, stamp("keep-out\n")),
+    ("users-file-merged", "*\n!app\n", Action.MERGE, "*\n!app\nkeep-out\n"),
+    ("ours-edited-merged", stamp("old\n") + "mine\n", Action.MERGE,
+     stamp("old\n") + "mine\nkeep-out\n"),
+    ("already-merged", "*\n!app\nkeep-out\n", Action.UNCHANGED, "*\n!app\nkeep-out\n"),
+]
+
+
+@pytest.mark.parametrize(("existing", "action", "final"), [c[1:] for c in MERGES],
+                         ids=[c[0] for c in MERGES])
+def test_plan_merges_instead_of_replacing(tmp_path: Path, existing: str | None, action: Action,
+                                          final: str) -> None:
+    if existing is not None:
+        (tmp_path / ".dockerignore").write_text(existing)
+    for force in (False, True):  # --force never replaces a file that has a merger
+        [planned] = plan(tmp_path, [GeneratedFile(".dockerignore", "keep-out\n")], force=force,
+                         mergers={".dockerignore": _merger})
+        assert (planned.action, planned.final) == (action, final)
+    if action is Action.MERGE:
+        assert "+keep-out" in planned.diff
+        assert planned.reason == "merged: kept"
+
+
+def test_skipped_file_is_left_alone_while_the_others_are_written(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM alpine\n")
+    planned = plan(tmp_path, FILES, skip=["Dockerfile"])
+    apply(tmp_path, planned)
+    assert tree(tmp_path)["Dockerfile"] == "FROM alpine\n"
+    assert tree(tmp_path)["compose.yaml"] == stamp("services: {}\n")
+
+
+def _conflict(path: str, reason: str) -> Planned:
+    return Planned(GeneratedFile(path, ""), Action.CONFLICT, "", reason=reason)
+
+
+def test_conflict_hint_names_the_exact_flags() -> None:
+    hint = conflict_hint([_conflict("Dockerfile", "not written by shipyard"),
+                          _conflict("compose.yaml", "edited since shipyard wrote it")])
+    assert "--skip Dockerfile --skip compose.yaml to keep yours" in hint
+    assert "--replace Dockerfile --replace compose.yaml to take shipyard's" in hint
+    assert "--force" not in hint  # --force would not resolve the user's own Dockerfile
+    edited = conflict_hint([_conflict("compose.yaml", "edited since shipyard wrote it")])
+    assert "--force replaces every file you edited" in edited
 
 
 # -- plan: lines files ---------------------------------------------------------------------------
@@ -220,10 +312,10 @@ def test_conflict_error_names_every_conflicting_file(tmp_path: Path) -> None:
     assert err.value.message.startswith("Dockerfile, compose.yaml: ")
 
 
-def test_force_overwrites_and_keeps_user_lines(tmp_path: Path) -> None:
+def test_replace_overwrites_and_keeps_user_lines(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text("services: {web: {}}\n")
     (tmp_path / ".gitignore").write_text("*.log\n.env\n")
-    planned = plan(tmp_path, FILES, force=True)
+    planned = plan(tmp_path, FILES, replace=["compose.yaml"])
     assert planned[2].action is Action.OVERWRITE
     apply(tmp_path, planned)
     assert (tmp_path / "compose.yaml").read_text() == stamp("services: {}\n")

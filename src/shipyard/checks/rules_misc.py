@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from shipyard import dockerignore
 from shipyard.checks import secrets
 from shipyard.checks.model import CheckParseError, Finding, Rule, Severity, finding, register
 from shipyard.checks.yamlfile import load_yaml
@@ -86,77 +87,15 @@ register(
 # -- .dockerignore -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Pattern:
-    regex: re.Pattern[str]
-    exclude: bool
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**", i):
-            i += 2
-            if pattern.startswith("/", i):
-                out += "(?:.*/)?"
-                i += 1
-            else:
-                out += ".*"
-            continue
-        if char == "*":
-            out += "[^/]*"
-        elif char == "?":
-            out += "[^/]"
-        elif char == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out += re.escape(char)
-            else:
-                body = pattern[i + 1:end]
-                if body.startswith(("!", "^")):
-                    body = "^" + body[1:]
-                out += f"[{body}]"
-                i = end
-        elif char == "\\" and i + 1 < len(pattern):
-            i += 1
-            out += re.escape(pattern[i])
-        else:
-            out += re.escape(char)
-        i += 1
-    return re.compile(out + r"\Z")
-
-
-class DockerIgnore:
-    """A .dockerignore, matched like BuildKit's patternmatcher."""
+class DockerIgnore(dockerignore.DockerIgnore):
+    """A .dockerignore, matched like BuildKit's patternmatcher; a bad pattern is a parse
+    error of the file (BuildKit refuses the whole context for it)."""
 
     def __init__(self, text: str) -> None:
-        self.patterns: list[_Pattern] = []
-        for number, raw in enumerate(text.splitlines(), 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            exclude = not line.startswith("!")
-            body = line[1:].strip() if not exclude else line
-            body = re.sub(r"/+", "/", body).lstrip("/").rstrip("/")
-            body = re.sub(r"^(\./)+", "", body)
-            if body in ("", "."):
-                continue
-            try:
-                regex = _compile(body)
-            except re.error as exc:  # BuildKit refuses the context with a bad pattern too
-                raise CheckParseError(f"invalid pattern {line!r}: {exc.msg}", number) from None
-            self.patterns.append(_Pattern(regex, exclude))
-
-    def excludes(self, path: str) -> bool:
-        """True when `path` (relative, POSIX) is left out of the build context."""
-        parts = path.strip("/").split("/")
-        candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-        excluded = False
-        for pattern in self.patterns:
-            if any(pattern.regex.match(c) for c in candidates):
-                excluded = pattern.exclude
-        return excluded
+        try:
+            super().__init__(text)
+        except dockerignore.InvalidPattern as exc:
+            raise CheckParseError(exc.message, exc.line) from None
 
 
 _KEY_SAMPLES = ("id_rsa", "id_ed25519", "deploy.key", "tls.pem", ".ssh/id_rsa")

@@ -322,7 +322,8 @@ def _ci_command(provider: Provider) -> click.Command:
         if not write:
             click.echo(file.content, nl=False)
             return
-        planned = plan(project_dir, [file], force=force)
+        # the command names its one file: --force replaces it even if it was never ours
+        planned = plan(project_dir, [file], force=force, replace=[file.path] if force else [])
         item = planned[0]
         if item.diff and item.action in (Action.CONFLICT, Action.OVERWRITE, Action.UPDATE):
             console.print(Syntax(item.diff, "diff", theme="ansi_dark"))

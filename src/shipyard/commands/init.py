@@ -11,7 +11,7 @@ from rich.table import Table
 
 from shipyard.detect import Project
 from shipyard.errors import UsageError
-from shipyard.generate.files import Action
+from shipyard.generate.files import Action, conflict_hint
 from shipyard.init import InitResult, init
 
 console = Console()
@@ -19,7 +19,8 @@ err_console = Console(stderr=True)
 
 _ACTION_STYLE = {
     Action.CREATE: "green", Action.UPDATE: "cyan", Action.UNCHANGED: "dim",
-    Action.APPEND: "green", Action.CONFLICT: "bold red", Action.OVERWRITE: "yellow",
+    Action.APPEND: "green", Action.MERGE: "green", Action.CONFLICT: "bold red",
+    Action.OVERWRITE: "yellow", Action.SKIP: "dim",
 }
 
 
@@ -57,10 +58,13 @@ def init_report(result: InitResult) -> None:
     table.add_column("would be" if not result.written else "result")
     for item in result.planned:
         label = item.action.value + (f" ({item.reason})" if item.reason else "")
+        if item.action is Action.CONFLICT:
+            label += f": --skip {item.file.path} or --replace {item.file.path}"
         table.add_row(item.file.path, f"[{_ACTION_STYLE[item.action]}]{label}[/]")
     console.print(table)
     for item in result.planned:
-        if item.diff and item.action in (Action.CONFLICT, Action.OVERWRITE, Action.UPDATE):
+        if item.diff and item.action in (Action.CONFLICT, Action.OVERWRITE, Action.UPDATE,
+                                         Action.MERGE):
             console.print(Syntax(item.diff, "diff", theme="ansi_dark"))
 
 
@@ -94,7 +98,13 @@ def _yn(flag: bool) -> str:
 @click.command("init")
 @click.argument("project_dir", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--dry-run", is_flag=True, help="Print what was found and what would be written.")
-@click.option("--force", is_flag=True, help="Replace files you changed (after showing the diff).")
+@click.option("--force", is_flag=True,
+              help="Replace files shipyard wrote that you edited since (never your own files:"
+                   " name those with --replace).")
+@click.option("--skip", "skip", multiple=True, metavar="FILE",
+              help="Keep your FILE as it is (or do not create it). Repeatable.")
+@click.option("--replace", "replace", multiple=True, metavar="FILE",
+              help="Replace your own FILE with shipyard's (see the diff). Repeatable.")
 @click.option("--extra", "extras", multiple=True, help="Install this optional-dependency extra.")
 @click.option("--python", help="Python version of the base image (default: .python-version,"
               " runtime.txt, requires-python).")
@@ -103,7 +113,8 @@ def _yn(flag: bool) -> str:
               help="Also write this CI pipeline (default: from the git remote, if evident).")
 @click.option("--known-hosts", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="known_hosts file with the private git servers' keys (default: ssh-keyscan).")
-def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[str, ...],
+def init_command(project_dir: Path, dry_run: bool, force: bool, skip: tuple[str, ...],
+                 replace: tuple[str, ...], extras: tuple[str, ...],
                  python: str | None, image: str | None, ci: str | None,
                  known_hosts: Path | None) -> None:
     """Detect the project and write its production Docker packaging."""
@@ -111,10 +122,9 @@ def init_command(project_dir: Path, dry_run: bool, force: bool, extras: tuple[st
 
     result = init(project_dir, dry_run=dry_run, force=force, extras=list(extras), python=python,
                   image=image, known_hosts=known_hosts, resolve_digest=Docker().registry_digest,
-                  ci=ci)
+                  ci=ci, skip=skip, replace=replace)
     init_report(result)
     if result.conflicts:
-        raise UsageError(
-            f"{len(result.conflicts)} file(s) changed by you would be replaced",
-            hint="rerun with --force to replace them",
-        )
+        names = ", ".join(p.file.path for p in result.conflicts)
+        raise UsageError(f"{names}: yours, not replaced unless named; nothing was written",
+                         hint=conflict_hint(result.conflicts))

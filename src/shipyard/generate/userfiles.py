@@ -1,0 +1,141 @@
+"""The user's own files win: wire the .dockerignore merge into `init`, and say what
+the final build context would let into the image.
+
+Why a separate step: the merge needs to know what the Dockerfile copies — the
+generated one, or the user's own kept with --skip — (to re-include it under an
+allow-list, and past Shipyard's exclusions) and which development-mode settings files
+the project has (to keep them out), and after planning, the final .dockerignore —
+merged, Shipyard's, or the user's kept with --skip — decides what to warn about.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from dataclasses import replace
+from pathlib import Path
+
+from shipyard.detect.devmode import DevModeFile
+from shipyard.dockerignore import DockerIgnore, InvalidPattern
+from shipyard.errors import UsageError
+from shipyard.generate.files import Action, Merger, Planned
+from shipyard.generate.ignoremerge import Exclusion, merge
+from shipyard.generate.render import GeneratedFile
+
+IGNORE = ".dockerignore"
+# BuildKit reads <Dockerfile>.dockerignore instead of .dockerignore when it exists.
+DOCKERFILE_IGNORE = "Dockerfile.dockerignore"
+
+
+def ignore_file(root: Path) -> str:
+    """The ignore file BuildKit applies to ./Dockerfile's context: the one to merge into."""
+    return DOCKERFILE_IGNORE if (root / DOCKERFILE_IGNORE).is_file() else IGNORE
+
+
+def copy_sources(dockerfile: str) -> list[str]:
+    """Context paths a Dockerfile COPYs or ADDs by name: not `.`, not from another stage
+    (`--from=`), not URLs, here-documents or `$VARIABLES` (which cannot be re-included)."""
+    sources: list[str] = []
+    for line in re.sub(r"\\[ \t]*\n", " ", dockerfile).splitlines():
+        words = line.split()
+        if not words or words[0].upper() not in ("COPY", "ADD"):
+            continue
+        if any(w.startswith("--from") for w in words):
+            continue
+        args = [w for w in words[1:] if not w.startswith("--")]
+        if args and args[0].startswith("["):
+            try:
+                args = [str(a) for a in json.loads(" ".join(args))]
+            except (ValueError, TypeError):
+                continue
+        sources += [a.removeprefix("./").rstrip("/") for a in args[:-1]
+                    if a not in (".", "./") and not a.startswith("<<")
+                    and "$" not in a and "://" not in a]
+    return list(dict.fromkeys(s for s in sources if s))
+
+
+def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[DevModeFile],
+                            skip: Collection[str]) -> tuple[list[GeneratedFile],
+                                                            dict[str, Merger]]:
+    """files with Shipyard's .dockerignore completed (dev settings kept out), and the
+    merger that adds the same to a user's own .dockerignore."""
+    dockerfile = next((f.content for f in files if f.path == "Dockerfile"), "")
+    if "Dockerfile" in skip:  # the user's own Dockerfile stays: keep what it copies
+        theirs = root / "Dockerfile"
+        dockerfile = theirs.read_text(encoding="utf-8", errors="replace") \
+            if theirs.is_file() else ""
+    copies = copy_sources(dockerfile)
+    extra = [Exclusion(f.path, (f.path,)) for f in dev if f.excludable]
+    target = ignore_file(root)
+    top_dirs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def merger(current: str) -> tuple[str, str]:
+        try:
+            merged = merge(current, copies=copies, extra=extra, top_dirs=top_dirs)
+        except InvalidPattern as exc:
+            raise UsageError(f"{target}:{exc.line}: {exc.message}",
+                             hint="BuildKit refuses the whole build context for it: fix "
+                                  "that line") from None
+        return merged.text, merged.summary
+
+    out = [replace(f, path=target, content=merger(f.content)[0]) if f.path == IGNORE else f
+           for f in files]
+    return out, {target: merger}
+
+
+def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
+                     import_check: str) -> tuple[list[str], list[str]]:
+    """(warnings, notes) about what the final build context lets into the image."""
+    by_path = {p.file.path: p for p in planned}
+    name = ignore_file(root)
+    item = by_path.get(name)
+    text = item.final if item else ""
+    if item is None or (item.action is Action.SKIP and not (root / name).is_file()):
+        text = ""
+    try:
+        ignore = DockerIgnore(text)
+    except InvalidPattern as exc:
+        return [f"{name}:{exc.line}: {exc.message} (BuildKit refuses the build context)"], []
+    warnings: list[str] = []
+    notes: list[str] = []
+    for found in dev:
+        if ignore.excludes(found.path):
+            if found.excludable:
+                notes.append(f"kept out of the image: {found.describe()}")
+            continue
+        if found.excludable:  # .dockerignore skipped, or the user's lines after the block
+            warnings.append(f"{found.describe()}: it would go into the image and switch it to "
+                            f"development mode; add `{found.path}` to {name}")
+        elif found.debug:
+            warnings.append(f"{found.describe()}: it goes into the image; make sure production "
+                            f"never selects it, or add `{found.path}` to {name}")
+        else:
+            warnings.append(f"{found.describe()}: it would go into the image as it is in your "
+                            f"checkout; add `{found.path}` to {name} unless the image needs it")
+    dockerfile = by_path.get("Dockerfile")
+    if dockerfile is not None and dockerfile.action is not Action.SKIP:
+        for source in copy_sources(dockerfile.file.content):
+            planned_file = by_path.get(source)
+            if planned_file and planned_file.action is Action.SKIP and not (root / source).exists():
+                warnings.append(f"{source} is skipped and does not exist, but the Dockerfile "
+                                f"copies it: the build will fail")
+            elif ignore.excludes(source):
+                warnings.append(f"{name} leaves out {source}, which the Dockerfile copies: "
+                                f"the build will fail; add `!{source}` to {name}")
+    module = _module_file(root, import_check)
+    if module is not None and ignore.excludes(module):
+        warnings.append(f"{name} leaves out {module}, the application's module: the build's "
+                        f"smoke test will fail; add `!{module}` to {name}")
+    return warnings, notes
+
+
+def _module_file(root: Path, module: str) -> str | None:
+    if not module:
+        return None
+    for base in ("", "src/"):
+        stem = base + module.replace(".", "/")
+        for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
+            if (root / candidate).is_file():
+                return candidate
+    return None
