@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.config import Config, load_config
 from shipyard.deploy.ci import PATHS, Provider, ci_file
 from shipyard.detect import Project, detect
 from shipyard.generate import files as filewriter
@@ -45,13 +46,19 @@ def init(
     known_hosts: Path | None = None,
     resolve_digest: DigestResolver | None = None,
     ci: str | None = None,
+    config: Config | None = None,
 ) -> InitResult:
     """Detect root, render its files, and (unless dry_run) write them safely.
 
     resolve_digest maps the base image name to its registry digest when known
     (e.g. from the local engine); the Dockerfile then pins tag AND digest.
+    config: the project's settings (default: loaded from root); its health_path wins
+    over the health route found in the code.
     """
-    project = detect(root, extras=extras, python=python)
+    if config is None and root.is_dir():  # a missing directory is detect()'s error to name
+        config = load_config(root)
+    project = detect(root, extras=extras, python=python,
+                     health_path=config.health_path if config else None)
     notes: list[str] = []
     if resolve_digest is not None:
         project.base_digest = resolve_digest(base_image_name(project))

@@ -241,7 +241,7 @@ class FakeClock:
 
 def run_fake(docker: FakeDocker, monkeypatch: pytest.MonkeyPatch,
              **settings: object) -> dict[str, CheckResult]:
-    monkeypatch.setattr(runtime, "http_get", lambda url, timeout=5: (200, ""))
+    monkeypatch.setattr(runtime, "http_get", lambda url, timeout=5, **_: (200, ""))
     clock = FakeClock()
     runner = Runner(docker, RunSettings(image="img", **settings),  # type: ignore[arg-type]
                     clock=clock, sleep=clock.sleep)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from shipyard.errors import UsageError
 from shipyard.generate.files import Action
+from shipyard.healthprobe import HealthProbe
 from shipyard.init import InitResult, init
 
 console = Console()
@@ -33,6 +34,7 @@ def init_report(result: InitResult) -> None:
     compiler = "yes — " + "; ".join(p.compiled) if p.compiled else "no"
     console.print(f"  install: {p.install_mode}; python {p.python_version};"
                   f" compiler in builder: {compiler}")
+    _health_report(p.health)
     if p.django:
         d = p.django
         console.print(f"  django: settings {d.settings_module};"
@@ -53,6 +55,20 @@ def init_report(result: InitResult) -> None:
     for item in result.planned:
         if item.diff and item.action in (Action.CONFLICT, Action.OVERWRITE, Action.UPDATE):
             console.print(Syntax(item.diff, "diff", theme="ansi_dark"))
+
+
+def _health_report(health: HealthProbe) -> None:
+    """Which health path the image's HEALTHCHECK asks, and why; in the fallback, how to
+    get a real one."""
+    if not health.any_answer:
+        console.print(f"  health check: GET {health.path} ({health.origin})")
+        return
+    console.print(f"  health check: GET {health.path} ({health.origin}): any HTTP answer"
+                  " below 500 counts as alive")
+    err_console.print("[yellow]warning:[/] no health endpoint found, so the container is only"
+                      " checked for answering at all: add a GET route such as /health that"
+                      " answers 200 when the app can serve (it will be found), or set"
+                      " [tool.shipyard] health_path")
 
 
 def _yn(flag: bool) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
+from shipyard.detect.health import choose_probe, find_health_route
+from shipyard.detect.pysource import SourceIndex
 from shipyard.detect.scan import (
     SKIP_DIRS,
     AppObject,
@@ -20,6 +22,7 @@ from shipyard.detect.scan import (
     package_data_files,
 )
 from shipyard.errors import UsageError
+from shipyard.healthprobe import HealthProbe, fallback
 
 Framework = Literal["django", "fastapi", "starlette", "flask", "package", "unknown"]
 Interface = Literal["wsgi", "asgi", "script", "none"]
@@ -59,7 +62,7 @@ class Project:
     extra_server_requirements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     port: int = 8000
-    health_path: str = "/healthz"
+    health: HealthProbe = field(default_factory=fallback)  # what the HEALTHCHECK asks, and why
     data_dir: str = "/data"
     env: dict[str, str] = field(default_factory=dict)
 
@@ -81,8 +84,12 @@ class Project:
         return bool(self.django and self.django.compilemessages)
 
 
-def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None) -> Project:
-    """Read root and describe it; raise UsageError for what cannot be packaged at all."""
+def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None,
+           health_path: str | None = None) -> Project:
+    """Read root and describe it; raise UsageError for what cannot be packaged at all.
+
+    health_path: the configured one ([tool.shipyard] health_path), which wins over the
+    route found in the code."""
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory", hint="pass the project directory")
     pyproject = load_pyproject(root)
@@ -91,6 +98,9 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project = _detect_framework(root, name, pyproject, deps)
     project.python_version = python or _python_version(root, pyproject)
     project.compiled = _compiled_sources(root, deps)
+    project.health = choose_probe(health_path, None if health_path else find_health_route(
+        SourceIndex(root), django=project.django is not None,
+        django_settings=project.django.settings_module if project.django else None))
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
     _add_server_requirements(project)

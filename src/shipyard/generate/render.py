@@ -95,8 +95,7 @@ def render(project: Project, image: str | None = None,
             commands.append(f"python {project.django.manage_py} compilemessages")
         commands.append(COMPILE_SOURCE)
         build_steps.append(" \\\n && ".join(commands))
-    runtime_env = {**project.env, "PORT": str(project.port),
-                   "HEALTHCHECK_PATH": project.health_path}
+    runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
         runtime_env["PYTHONPATH"] = "/app/src"
     context = {
@@ -116,6 +115,8 @@ def render(project: Project, image: str | None = None,
         "manage_py": project.django.manage_py if project.django else "manage.py",
         "server_command": server_command(project),
         "example_env": _example_env(project),
+        "health_origin": "set by [tool.shipyard] health_path"
+        if "health_path" in project.health.origin else "the app's own health route",
     }
     files = [
         GeneratedFile("Dockerfile", _dockerfile(context, plan)),

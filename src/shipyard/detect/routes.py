@@ -1,0 +1,230 @@
+"""GET routes of FastAPI, Starlette and Flask apps, with the prefixes they are served under.
+
+Read statically (shipyard.detect.pysource): routes are declared on an object — an app
+(`FastAPI()`, `Starlette()`, `Flask()`), a router (`APIRouter(prefix=...)`) or a
+blueprint (`Blueprint(..., url_prefix=...)`) — and objects hang under each other
+(`include_router(r, prefix=...)`, `register_blueprint(bp, url_prefix=...)`,
+`mount("/sub", app)`, Starlette's `Mount(...)`), often across modules. A route's full
+path is the chain of prefixes from an app down to it.
+
+Why only chains that reach an app: a router nobody includes is not served, and a prefix
+that cannot be read off the source makes the path a guess. Both are left out; the
+caller then falls back to a probe that works without knowing the path.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from shipyard.detect.pysource import SourceIndex, call_name, top_level_value
+
+APP_CLASSES = frozenset({"FastAPI", "Starlette", "Flask", "Quart"})
+# Router classes and the keyword that gives their own prefix (None: they have none).
+ROUTER_CLASSES: dict[str, str | None] = {"APIRouter": "prefix", "Router": None,
+                                         "Blueprint": "url_prefix"}
+_DECORATORS = {"get": False, "route": True, "api_route": True}  # name → takes methods=
+_ADD_ROUTE = frozenset({"add_route", "add_api_route", "add_url_rule"})
+_MAX_NESTING = 10
+
+
+@dataclass(frozen=True)
+class Route:
+    """A GET route's full path and where it is declared (file:line)."""
+
+    path: str
+    where: str
+
+
+@dataclass
+class _Object:
+    kind: str  # "app", "router" or "blueprint"
+    own_prefix: str | None  # None: present but not readable from the source
+
+
+@dataclass(frozen=True)
+class _Edge:
+    child: str
+    parent: str
+    prefix: str | None
+    replaces: bool  # register_blueprint(url_prefix=...) replaces the blueprint's own prefix
+
+
+@dataclass
+class _Graph:
+    objects: dict[str, _Object] = field(default_factory=dict)
+    edges: list[_Edge] = field(default_factory=list)
+    declared: list[tuple[str, str | None, str]] = field(default_factory=list)  # owner, path, where
+
+
+def find_routes(index: SourceIndex) -> list[Route]:
+    """Every GET route whose full path is known, in declaration order."""
+    graph = _Graph()
+    for module in index.modules():
+        _read_module(index, module, graph)
+    routes: list[Route] = []
+    for owner, path, where in graph.declared:
+        if owner not in graph.objects or path is None:
+            continue
+        for prefix in _prefixes(graph, owner, frozenset()):
+            routes.append(Route(_absolute(_join(prefix, path)), where))
+    return routes
+
+
+def _read_module(index: SourceIndex, module: str, graph: _Graph) -> None:
+    tree = index.tree(module)
+    if tree is None:
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if names:
+                _constructed(index, module, f"{module}.{names[0]}", node.value, graph)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                _decorator(index, module, decorator, graph)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            _method_call(index, module, node, graph)
+
+
+def _constructed(index: SourceIndex, module: str, key: str, call: ast.Call,
+                 graph: _Graph) -> None:
+    name = call_name(call)
+    if name in APP_CLASSES:
+        graph.objects[key] = _Object("app", "")
+    elif name in ROUTER_CLASSES:
+        keyword = ROUTER_CLASSES[name]
+        prefix_expr = _keyword(call, keyword) if keyword else None
+        prefix = "" if prefix_expr is None else index.string(module, prefix_expr)
+        graph.objects[key] = _Object("blueprint" if name == "Blueprint" else "router", prefix)
+    else:
+        return
+    routes = _keyword(call, "routes")
+    if routes is not None:
+        _route_list(index, module, routes, key, "", graph, 0)
+
+
+def _decorator(index: SourceIndex, module: str, decorator: ast.expr, graph: _Graph) -> None:
+    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
+        return
+    method = decorator.func.attr
+    if method not in _DECORATORS or (_DECORATORS[method] and not _serves_get(decorator)):
+        return
+    owner = _key(index, module, decorator.func.value)
+    path = index.string(module, _argument(decorator, 0, "path", "rule"))
+    graph.declared.append((owner, path, index.where(module, decorator)))
+
+
+def _method_call(index: SourceIndex, module: str, call: ast.Call, graph: _Graph) -> None:
+    assert isinstance(call.func, ast.Attribute)
+    method, target = call.func.attr, call.func.value
+    if method in _ADD_ROUTE and _serves_get(call):
+        path = index.string(module, _argument(call, 0, "path", "rule"))
+        graph.declared.append((_key(index, module, target), path, index.where(module, call)))
+    elif method in ("include_router", "register_blueprint") and call.args:
+        keyword = "prefix" if method == "include_router" else "url_prefix"
+        prefix_expr = _keyword(call, keyword)
+        prefix = "" if prefix_expr is None else index.string(module, prefix_expr)
+        graph.edges.append(_Edge(_key(index, module, call.args[0]), _key(index, module, target),
+                                 prefix, method == "register_blueprint" and
+                                 prefix_expr is not None))
+    elif method == "mount":
+        child = _argument(call, 1, "app")
+        if isinstance(child, ast.Name | ast.Attribute):
+            graph.edges.append(_Edge(_key(index, module, child), _key(index, module, target),
+                                     index.string(module, _argument(call, 0, "path")), False))
+
+
+def _route_list(index: SourceIndex, module: str, expr: ast.expr, owner: str,
+                prefix: str | None, graph: _Graph, depth: int) -> None:
+    """Starlette's `routes=[Route(...), Mount(...)]`, through list variables and `+`."""
+    if depth > _MAX_NESTING:
+        return
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        for side in (expr.left, expr.right):
+            _route_list(index, module, side, owner, prefix, graph, depth + 1)
+    elif isinstance(expr, ast.Name):
+        tree = index.tree(module)
+        value = top_level_value(tree.body, expr.id) if tree else None
+        if value is not None:
+            _route_list(index, module, value, owner, prefix, graph, depth + 1)
+    elif isinstance(expr, ast.List | ast.Tuple):
+        for item in expr.elts:
+            if not isinstance(item, ast.Call):
+                continue
+            path = index.string(module, _argument(item, 0, "path"))
+            full = None if prefix is None or path is None else _join(prefix, path)
+            if call_name(item) == "Route" and _serves_get(item):
+                graph.declared.append((owner, full, index.where(module, item)))
+            elif call_name(item) == "Mount":
+                routes = _keyword(item, "routes")
+                child = _argument(item, 1, "app")
+                if routes is not None:
+                    _route_list(index, module, routes, owner, full, graph, depth + 1)
+                elif isinstance(child, ast.Name | ast.Attribute):
+                    graph.edges.append(_Edge(_key(index, module, child), owner, full, False))
+
+
+def _prefixes(graph: _Graph, key: str, seen: frozenset[str]) -> list[str]:
+    """Every full prefix the object's routes are served under (its own prefix included)."""
+    obj = graph.objects.get(key)
+    if obj is None or key in seen or len(seen) > _MAX_NESTING:
+        return []
+    parents = [e for e in graph.edges if e.child == key]
+    if not parents:
+        return [""] if obj.kind == "app" else []
+    found: list[str] = []
+    for edge in parents:
+        if edge.prefix is None:
+            continue
+        own = "" if edge.replaces else obj.own_prefix
+        if own is None:
+            continue
+        for above in _prefixes(graph, edge.parent, seen | {key}):
+            found.append(_join(_join(above, edge.prefix), own))
+    return found
+
+
+def _key(index: SourceIndex, module: str, expr: ast.expr) -> str:
+    """The object an expression names, keyed by the module that defines it."""
+    dotted = index.dotted(module, expr)
+    if dotted is None:
+        return ""
+    located = index.locate(dotted)
+    if located is not None and len(located[1]) == 1:
+        return f"{located[0]}.{located[1][0]}"
+    return dotted
+
+
+def _serves_get(call: ast.Call) -> bool:
+    """No `methods=` (GET is the default), or a literal list that includes GET."""
+    methods = _keyword(call, "methods")
+    if methods is None:
+        return True
+    if not isinstance(methods, ast.List | ast.Tuple | ast.Set):
+        return False
+    return any(isinstance(m, ast.Constant) and str(m.value).upper() == "GET"
+               for m in methods.elts)
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _argument(call: ast.Call, position: int, *names: str) -> ast.expr | None:
+    if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
+        return call.args[position]
+    return next((k.value for k in call.keywords if k.arg in names), None)
+
+
+def _join(prefix: str, path: str) -> str:
+    if not path:
+        return prefix
+    if not prefix:
+        return path
+    return prefix.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _absolute(path: str) -> str:
+    return path if path.startswith("/") else "/" + path
