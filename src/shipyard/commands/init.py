@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -61,14 +62,14 @@ def _health_report(health: HealthProbe) -> None:
     """Which health path the image's HEALTHCHECK asks, and why; in the fallback, how to
     get a real one."""
     if not health.any_answer:
-        console.print(f"  health check: GET {health.path} ({health.origin})")
+        console.print(escape(f"  health check: GET {health.path} ({health.origin})"))
         return
-    console.print(f"  health check: GET {health.path} ({health.origin}): any HTTP answer"
-                  " below 500 counts as alive")
+    console.print(escape(f"  health check: GET {health.path} ({health.origin}): any HTTP answer"
+                         " below 500 counts as alive"))
     err_console.print("[yellow]warning:[/] no health endpoint found, so the container is only"
                       " checked for answering at all: add a GET route such as /health that"
                       " answers 200 when the app can serve (it will be found), or set"
-                      " [tool.shipyard] health_path")
+                      " \\[tool.shipyard] health_path")
 
 
 def _yn(flag: bool) -> str:

@@ -152,7 +152,7 @@ class _Walker:
             dotted = self.index.dotted(module, target)
             name = dotted if dotted and self.index.is_module(dotted) else None
         if name in HEALTH_URLCONFS:
-            self.routes.append(Route("/" + prefix, self.index.where(module, entry)))
+            self.routes.append(Route("/" + prefix, self.index.where(module, entry), True))
         elif name is not None:
             self.module(name, prefix, depth + 1)
 

@@ -63,7 +63,8 @@ def best_route(routes: Sequence[Route]) -> Route | None:
     """The most health-like route (see the module docstring for the order)."""
     ranked = [(rank, len(route.path.strip("/").split("/")), order, route)
               for order, route in enumerate(routes)
-              if (rank := health_rank(route.path)) is not None]
+              if (rank := (0, 0) if route.health_package else health_rank(route.path))
+              is not None]
     return min(ranked, key=lambda item: item[:3])[3] if ranked else None
 
 

@@ -34,6 +34,8 @@ class Route:
 
     path: str
     where: str
+    health_package: bool = False
+    """Served by a health-check package (django-health-check): health-like by origin."""
 
 
 @dataclass
