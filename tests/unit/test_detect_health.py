@@ -211,6 +211,10 @@ DJANGO_CASES: list[tuple[str, dict[str, str], tuple[str, str] | None]] = [
         'urlpatterns = [re_path(r"^health/(?P<part>\\w+)$", views.part)]\n\n'
         'if settings.DEBUG:\n    urlpatterns += [path("health", views.health)]\n'),
      None),
+    ("include-cycle-terminates", django(
+        'urlpatterns = [\n    path("again/", include("site_cfg.urls")),\n'
+        '    path("health", views.health),\n]\n'),
+     ("/health", "site_cfg/urls.py:7")),
     ("django-health-check-package",
      django('urlpatterns = [path("ht/", include("health_check.urls"))]\n'),
      ("/ht/", "site_cfg/urls.py:5")),
@@ -294,3 +298,12 @@ def test_user_code_is_never_imported(tmp_path: Path) -> None:
                          '\n@app.get("/health")\ndef h():\n    return {}\n')}
     assert found(tmp_path / "p", files) == ("/health", "main.py:6")
     assert not boom.exists()
+
+
+def test_unparsable_files_are_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "latin.py").write_bytes(b"x = '\xe9'\n")  # not UTF-8
+    files = {"broken.py": "def (:\n",
+             "main.py": FASTAPI + '\n@app.get("/up")\ndef up():\n    return {}\n'}
+    assert found(root, files) == ("/up", "main.py:5")

@@ -23,6 +23,7 @@ _ROOT_URLCONF = re.compile(r"""^ROOT_URLCONF\s*=\s*["']([\w.]+)["']""", re.M)
 # Third-party URLconfs that *are* a health endpoint at the path they are included under.
 HEALTH_URLCONFS = frozenset({"health_check.urls"})
 _MAX_DEPTH = 12
+_MAX_VISITS = 2000  # included URLconfs walked in all: bounds include cycles and fan-out
 
 
 def find_django_routes(index: SourceIndex, settings_module: str | None = None) -> list[Route]:
@@ -53,10 +54,12 @@ class _Walker:
     def __init__(self, index: SourceIndex) -> None:
         self.index = index
         self.routes: list[Route] = []
+        self.visits = 0
 
     def module(self, module: str, prefix: str, depth: int) -> None:
         tree = self.index.tree(module)
-        if tree is None or depth > _MAX_DEPTH:
+        self.visits += 1
+        if tree is None or depth > _MAX_DEPTH or self.visits > _MAX_VISITS:
             return
         self.entries(module, self.patterns(tree.body, "urlpatterns"), prefix, depth)
 

@@ -29,6 +29,7 @@ class SourceIndex:
             self.paths.setdefault(module_name(root, path), path)
         self._trees: dict[str, ast.Module | None] = {}
         self._imports: dict[str, dict[str, str]] = {}
+        self._defined: dict[str, frozenset[str]] = {}
 
     def modules(self) -> list[str]:
         return sorted(self.paths)
@@ -89,12 +90,18 @@ class SourceIndex:
             if module not in self.paths:
                 continue
             rest = parts[cut:]
-            if rest and depth < MAX_DEPTH and not _defines(self.tree(module), rest[0]):
+            if rest and depth < MAX_DEPTH and rest[0] not in self.defined(module):
                 target = self.imports(module).get(rest[0])
                 if target is not None and target != dotted:
                     return self.locate(".".join([target, *rest[1:]]), depth + 1)
             return module, rest
         return None
+
+    def defined(self, module: str) -> frozenset[str]:
+        """Names the module binds itself (assignments, defs, classes), not by an import."""
+        if module not in self._defined:
+            self._defined[module] = _bound_names(self.tree(module))
+        return self._defined[module]
 
     def is_module(self, dotted: str) -> bool:
         return dotted in self.paths
@@ -181,17 +188,15 @@ def _call_name(call: ast.Call) -> str:
     return ".".join(reversed(parts))
 
 
-def _defines(tree: ast.Module | None, name: str) -> bool:
-    """Does module-level code bind name itself (not by an import)?"""
+def _bound_names(tree: ast.Module | None) -> frozenset[str]:
+    names: set[str] = set()
     for node in ast.walk(tree) if tree else ():
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return True
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and \
-                node.name == name:
-            return True
-    return False
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return frozenset(names)
 
 
 def _absolute(package: str, module: str | None, level: int) -> str:
@@ -205,5 +210,5 @@ def _absolute(package: str, module: str | None, level: int) -> str:
 def _parse(path: Path) -> ast.Module | None:
     try:
         return ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
         return None
