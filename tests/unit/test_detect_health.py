@@ -154,6 +154,20 @@ FLASK_CASES: list[tuple[str, dict[str, str], tuple[str, str] | None]] = [
         "shop/main/routes.py": ('from shop.main import bp\n\n\n@bp.route("/healthz")\n'
                                 'def healthz():\n    return "ok"\n'),
     }, ("/-/healthz", "shop/main/routes.py:4")),
+    ("flask-restful-api-on-a-blueprint", {
+        "shop/__init__.py": FACTORY.format(prefix=', url_prefix="/api"'),
+        "shop/ops.py": ('from flask import Blueprint\nfrom flask_restful import Api, Resource\n\n'
+                        'bp = Blueprint("ops", __name__)\napi = Api(bp, prefix="/v1")\n\n\n'
+                        'class Health(Resource):\n    def get(self):\n        return {}\n\n\n'
+                        'class Login(Resource):\n    def post(self):\n        return {}\n\n\n'
+                        'api.add_resource(Login, "/ping")\napi.add_resource(Health, "/health")\n'),
+    }, ("/api/v1/health", "shop/ops.py:19")),
+    ("flask-restx-namespace-default-path", {
+        "app.py": ('from flask import Flask\nfrom flask_restx import Api, Namespace, Resource\n\n'
+                   'app = Flask(__name__)\napi = Api(app)\nns = Namespace("ops")\n'
+                   'api.add_namespace(ns)\n\n\n@ns.route("/healthz")\nclass Healthz(Resource):\n'
+                   '    def get(self):\n        return {}\n'),
+    }, ("/ops/healthz", "app.py:10")),
     ("blueprint-never-registered-is-not-served", {
         "shop/__init__.py": FLASK,
         "shop/ops.py": BLUEPRINT.format(prefix=""),
@@ -215,6 +229,13 @@ DJANGO_CASES: list[tuple[str, dict[str, str], tuple[str, str] | None]] = [
         'urlpatterns = [\n    path("again/", include("site_cfg.urls")),\n'
         '    path("health", views.health),\n]\n'),
      ("/health", "site_cfg/urls.py:7")),
+    ("django-ninja-api-mounted-in-urls", django(
+        'from .api import api\n\nurlpatterns = [path("api/", api.urls)]\n',
+        **{"site_cfg/api.py": ('from ninja import NinjaAPI, Router\n\napi = NinjaAPI()\n'
+                               'ops = Router()\napi.add_router("/ops", ops)\n\n\n'
+                               '@ops.get("/health")\ndef health(request):\n    return {}\n'),
+           "other.py": FASTAPI + '\n@app.get("/healthz")\ndef h():\n    return {}\n'}),
+     ("/api/ops/health", "site_cfg/api.py:8")),
     ("django-health-check-package",
      django('urlpatterns = [path("ht/", include("health_check.urls"))]\n'),
      ("/ht/", "site_cfg/urls.py:5")),

@@ -16,7 +16,7 @@ import ast
 import re
 
 from shipyard.detect.pysource import SourceIndex, call_name, top_level_value
-from shipyard.detect.routes import Route
+from shipyard.detect.routes import Route, object_key
 
 _ROUTE_CALLS = frozenset({"path", "re_path", "url"})
 _ROOT_URLCONF = re.compile(r"""^ROOT_URLCONF\s*=\s*["']([\w.]+)["']""", re.M)
@@ -26,14 +26,17 @@ _MAX_DEPTH = 12
 _MAX_VISITS = 2000  # included URLconfs walked in all: bounds include cycles and fan-out
 
 
-def find_django_routes(index: SourceIndex, settings_module: str | None = None) -> list[Route]:
-    """Every literal path the project's URLconf serves, in declaration order."""
+def find_django_routes(index: SourceIndex, settings_module: str | None = None
+                       ) -> tuple[list[Route], dict[str, str]]:
+    """Every literal path the project's URLconf serves, in declaration order; and the
+    URL trees it mounts (`path("api/", api.urls)`: object key → prefix), whose routes
+    shipyard.detect.routes reads (django-ninja)."""
     urlconf = root_urlconf(index, settings_module)
     if urlconf is None:
-        return []
+        return [], {}
     walker = _Walker(index)
     walker.module(urlconf, "", 0)
-    return walker.routes
+    return walker.routes, walker.mounted
 
 
 def root_urlconf(index: SourceIndex, settings_module: str | None) -> str | None:
@@ -54,6 +57,7 @@ class _Walker:
     def __init__(self, index: SourceIndex) -> None:
         self.index = index
         self.routes: list[Route] = []
+        self.mounted: dict[str, str] = {}
         self.visits = 0
 
     def module(self, module: str, prefix: str, depth: int) -> None:
@@ -132,7 +136,10 @@ class _Walker:
             if included:
                 assert isinstance(view, ast.Call)
                 self.include(module, view, prefix + route, entry, depth)
-            elif view is not None and not _is_urls_attribute(view):
+            elif isinstance(view, ast.Attribute) and view.attr == "urls":
+                key = object_key(self.index, module, view.value)  # api.urls, admin.site.urls
+                self.mounted.setdefault(key, "/" + prefix + route)
+            elif view is not None:
                 self.routes.append(Route("/" + prefix + route, self.index.where(module, entry)))
 
     def include(self, module: str, call: ast.Call, prefix: str, entry: ast.Call,
@@ -174,8 +181,3 @@ def regex_to_path(pattern: str, *, leaf: bool) -> str | None:
     if re.search(r"[()\[\]{}*+?|^$\\]", literal):
         return None
     return literal
-
-
-def _is_urls_attribute(view: ast.expr) -> bool:
-    """admin.site.urls, router.urls, api.urls: whole URL trees, not a single view."""
-    return isinstance(view, ast.Attribute) and view.attr == "urls"

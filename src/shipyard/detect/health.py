@@ -72,10 +72,10 @@ def find_health_route(root_index: SourceIndex, *, django_settings: str | None = 
                       django: bool = False) -> Route | None:
     """The app's health route, from its Django URLconf or its FastAPI/Starlette/Flask
     routes, or None."""
-    routes = find_django_routes(root_index, django_settings) if django else []
-    if not routes:
-        routes = find_routes(root_index)
-    return best_route(routes)
+    if not django:
+        return best_route(find_routes(root_index))
+    routes, mounted = find_django_routes(root_index, django_settings)
+    return best_route(routes + (find_routes(root_index, mounted) if mounted else []))
 
 
 def choose_probe(configured: str | None, found: Route | None,

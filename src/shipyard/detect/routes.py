@@ -5,7 +5,9 @@ Read statically (shipyard.detect.pysource): routes are declared on an object —
 blueprint (`Blueprint(..., url_prefix=...)`) — and objects hang under each other
 (`include_router(r, prefix=...)`, `register_blueprint(bp, url_prefix=...)`,
 `mount("/sub", app)`, Starlette's `Mount(...)`), often across modules. A route's full
-path is the chain of prefixes from an app down to it.
+path is the chain of prefixes from an app down to it. Flask-RESTful/-RESTX `Api`,
+`Namespace` and `add_resource`, and django-ninja's `NinjaAPI` (mounted by a Django
+URLconf, see `mounted`) are read the same way.
 
 Why only chains that reach an app: a router nobody includes is not served, and a prefix
 that cannot be read off the source makes the path a guess. Both are left out; the
@@ -15,16 +17,24 @@ caller then falls back to a probe that works without knowing the path.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shipyard.detect.pysource import SourceIndex, call_name, top_level_value
 
 APP_CLASSES = frozenset({"FastAPI", "Starlette", "Flask", "Quart"})
 # Router classes and the keyword that gives their own prefix (None: they have none).
-ROUTER_CLASSES: dict[str, str | None] = {"APIRouter": "prefix", "Router": None,
-                                         "Blueprint": "url_prefix"}
+ROUTER_CLASSES: dict[str, str | None] = {
+    "APIRouter": "prefix", "Router": None, "Blueprint": "url_prefix",
+    "Api": "prefix", "Namespace": "path", "NinjaAPI": None}
 _DECORATORS = {"get": False, "route": True, "api_route": True}  # name → takes methods=
 _ADD_ROUTE = frozenset({"add_route", "add_api_route", "add_url_rule"})
+# Calls that hang a child object under the one they are called on: method → (child
+# argument position, prefix argument position or keyword, does a given prefix replace
+# the child's own).
+_ATTACH: dict[str, tuple[int, int | str, bool]] = {
+    "include_router": (0, "prefix", False), "register_blueprint": (0, "url_prefix", True),
+    "add_namespace": (0, "path", True), "add_router": (1, 0, False)}
 _MAX_NESTING = 10
 
 
@@ -57,11 +67,19 @@ class _Graph:
     objects: dict[str, _Object] = field(default_factory=dict)
     edges: list[_Edge] = field(default_factory=list)
     declared: list[tuple[str, str | None, str]] = field(default_factory=list)  # owner, path, where
+    mounted: dict[str, str] = field(default_factory=dict)
+    apps_served: bool = True
 
 
-def find_routes(index: SourceIndex) -> list[Route]:
-    """Every GET route whose full path is known, in declaration order."""
+def find_routes(index: SourceIndex, mounted: Mapping[str, str] | None = None) -> list[Route]:
+    """Every GET route whose full path is known, in declaration order.
+
+    mounted: when given, only objects served under a prefix by something outside this
+    graph — a Django URLconf's `path("api/", api.urls)`, by object_key → prefix — and
+    what hangs under them; app objects then are not served on their own."""
     graph = _Graph()
+    graph.mounted = dict(mounted or {})
+    graph.apps_served = mounted is None
     for module in index.modules():
         _read_module(index, module, graph)
     routes: list[Route] = []
@@ -83,7 +101,9 @@ def _read_module(index: SourceIndex, module: str, graph: _Graph) -> None:
             names = [t.id for t in targets if isinstance(t, ast.Name)]
             if names:
                 _constructed(index, module, f"{module}.{names[0]}", node.value, graph)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if isinstance(node, ast.ClassDef) and not _has_get(node):
+                continue  # a Resource class (RESTX `@ns.route`) answers GET only with get()
             for decorator in node.decorator_list:
                 _decorator(index, module, decorator, graph)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -99,7 +119,13 @@ def _constructed(index: SourceIndex, module: str, key: str, call: ast.Call,
         keyword = ROUTER_CLASSES[name]
         prefix_expr = _keyword(call, keyword) if keyword else None
         prefix = "" if prefix_expr is None else index.string(module, prefix_expr)
+        if name == "Namespace" and prefix_expr is None:  # RESTX: path defaults to /name
+            label = index.string(module, _argument(call, 0, "name"))
+            prefix = None if label is None else "/" + label
         graph.objects[key] = _Object("blueprint" if name == "Blueprint" else "router", prefix)
+        parent = _argument(call, 0, "app") if name == "Api" else None
+        if isinstance(parent, ast.Name | ast.Attribute):  # Api(app) / Api(blueprint)
+            graph.edges.append(_Edge(key, object_key(index, module, parent), "", False))
     else:
         return
     routes = _keyword(call, "routes")
@@ -113,7 +139,7 @@ def _decorator(index: SourceIndex, module: str, decorator: ast.expr, graph: _Gra
     method = decorator.func.attr
     if method not in _DECORATORS or (_DECORATORS[method] and not _serves_get(decorator)):
         return
-    owner = _key(index, module, decorator.func.value)
+    owner = object_key(index, module, decorator.func.value)
     path = index.string(module, _argument(decorator, 0, "path", "rule"))
     graph.declared.append((owner, path, index.where(module, decorator)))
 
@@ -121,20 +147,28 @@ def _decorator(index: SourceIndex, module: str, decorator: ast.expr, graph: _Gra
 def _method_call(index: SourceIndex, module: str, call: ast.Call, graph: _Graph) -> None:
     assert isinstance(call.func, ast.Attribute)
     method, target = call.func.attr, call.func.value
+    owner = object_key(index, module, target)
     if method in _ADD_ROUTE and _serves_get(call):
         path = index.string(module, _argument(call, 0, "path", "rule"))
-        graph.declared.append((_key(index, module, target), path, index.where(module, call)))
-    elif method in ("include_router", "register_blueprint") and call.args:
-        keyword = "prefix" if method == "include_router" else "url_prefix"
-        prefix_expr = _keyword(call, keyword)
+        graph.declared.append((owner, path, index.where(module, call)))
+    elif method == "add_resource" and _resource_has_get(index, module, call):
+        for url in call.args[1:]:  # Flask-RESTful: add_resource(Resource, "/a", "/b")
+            graph.declared.append((owner, index.string(module, url), index.where(module, call)))
+    elif method == "init_app" and call.args:  # Api().init_app(app)
+        graph.edges.append(_Edge(owner, object_key(index, module, call.args[0]), "", False))
+    elif method in _ATTACH:
+        child_at, prefix_at, replaces = _ATTACH[method]
+        child = _argument(call, child_at)
+        prefix_expr = _argument(call, prefix_at) if isinstance(prefix_at, int) else \
+            _keyword(call, prefix_at)
         prefix = "" if prefix_expr is None else index.string(module, prefix_expr)
-        graph.edges.append(_Edge(_key(index, module, call.args[0]), _key(index, module, target),
-                                 prefix, method == "register_blueprint" and
-                                 prefix_expr is not None))
+        if child is not None:
+            graph.edges.append(_Edge(object_key(index, module, child), owner, prefix,
+                                     replaces and prefix_expr is not None))
     elif method == "mount":
         child = _argument(call, 1, "app")
         if isinstance(child, ast.Name | ast.Attribute):
-            graph.edges.append(_Edge(_key(index, module, child), _key(index, module, target),
+            graph.edges.append(_Edge(object_key(index, module, child), owner,
                                      index.string(module, _argument(call, 0, "path")), False))
 
 
@@ -165,7 +199,8 @@ def _route_list(index: SourceIndex, module: str, expr: ast.expr, owner: str,
                 if routes is not None:
                     _route_list(index, module, routes, owner, full, graph, depth + 1)
                 elif isinstance(child, ast.Name | ast.Attribute):
-                    graph.edges.append(_Edge(_key(index, module, child), owner, full, False))
+                    graph.edges.append(_Edge(object_key(index, module, child), owner, full,
+                                             False))
 
 
 def _prefixes(graph: _Graph, key: str, seen: frozenset[str]) -> list[str]:
@@ -174,9 +209,9 @@ def _prefixes(graph: _Graph, key: str, seen: frozenset[str]) -> list[str]:
     if obj is None or key in seen or len(seen) > _MAX_NESTING:
         return []
     parents = [e for e in graph.edges if e.child == key]
+    found: list[str] = [graph.mounted[key]] if key in graph.mounted else []
     if not parents:
-        return [""] if obj.kind == "app" else []
-    found: list[str] = []
+        return found or ([""] if obj.kind == "app" and graph.apps_served else [])
     for edge in parents:
         if edge.prefix is None:
             continue
@@ -188,7 +223,7 @@ def _prefixes(graph: _Graph, key: str, seen: frozenset[str]) -> list[str]:
     return found
 
 
-def _key(index: SourceIndex, module: str, expr: ast.expr) -> str:
+def object_key(index: SourceIndex, module: str, expr: ast.expr) -> str:
     """The object an expression names, keyed by the module that defines it."""
     dotted = index.dotted(module, expr)
     if dotted is None:
@@ -208,6 +243,22 @@ def _serves_get(call: ast.Call) -> bool:
         return False
     return any(isinstance(m, ast.Constant) and str(m.value).upper() == "GET"
                for m in methods.elts)
+
+
+def _has_get(cls: ast.ClassDef) -> bool:
+    return any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "get"
+               for n in cls.body)
+
+
+def _resource_has_get(index: SourceIndex, module: str, call: ast.Call) -> bool:
+    """add_resource's class defines get() — or is defined where it cannot be read."""
+    dotted = index.dotted(module, call.args[0]) if call.args else None
+    located = index.locate(dotted) if dotted else None
+    tree = index.tree(located[0]) if located and len(located[1]) == 1 else None
+    for node in tree.body if tree else []:
+        if isinstance(node, ast.ClassDef) and located and node.name == located[1][0]:
+            return _has_get(node)
+    return True
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
