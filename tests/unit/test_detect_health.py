@@ -168,6 +168,11 @@ FLASK_CASES: list[tuple[str, dict[str, str], tuple[str, str] | None]] = [
                    'api.add_namespace(ns)\n\n\n@ns.route("/healthz")\nclass Healthz(Resource):\n'
                    '    def get(self):\n        return {}\n'),
     }, ("/ops/healthz", "app.py:10")),
+    ("route-behind-a-login-is-skipped", {
+        "app.py": FLASK + ('from flask_login import login_required\n\n\n@app.get("/health")\n'
+                           '@login_required\ndef health():\n    return ""\n\n\n'
+                           '@app.get("/ping")\ndef ping():\n    return ""\n'),
+    }, ("/ping", "app.py:13")),
     ("blueprint-never-registered-is-not-served", {
         "shop/__init__.py": FLASK,
         "shop/ops.py": BLUEPRINT.format(prefix=""),
@@ -236,6 +241,18 @@ DJANGO_CASES: list[tuple[str, dict[str, str], tuple[str, str] | None]] = [
                                '@ops.get("/health")\ndef health(request):\n    return {}\n'),
            "other.py": FASTAPI + '\n@app.get("/healthz")\ndef h():\n    return {}\n'}),
      ("/api/ops/health", "site_cfg/api.py:8")),
+    ("django-views-behind-a-login-are-skipped", django(
+        'from django.contrib.auth.decorators import login_required\n\n'
+        'urlpatterns = [\n    path("health", login_required(views.health)),\n'
+        '    path("healthz", views.Healthz.as_view()),\n    path("status", views.status),\n'
+        '    path("up", views.up),\n]\n',
+        **{"site_cfg/views.py": (
+            'from django.contrib.auth.mixins import LoginRequiredMixin\n'
+            'from django.contrib.auth.decorators import permission_required\n\n\n'
+            'class Healthz(LoginRequiredMixin, View):\n    pass\n\n\n'
+            '@permission_required("ops.view")\ndef status(request):\n    pass\n\n\n'
+            'def up(request):\n    pass\n')}),
+     ("/up", "site_cfg/urls.py:11")),
     ("django-health-check-package",
      django('urlpatterns = [path("ht/", include("health_check.urls"))]\n'),
      ("/ht/", "site_cfg/urls.py:5")),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 
-from shipyard.detect.pysource import SourceIndex, call_name, top_level_value
+from shipyard.detect.pysource import SourceIndex, call_name, needs_login, top_level_value
 from shipyard.detect.routes import Route, object_key
 
 _ROUTE_CALLS = frozenset({"path", "re_path", "url"})
@@ -139,8 +139,21 @@ class _Walker:
             elif isinstance(view, ast.Attribute) and view.attr == "urls":
                 key = object_key(self.index, module, view.value)  # api.urls, admin.site.urls
                 self.mounted.setdefault(key, "/" + prefix + route)
-            elif view is not None:
+            elif view is not None and not self.behind_login(module, view):
                 self.routes.append(Route("/" + prefix + route, self.index.where(module, entry)))
+
+    def behind_login(self, module: str, view: ast.expr) -> bool:
+        """login_required(views.status) inline, or a view function decorated with it."""
+        if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute) and \
+                view.func.attr == "as_view":  # HealthView.as_view(): the class decides
+            view = view.func.value
+        elif isinstance(view, ast.Call):
+            wrapper = call_name(view).lower()
+            return any(word in wrapper for word in ("login", "permission", "staff")) or (
+                bool(view.args) and self.behind_login(module, view.args[0]))
+        found = self.index.definition(module, view)
+        return isinstance(found, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and \
+            needs_login(found)
 
     def include(self, module: str, call: ast.Call, prefix: str, entry: ast.Call,
                 depth: int) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from shipyard.detect.scan import module_name, python_files
 
 MAX_DEPTH = 8  # re-export and constant chains longer than this are not followed
+_LOGIN_WORDS = ("login", "auth", "permission", "staff", "superuser", "jwt_required")
 _ENV_DEFAULT_CALLS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 
 
@@ -103,6 +104,17 @@ class SourceIndex:
             self._defined[module] = _bound_names(self.tree(module))
         return self._defined[module]
 
+    def definition(self, module: str, expr: ast.expr) -> ast.AST | None:
+        """The def or class an expression names (`views.health` → its FunctionDef)."""
+        dotted = self.dotted(module, expr)
+        located = self.locate(dotted) if dotted else None
+        if located is None or len(located[1]) != 1:
+            return None
+        tree = self.tree(located[0])
+        return next((node for node in (tree.body if tree else [])
+                     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                     and node.name == located[1][0]), None)
+
     def is_module(self, dotted: str) -> bool:
         return dotted in self.paths
 
@@ -159,6 +171,24 @@ class SourceIndex:
                 attr = top_level_value(node.body, path[1])
                 return self.string(owner, attr, depth) if attr is not None else None
         return None
+
+
+def needs_login(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    """Decorated like a view behind a login (login_required, permission_required,
+    auth_required, requires_auth...) or a class view with LoginRequiredMixin: such a
+    route answers 302/401/403 to a probe."""
+    for base in func.bases if isinstance(func, ast.ClassDef) else []:
+        name = base.attr if isinstance(base, ast.Attribute) else \
+            base.id if isinstance(base, ast.Name) else ""
+        if any(word in name for word in ("LoginRequired", "PermissionRequired")):
+            return True
+    for decorator in func.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = (target.attr if isinstance(target, ast.Attribute) else
+                target.id if isinstance(target, ast.Name) else "").lower()
+        if any(word in name for word in _LOGIN_WORDS):
+            return True
+    return False
 
 
 def top_level_value(body: list[ast.stmt], name: str) -> ast.expr | None:

@@ -20,7 +20,7 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shipyard.detect.pysource import SourceIndex, call_name, top_level_value
+from shipyard.detect.pysource import SourceIndex, call_name, needs_login, top_level_value
 
 APP_CLASSES = frozenset({"FastAPI", "Starlette", "Flask", "Quart"})
 # Router classes and the keyword that gives their own prefix (None: they have none).
@@ -102,8 +102,8 @@ def _read_module(index: SourceIndex, module: str, graph: _Graph) -> None:
             if names:
                 _constructed(index, module, f"{module}.{names[0]}", node.value, graph)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if isinstance(node, ast.ClassDef) and not _has_get(node):
-                continue  # a Resource class (RESTX `@ns.route`) answers GET only with get()
+            if (isinstance(node, ast.ClassDef) and not _has_get(node)) or needs_login(node):
+                continue  # RESTX Resource classes answer GET only with get(); logins answer 302
             for decorator in node.decorator_list:
                 _decorator(index, module, decorator, graph)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
