@@ -33,7 +33,9 @@ class HealthProbe:
     any_answer: bool = False
     """True in the fallback mode: every HTTP status below 500 counts as alive."""
     origin: str = ""
-    """Why this path, e.g. "[tool.shipyard] health_path", "found at app/api.py:12"."""
+    """Why this path, e.g. "from [tool.shipyard] health_path", "found at app/api.py:12"."""
+    configured: bool = False
+    """Set by the user's configuration rather than found in the code."""
 
     def accepts(self, status: int) -> bool:
         """Is this HTTP status an answer of a live app?"""

@@ -311,7 +311,7 @@ def test_best_route(paths: list[str], chosen: str | None) -> None:
 
 @pytest.mark.parametrize(("configured", "route", "expected"), [
     ("/ready", Route("/health", "a.py:3"),
-     HealthProbe("/ready", False, "from [tool.shipyard] health_path")),
+     HealthProbe("/ready", False, "from [tool.shipyard] health_path", configured=True)),
     (None, Route("/health", "a.py:3"), HealthProbe("/health", False, "found at a.py:3")),
     (None, None, HealthProbe("/", True, "no health route found")),
 ], ids=["config-wins", "found", "fallback"])

@@ -83,7 +83,8 @@ def choose_probe(configured: str | None, found: Route | None,
     """One value for the Dockerfile, compose and `shipyard test`: the configured path
     wins, then the route found in the code, then the fallback probe of `/`."""
     if configured:
-        return HealthProbe(configured, origin=f"from {config_source} health_path")
+        return HealthProbe(configured, origin=f"from {config_source} health_path",
+                           configured=True)
     if found is not None:
         return HealthProbe(found.path, origin=f"found at {found.where}")
     return fallback()

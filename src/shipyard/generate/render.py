@@ -115,8 +115,8 @@ def render(project: Project, image: str | None = None,
         "manage_py": project.django.manage_py if project.django else "manage.py",
         "server_command": server_command(project),
         "example_env": _example_env(project),
-        "health_origin": "set by [tool.shipyard] health_path"
-        if "health_path" in project.health.origin else "the app's own health route",
+        "health_origin": "set by [tool.shipyard] health_path" if project.health.configured
+        else "the app's own health route",
     }
     files = [
         GeneratedFile("Dockerfile", _dockerfile(context, plan)),

@@ -131,7 +131,8 @@ def health_probe(config: Config, image_env: Sequence[str]) -> healthprobe.Health
     carries the value, so the test asks what its HEALTHCHECK asks; else /healthz."""
     configured = config.test.health_path or config.health_path
     if configured:
-        return healthprobe.HealthProbe(configured, origin="[tool.shipyard] health_path")
+        return healthprobe.HealthProbe(configured, origin="from [tool.shipyard] health_path",
+                                       configured=True)
     from_image = healthprobe.from_image_env(image_env)
     return from_image or healthprobe.HealthProbe(healthprobe.UNMARKED_PATH,
                                                  origin="the default")
