@@ -345,3 +345,16 @@ def test_unparsable_files_are_skipped(tmp_path: Path) -> None:
     files = {"broken.py": "def (:\n",
              "main.py": FASTAPI + '\n@app.get("/up")\ndef up():\n    return {}\n'}
     assert found(root, files) == ("/up", "main.py:5")
+
+
+def test_only_the_served_apps_routes_count(tmp_path: Path) -> None:
+    """A second app in the tree (an admin tool, another service) does not lend its
+    health route to the app the image runs."""
+    files = {"api.py": FASTAPI + '\n@app.get("/ping")\ndef ping():\n    return {}\n',
+             "tools/admin.py": ('from fastapi import FastAPI\n\nadmin = FastAPI()\n\n\n'
+                                '@admin.get("/health")\ndef health():\n    return {}\n'),
+             "requirements.txt": "fastapi==0.115.0\nuvicorn==0.32.1\n"}
+    project = detect(make(tmp_path / "p", files))
+    assert project.app_target == "api:app"
+    assert (project.health.path, project.health.origin) == ("/ping", "found at api.py:5")
+    assert found(tmp_path / "p", {}) == ("/health", "tools/admin.py:6")  # app unknown: all

@@ -69,11 +69,12 @@ def best_route(routes: Sequence[Route]) -> Route | None:
 
 
 def find_health_route(root_index: SourceIndex, *, django_settings: str | None = None,
-                      django: bool = False) -> Route | None:
+                      django: bool = False, app_target: str = "") -> Route | None:
     """The app's health route, from its Django URLconf or its FastAPI/Starlette/Flask
-    routes, or None."""
+    routes (of the app app_target names, "pkg.main:app", when that is found), or None."""
     if not django:
-        return best_route(find_routes(root_index))
+        return best_route(find_routes(root_index, served=app_target.replace(":", ".")
+                                      if app_target else None))
     routes, mounted = find_django_routes(root_index, django_settings)
     return best_route(routes + (find_routes(root_index, mounted) if mounted else []))
 

@@ -99,7 +99,7 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project.python_version = python or _python_version(root, pyproject)
     project.compiled = _compiled_sources(root, deps)
     project.health = choose_probe(health_path, None if health_path else find_health_route(
-        SourceIndex(root), django=project.django is not None,
+        SourceIndex(root), django=project.django is not None, app_target=project.app_target,
         django_settings=project.django.settings_module if project.django else None))
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)

@@ -69,10 +69,15 @@ class _Graph:
     declared: list[tuple[str, str | None, str]] = field(default_factory=list)  # owner, path, where
     mounted: dict[str, str] = field(default_factory=dict)
     apps_served: bool = True
+    served: str | None = None  # the one app the server runs, when known
 
 
-def find_routes(index: SourceIndex, mounted: Mapping[str, str] | None = None) -> list[Route]:
+def find_routes(index: SourceIndex, mounted: Mapping[str, str] | None = None,
+                served: str | None = None) -> list[Route]:
     """Every GET route whose full path is known, in declaration order.
+
+    served: the app object the server runs ("pkg.main.app"); when it is one of the apps
+    found, routes of the others (a second service, a script's app) are left out.
 
     mounted: when given, only objects served under a prefix by something outside this
     graph — a Django URLconf's `path("api/", api.urls)`, by object_key → prefix — and
@@ -82,6 +87,8 @@ def find_routes(index: SourceIndex, mounted: Mapping[str, str] | None = None) ->
     graph.apps_served = mounted is None
     for module in index.modules():
         _read_module(index, module, graph)
+    if served is not None and graph.objects.get(served, _Object("", None)).kind == "app":
+        graph.served = served
     routes: list[Route] = []
     for owner, path, where in graph.declared:
         if owner not in graph.objects or path is None:
@@ -211,7 +218,8 @@ def _prefixes(graph: _Graph, key: str, seen: frozenset[str]) -> list[str]:
     parents = [e for e in graph.edges if e.child == key]
     found: list[str] = [graph.mounted[key]] if key in graph.mounted else []
     if not parents:
-        return found or ([""] if obj.kind == "app" and graph.apps_served else [])
+        served = graph.apps_served and graph.served in (None, key)
+        return found or ([""] if obj.kind == "app" and served else [])
     for edge in parents:
         if edge.prefix is None:
             continue
