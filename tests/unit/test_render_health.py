@@ -59,7 +59,10 @@ def test_dockerfile_env_carries_the_probe(tmp_path: Path, app: str, configured: 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        code = int(self.path.strip("/").split("/")[0] or 200)
+        if self.path == "/secure":  # redirects to https unless a proxy says it was https
+            code = 200 if self.headers.get("X-Forwarded-Proto") == "https" else 301
+        else:
+            code = int(self.path.strip("/").split("/")[0] or 200)
         self.send_response(code)
         if 300 <= code < 400:  # a redirect to where nothing listens (like http → https)
             self.send_header("Location", "https://127.0.0.1:9/elsewhere")
@@ -90,13 +93,14 @@ def healthcheck_script(tmp_path: Path, probe: HealthProbe) -> Path:
     (False, "/200", True),
     (False, "/404", False),
     (False, "/500", False),
+    (False, "/secure", True),
     (True, "/404", True),
     (True, "/302", True),
     (True, "/401", True),
     (True, "/500", False),
     (True, "/503", False),
-], ids=["strict-200", "strict-404", "strict-500", "fallback-404", "fallback-redirect",
-        "fallback-401", "fallback-500", "fallback-503"])
+], ids=["strict-200", "strict-404", "strict-500", "strict-behind-tls-proxy", "fallback-404",
+        "fallback-redirect", "fallback-401", "fallback-500", "fallback-503"])
 def test_generated_healthcheck_judges_answers(tmp_path: Path, server: int, any_answer: bool,
                                               path: str, healthy: bool) -> None:
     # The path comes from the image's ENV at run time, as in the container.

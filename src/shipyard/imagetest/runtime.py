@@ -509,13 +509,16 @@ def http_get(url: str, timeout: float = 5, *,
     """(status, '') or (None, error) for a GET that never goes through a proxy.
 
     follow_redirects=False in the fallback mode, like the image's healthcheck: a redirect
-    (to a login page, to https) is already an answer of a live app."""
+    (to a login page, to https) is already an answer of a live app. Like the healthcheck,
+    it says `X-Forwarded-Proto: https`, as the TLS-terminating proxy in production does."""
     handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
     if not follow_redirects:
         handlers.append(_KeepRedirects())
     opener = urllib.request.build_opener(*handlers)
     try:
-        with opener.open(url, timeout=timeout) as response:
+        request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1:PORT/...
+            url, headers={"X-Forwarded-Proto": "https"})
+        with opener.open(request, timeout=timeout) as response:
             return int(response.status), ""
     except urllib.error.HTTPError as exc:
         return exc.code, ""
