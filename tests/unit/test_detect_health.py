@@ -90,6 +90,19 @@ ASGI_CASES: list[tuple[str, dict[str, str], tuple[str, str] | None]] = [
         "main.py": FASTAPI + ('\n@app.api_route("/ping", methods=["GET", "HEAD"])\ndef ping():\n'
                               '    return "pong"\n'),
     }, ("/ping", "main.py:5")),
+    ("routes-behind-authentication-are-skipped", {
+        "main.py": ('from fastapi import APIRouter, Depends, FastAPI\n\n'
+                    'from deps import CurrentUser, verify_token\n\n'
+                    'private = APIRouter(dependencies=[Depends(verify_token)])\n'
+                    'app = FastAPI()\n\n\n'
+                    '@private.get("/health")\ndef a():\n    return {}\n\n\n'
+                    '@app.get("/healthz", dependencies=[Depends(verify_token)])\ndef b():\n'
+                    '    return {}\n\n\n'
+                    '@app.get("/livez")\ndef c(user: CurrentUser):\n    return {}\n\n\n'
+                    '@app.get("/readyz")\ndef d(key=Depends(get_api_key)):\n    return {}\n\n\n'
+                    '@app.get("/ping")\ndef e(db=Depends(get_db)):\n    return {}\n\n\n'
+                    'app.include_router(private)\n'),
+    }, ("/ping", "main.py:29")),
     ("starlette-add-route", {
         "main.py": ('from starlette.applications import Starlette\n\napp = Starlette()\n\n\n'
                     'async def up(request):\n    ...\n\n\n'

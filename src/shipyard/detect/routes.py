@@ -36,6 +36,10 @@ _ATTACH: dict[str, tuple[int, int | str, bool]] = {
     "include_router": (0, "prefix", False), "register_blueprint": (0, "url_prefix", True),
     "add_namespace": (0, "path", True), "add_router": (1, 0, False)}
 _MAX_NESTING = 10
+# Names in FastAPI dependencies that mean "behind authentication": such routes answer a
+# probe with 401/403, so they are no health check (and neither is what hangs below them).
+_AUTH_WORDS = ("user", "auth", "token", "login", "api_key", "apikey", "permission",
+               "credential", "oauth", "jwt", "admin", "verify")
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,9 @@ def _read_module(index: SourceIndex, module: str, graph: _Graph) -> None:
             if names:
                 _constructed(index, module, f"{module}.{names[0]}", node.value, graph)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if (isinstance(node, ast.ClassDef) and not _has_get(node)) or needs_login(node):
-                continue  # RESTX Resource classes answer GET only with get(); logins answer 302
+            if (isinstance(node, ast.ClassDef) and not _has_get(node)) or needs_login(node) \
+                    or _auth_parameters(node):
+                continue  # RESTX Resources answer GET only with get(); logins answer 302/401
             for decorator in node.decorator_list:
                 _decorator(index, module, decorator, graph)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -126,7 +131,9 @@ def _constructed(index: SourceIndex, module: str, key: str, call: ast.Call,
         keyword = ROUTER_CLASSES[name]
         prefix_expr = _keyword(call, keyword) if keyword else None
         prefix = "" if prefix_expr is None else index.string(module, prefix_expr)
-        if name == "Namespace" and prefix_expr is None:  # RESTX: path defaults to /name
+        if _auth_dependencies(call):
+            prefix = None  # APIRouter(dependencies=[Depends(current_user)]): nothing public
+        elif name == "Namespace" and prefix_expr is None:  # RESTX: path defaults to /name
             label = index.string(module, _argument(call, 0, "name"))
             prefix = None if label is None else "/" + label
         graph.objects[key] = _Object("blueprint" if name == "Blueprint" else "router", prefix)
@@ -147,7 +154,8 @@ def _decorator(index: SourceIndex, module: str, decorator: ast.expr, graph: _Gra
     if method not in _DECORATORS or (_DECORATORS[method] and not _serves_get(decorator)):
         return
     owner = object_key(index, module, decorator.func.value)
-    path = index.string(module, _argument(decorator, 0, "path", "rule"))
+    path = None if _auth_dependencies(decorator) else index.string(
+        module, _argument(decorator, 0, "path", "rule"))
     graph.declared.append((owner, path, index.where(module, decorator)))
 
 
@@ -169,6 +177,8 @@ def _method_call(index: SourceIndex, module: str, call: ast.Call, graph: _Graph)
         prefix_expr = _argument(call, prefix_at) if isinstance(prefix_at, int) else \
             _keyword(call, prefix_at)
         prefix = "" if prefix_expr is None else index.string(module, prefix_expr)
+        if _auth_dependencies(call):
+            prefix = None
         if child is not None:
             graph.edges.append(_Edge(object_key(index, module, child), owner, prefix,
                                      replaces and prefix_expr is not None))
@@ -251,6 +261,31 @@ def _serves_get(call: ast.Call) -> bool:
         return False
     return any(isinstance(m, ast.Constant) and str(m.value).upper() == "GET"
                for m in methods.elts)
+
+
+def _auth_dependencies(call: ast.Call) -> bool:
+    """`dependencies=[Depends(get_current_user)]` on a route, router or include_router."""
+    dependencies = _keyword(call, "dependencies")
+    return dependencies is not None and _mentions_auth(dependencies)
+
+
+def _auth_parameters(func: ast.AST) -> bool:
+    """A parameter such as `user: CurrentUser` or `= Depends(verify_token)`."""
+    if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    arguments = func.args
+    annotations = [a.annotation for a in [*arguments.args, *arguments.kwonlyargs]
+                   if a.annotation is not None]
+    defaults = [d for d in [*arguments.defaults, *arguments.kw_defaults] if d is not None]
+    return any(_mentions_auth(a) for a in annotations) or any(
+        isinstance(d, ast.Call) and call_name(d) in ("Depends", "Security") and
+        _mentions_auth(d) for d in defaults)
+
+
+def _mentions_auth(expr: ast.AST) -> bool:
+    names = [n.id for n in ast.walk(expr) if isinstance(n, ast.Name)] + \
+        [n.attr for n in ast.walk(expr) if isinstance(n, ast.Attribute)]
+    return any(word in name.lower() for name in names for word in _AUTH_WORDS)
 
 
 def _has_get(cls: ast.ClassDef) -> bool:
