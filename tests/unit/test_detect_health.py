@@ -103,6 +103,11 @@ ASGI_CASES: list[tuple[str, dict[str, str], tuple[str, str] | None]] = [
                     '@app.get("/ping")\ndef e(db=Depends(get_db)):\n    return {}\n\n\n'
                     'app.include_router(private)\n'),
     }, ("/ping", "main.py:29")),
+    ("app-behind-authentication", {
+        "main.py": ('from fastapi import Depends, FastAPI\n\n'
+                    'app = FastAPI(dependencies=[Depends(require_token)])\n\n\n'
+                    '@app.get("/health")\ndef health():\n    return {}\n'),
+    }, None),
     ("starlette-add-route", {
         "main.py": ('from starlette.applications import Starlette\n\napp = Starlette()\n\n\n'
                     'async def up(request):\n    ...\n\n\n'

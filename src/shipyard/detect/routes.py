@@ -125,8 +125,8 @@ def _read_module(index: SourceIndex, module: str, graph: _Graph) -> None:
 def _constructed(index: SourceIndex, module: str, key: str, call: ast.Call,
                  graph: _Graph) -> None:
     name = call_name(call)
-    if name in APP_CLASSES:
-        graph.objects[key] = _Object("app", "")
+    if name in APP_CLASSES:  # FastAPI(dependencies=[Depends(user)]): nothing is public
+        graph.objects[key] = _Object("app", None if _auth_dependencies(call) else "")
     elif name in ROUTER_CLASSES:
         keyword = ROUTER_CLASSES[name]
         prefix_expr = _keyword(call, keyword) if keyword else None
@@ -228,7 +228,7 @@ def _prefixes(graph: _Graph, key: str, seen: frozenset[str]) -> list[str]:
     parents = [e for e in graph.edges if e.child == key]
     found: list[str] = [graph.mounted[key]] if key in graph.mounted else []
     if not parents:
-        served = graph.apps_served and graph.served in (None, key)
+        served = graph.apps_served and graph.served in (None, key) and obj.own_prefix == ""
         return found or ([""] if obj.kind == "app" and served else [])
     for edge in parents:
         if edge.prefix is None:
