@@ -27,7 +27,9 @@ Defaults, and why:
 * moving_tags ["main", "master"]: the usual default branches get a moving
   tag; other branches opt in. A list gives each branch a tag named after it;
   a table maps branch → tag (``{ develop = "edge" }``); [] turns them off.
-* port 8000 (gunicorn/uvicorn's default), health_path "/healthz".
+* port 8000 (gunicorn/uvicorn's default); health_path unset: `init` finds the app's
+  health route (else probes / and counts any answer below 500), and `test` reads the
+  path from the image's ENV (HEALTHCHECK_PATH).
 * environments: none. `[tool.shipyard.environments.staging]` names a deploy
   target (`target`, `known_hosts`, `key`, `allow_tags`); CI variables may supply
   the same values instead (shipyard.deploy.target).
@@ -352,7 +354,8 @@ class Config:
         metadata={"parse": _parse_moving_tags},
     )
     port: int = field(default=8000, metadata={"check": _check_port})
-    health_path: str = field(default="/healthz", metadata={"check": _check_health_path})
+    health_path: str | None = field(default=None, metadata={"check": _check_health_path})
+    """Unset: `init` uses the app's own health route, else probes / (shipyard.healthprobe)."""
     environments: Mapping[str, Environment] = field(
         default_factory=lambda: types.MappingProxyType({}))
     """Deploy targets by name (`shipyard deploy NAME`)."""

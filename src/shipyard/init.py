@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.config import Config, load_config
 from shipyard.deploy.ci import PATHS, Provider, ci_file
 from shipyard.detect import Project, detect
 from shipyard.detect.devmode import find_dev_mode_files
@@ -50,6 +51,7 @@ def init(
     ci: str | None = None,
     skip: Sequence[str] = (),
     replace: Sequence[str] = (),
+    config: Config | None = None,
 ) -> InitResult:
     """Detect root, render its files, and (unless dry_run) write them safely.
 
@@ -57,8 +59,13 @@ def init(
     (e.g. from the local engine); the Dockerfile then pins tag AND digest.
     skip names files to leave as they are; replace names files of the user's to
     replace (force alone only replaces files Shipyard wrote and the user edited).
+    config: the project's settings (default: loaded from root); its health_path wins
+    over the health route found in the code.
     """
-    project = detect(root, extras=extras, python=python)
+    if config is None and root.is_dir():  # a missing directory is detect()'s error to name
+        config = load_config(root)
+    project = detect(root, extras=extras, python=python,
+                     health_path=config.health_path if config else None)
     notes: list[str] = []
     if project.workspace is not None:
         notes.append(f"uv workspace member `{project.workspace.member}`: uv.lock at"

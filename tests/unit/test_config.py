@@ -26,7 +26,7 @@ VALID: list[tuple[str, dict[str, str], dict[str, Any]]] = [
     ("no-files-defaults", {},
      {"image": "my-project", "registry": None, "dockerfile": "Dockerfile", "context": ".",
       "build_args": {}, "platforms": (), "moving_tags": {"main": "main", "master": "master"},
-      "port": 8000, "health_path": "/healthz", "source": None}),
+      "port": 8000, "health_path": None, "source": None}),
     ("pyproject-without-section", {"pyproject.toml": PROJECT},
      {"image": "acme-web-app", "source": None}),
     ("pyproject-empty-section", {"pyproject.toml": PROJECT + "[tool.shipyard]\n"},

@@ -271,7 +271,7 @@ class FakeClock:
 
 def run_fake(docker: FakeDocker, monkeypatch: pytest.MonkeyPatch,
              **settings: object) -> dict[str, CheckResult]:
-    monkeypatch.setattr(runtime, "http_get", lambda url, timeout=5: (200, ""))
+    monkeypatch.setattr(runtime, "http_get", lambda url, timeout=5, **_: (200, ""))
     clock = FakeClock()
     runner = Runner(docker, RunSettings(image="img", **settings),  # type: ignore[arg-type]
                     clock=clock, sleep=clock.sleep)
@@ -364,3 +364,61 @@ def test_plan_resolves_port_and_health_path(top: dict[str, object], test: dict[s
     settings = plan("img", config, Path("/p"))
     assert (settings.run.port, settings.run.health_path) == (port, path)
     assert settings.structure_files == ()
+
+
+# -- the health probe the image carries (shipyard.healthprobe) ------------------------------------
+
+GENERATED_ENV = ["PATH=/opt/venv/bin:/usr/bin", "PORT=8000", "HEALTHCHECK_PATH=/api/health"]
+FALLBACK_ENV = ["PORT=8000", "HEALTHCHECK_PATH=/", "HEALTHCHECK_ANY_ANSWER=1"]
+
+
+@pytest.mark.parametrize(("top", "test", "env", "path", "any_answer"), [
+    ({}, {}, GENERATED_ENV, "/api/health", False),
+    ({}, {}, FALLBACK_ENV, "/", True),
+    ({}, {}, ["PORT=8000"], "/healthz", False),
+    ({"health_path": "/ready"}, {}, FALLBACK_ENV, "/ready", False),
+    ({"health_path": "/ready"}, {"health_path": "/live"}, GENERATED_ENV, "/live", False),
+    ({}, {}, ["HEALTHCHECK_PATH=relative"], "/healthz", False),
+], ids=["image-env", "image-env-fallback", "image-without-it", "config-wins",
+        "test-section-wins", "garbage-ignored"])
+def test_plan_reads_the_health_probe_from_the_image(
+        top: dict[str, object], test: dict[str, object], env: list[str], path: str,
+        any_answer: bool) -> None:
+    config = Config(project_dir=Path("/p"), test=TestConfig(**test), **top)  # type: ignore[arg-type]
+    run = plan("img", config, Path("/p"), env).run
+    assert (run.health_path, run.health_any_answer) == (path, any_answer)
+
+
+@pytest.mark.parametrize(("status", "ok", "reason"), [
+    (404, True, "GET http://127.0.0.1:1/ → 404 (12 ms) (no health route: any answer below 500"),
+    (302, True, "→ 302"),
+    (500, False, "GET http://127.0.0.1:1/ → HTTP 500: the app must answer below 500"),
+    (None, False, "→ Connection refused"),
+])
+def test_http_in_the_fallback_mode(status: int | None, ok: bool, reason: str) -> None:
+    result = http_verdict("http://127.0.0.1:1/", status, "Connection refused" if status is None
+                          else "", 0.012, any_answer=True)
+    assert result.passed is ok
+    assert reason in result.reason
+
+
+@pytest.mark.parametrize(("any_answer", "answer", "status"), [
+    (True, 404, "pass"), (False, 404, "fail"), (True, 503, "fail"),
+], ids=["fallback-404-alive", "strict-404-fails", "fallback-503-fails"])
+def test_runner_probes_in_the_images_mode(monkeypatch: pytest.MonkeyPatch, any_answer: bool,
+                                          answer: int, status: str) -> None:
+    asked: list[tuple[str, bool]] = []
+
+    def fake_get(url: str, timeout: float = 5, *, follow_redirects: bool = True
+                 ) -> tuple[int, str]:
+        asked.append((url, follow_redirects))
+        return answer, ""
+
+    clock = FakeClock()
+    runner = Runner(FakeDocker(HEALTHY), RunSettings(
+        image="img", health_path="/", health_any_answer=any_answer),
+        clock=clock, sleep=clock.sleep)
+    monkeypatch.setattr(runtime, "http_get", fake_get)
+    got = {r.id: r for r in runner.run()}
+    assert got["runtime.http"].status == status
+    assert asked[0] == ("http://127.0.0.1:40000/", not any_answer)  # redirects are answers

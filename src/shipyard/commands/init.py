@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
 from shipyard.detect import Project
 from shipyard.errors import UsageError
 from shipyard.generate.files import Action, conflict_hint
+from shipyard.healthprobe import HealthProbe
 from shipyard.init import InitResult, init
 
 console = Console()
@@ -37,6 +39,7 @@ def init_report(result: InitResult) -> None:
                   f" compiler in builder: {compiler}")
     console.print(f"  python {p.python_version} from: {p.python_source}", markup=False,
                   soft_wrap=True)
+    _health_report(p.health)
     if p.django:
         d = p.django
         console.print(f"  django: settings {d.settings_module};"
@@ -89,6 +92,18 @@ def _env_lines(p: Project) -> list[str]:
     if optional:
         lines.append("  environment read without a default (optional): " + ", ".join(optional))
     return lines
+def _health_report(health: HealthProbe) -> None:
+    """Which health path the image's HEALTHCHECK asks, and why; in the fallback, how to
+    get a real one."""
+    if not health.any_answer:
+        console.print(escape(f"  health check: GET {health.path} ({health.origin})"))
+        return
+    console.print(escape(f"  health check: GET {health.path} ({health.origin}): any HTTP answer"
+                         " below 500 counts as alive"))
+    err_console.print("[yellow]warning:[/] no health endpoint found, so the container is only"
+                      " checked for answering at all: add a GET route such as /health that"
+                      " answers 200 when the app can serve (it will be found), or set"
+                      " \\[tool.shipyard] health_path")
 
 
 def _yn(flag: bool) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -75,7 +76,17 @@ class Settings:
                                           and value.value in (None, ""))
 
 
-def detect_django(root: Path, manage: Path, data_dir: str = "/data") -> DjangoApp:
+def detect_django(root: Path, manage: Path, data_dir: str = "/data",
+                  left_out: frozenset[Path] = frozenset()) -> DjangoApp:
+    """Read the Django project; modules in left_out (absolute paths) count as missing."""
+    token = _LEFT_OUT.set(frozenset(p.resolve() for p in left_out))
+    try:
+        return _detect_django(root, manage, data_dir)
+    finally:
+        _LEFT_OUT.reset(token)
+
+
+def _detect_django(root: Path, manage: Path, data_dir: str) -> DjangoApp:
     manage_text = manage.read_text(encoding="utf-8", errors="replace")
     match = _SETTINGS_LITERAL.search(manage_text)
     manage_module = match.group(1) if match else None
@@ -133,12 +144,18 @@ def settings_literal(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
+# Files the image will not contain (development settings picked only when present, which
+# init keeps out of the build context): at run time their import fails, so the settings
+# chain is followed as Python will follow it in the image — into the `except` branch.
+_LEFT_OUT: ContextVar[frozenset[Path]] = ContextVar("left_out", default=frozenset())
+
+
 def module_path(root: Path, dotted: str) -> Path | None:
     """The project file of a dotted module (module.py or package/__init__.py), or None."""
     for base in (root, root / "src"):
         stem = base.joinpath(*dotted.split("."))
         for path in (stem.with_suffix(".py"), stem / "__init__.py"):
-            if path.is_file():
+            if path.is_file() and path.resolve() not in _LEFT_OUT.get():
                 return path
     return None
 

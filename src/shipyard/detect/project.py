@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
+from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.django import DjangoInfo, detect_django
 from shipyard.detect.envvars import EnvRead, app_env_reads
+from shipyard.detect.health import choose_probe, find_health_route
+from shipyard.detect.pysource import SourceIndex
 from shipyard.detect.python_version import DEFAULT_PYTHON, choose_python
 from shipyard.detect.scan import (
     SKIP_DIRS,
@@ -23,6 +26,7 @@ from shipyard.detect.scan import (
     package_data_files,
 )
 from shipyard.errors import UsageError
+from shipyard.healthprobe import HealthProbe, fallback
 from shipyard.uvworkspace import UvWorkspace, find_workspace
 
 Framework = Literal["django", "fastapi", "starlette", "flask", "package", "unknown"]
@@ -54,7 +58,7 @@ class Project:
     extra_server_requirements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     port: int = 8000
-    health_path: str = "/healthz"
+    health: HealthProbe = field(default_factory=fallback)  # what the HEALTHCHECK asks, and why
     data_dir: str = "/data"
     env: dict[str, str] = field(default_factory=dict)
     workspace: UvWorkspace | None = None  # a uv workspace member: lock at the workspace root
@@ -94,8 +98,12 @@ class Project:
         return bool(self.django and self.django.compilemessages)
 
 
-def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None) -> Project:
-    """Read root and describe it; raise UsageError for what cannot be packaged at all."""
+def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None,
+           health_path: str | None = None) -> Project:
+    """Read root and describe it; raise UsageError for what cannot be packaged at all.
+
+    health_path: the configured one ([tool.shipyard] health_path), which wins over the
+    route found in the code."""
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory", hint="pass the project directory")
     pyproject = load_pyproject(root)
@@ -107,6 +115,9 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project.python_version, project.python_source = choice.version, choice.source
     project.warnings += choice.warnings
     project.compiled = _compiled_sources(root, deps)
+    project.health = choose_probe(health_path, None if health_path else find_health_route(
+        SourceIndex(root), django=project.django is not None, app_target=project.app_target,
+        django_settings=project.django.settings_module if project.django else None))
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
     if project.django is None:
@@ -184,7 +195,8 @@ def _note_ambiguity(project: Project, apps: list[AppObject]) -> None:
 
 
 def _django(root: Path, name: str, deps: Dependencies, manage: Path) -> Project:
-    found = detect_django(root, manage)
+    left_out = frozenset(root / d.path for d in find_dev_mode_files(root) if d.excludable)
+    found = detect_django(root, manage, left_out=left_out)
     project = Project(root, name, "django", found.interface, found.app_target,
                       found.import_check, "source", deps, django=found.info,
                       env={"DJANGO_SETTINGS_MODULE": found.info.settings_module},

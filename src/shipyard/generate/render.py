@@ -115,8 +115,7 @@ def render(project: Project, image: str | None = None,
             commands.append(f"python {project.django.manage_py} compilemessages")
         commands.append(COMPILE_SOURCE)
         build_steps.append(" \\\n && ".join(commands))
-    runtime_env = {**project.env, "PORT": str(project.port),
-                   "HEALTHCHECK_PATH": project.health_path}
+    runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
         runtime_env["PYTHONPATH"] = "/app/src"
     context = {
@@ -138,6 +137,8 @@ def render(project: Project, image: str | None = None,
         "example_env": example_env(project),
         "optional_env": optional_env(project),
         "env_label": (appenv.LABEL, appenv.encode(project.needed_env)),
+        "health_origin": "set by [tool.shipyard] health_path" if project.health.configured
+        else "the app's own health route",
     }
     files = [
         GeneratedFile("Dockerfile", _dockerfile(context, plan, project.workspace)),

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shipyard import appenv
+from shipyard import appenv, healthprobe
 from shipyard.config import Config
 from shipyard.imagetest import content, layers, metadata, structure
 from shipyard.imagetest.model import CheckResult, Report, timed
@@ -43,13 +43,19 @@ class Plan:
     structure_files: tuple[Path, ...]
 
 
-def plan(image: str, config: Config, project_dir: Path) -> Plan:
-    """Resolve `[tool.shipyard.test]` against the top-level settings (pure)."""
+def plan(image: str, config: Config, project_dir: Path,
+         image_env: Sequence[str] = ()) -> Plan:
+    """Resolve `[tool.shipyard.test]` against the top-level settings (pure).
+
+    image_env: the image's ENV ("KEY=value", as `docker inspect` gives it).
+    """
     test = config.test
+    probe = health_probe(config, image_env)
     run = RunSettings(
         image=image,
         port=test.port if test.port is not None else config.port,
-        health_path=test.health_path if test.health_path is not None else config.health_path,
+        health_path=probe.path,
+        health_any_answer=probe.any_answer,
         health_timeout=test.health_timeout,
         stop_grace=test.stop_grace,
         volumes=test.volumes,
@@ -76,9 +82,9 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
     docker = docker or Docker()
     project = project_dir or (config.project_dir if config else Path.cwd())
     config = config or Config(project_dir=project)
-    settings = plan(image, config, project)
-    suites = [structure.load_suite(path) for path in settings.structure_files]
     inspect = docker.inspect(image)
+    settings = plan(image, config, project, (inspect.get("Config") or {}).get("Env") or ())
+    suites = [structure.load_suite(path) for path in settings.structure_files]
     run = replace(settings.run, has_healthcheck=metadata.healthcheck_test(
         inspect.get("Config") or {}) is not None)
     results: list[CheckResult] = []
@@ -119,6 +125,19 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
     emit(runner.run())
     return Report(image, str(inspect.get("Id", "")), tuple(results),
                   time.monotonic() - began, tuple(notes))
+
+
+def health_probe(config: Config, image_env: Sequence[str]) -> healthprobe.HealthProbe:
+    """Which health URL to ask, and how strictly: a configured path wins (test section,
+    then top level); else the one `shipyard init` wrote into the image's ENV — the image
+    carries the value, so the test asks what its HEALTHCHECK asks; else /healthz."""
+    configured = config.test.health_path or config.health_path
+    if configured:
+        return healthprobe.HealthProbe(configured, origin="from [tool.shipyard] health_path",
+                                       configured=True)
+    from_image = healthprobe.from_image_env(image_env)
+    return from_image or healthprobe.HealthProbe(healthprobe.UNMARKED_PATH,
+                                                 origin="the default")
 
 
 test_image.__test__ = False  # type: ignore[attr-defined]  # a library function, not a test

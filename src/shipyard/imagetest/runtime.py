@@ -55,6 +55,8 @@ class RunSettings:
     image: str
     port: int = 8000
     health_path: str = "/healthz"
+    health_any_answer: bool = False
+    """The fallback probe (shipyard.healthprobe): any HTTP answer below 500 means alive."""
     health_timeout: float = 120.0
     stop_grace: int = 10
     volumes: tuple[str, ...] = ("/data",)
@@ -168,13 +170,25 @@ def last_error_line(log_tail: Sequence[str]) -> str:
     return found if len(found) <= 160 else found[:159] + "…"
 
 
-def http_verdict(url: str, status: int | None, error: str, seconds: float) -> CheckResult:
-    if status is not None and 200 <= status < 300:
-        return passed("runtime.http", f"GET {url} → {status} ({seconds * 1000:.0f} ms)")
+def http_verdict(url: str, status: int | None, error: str, seconds: float,
+                 any_answer: bool = False) -> CheckResult:
+    if status is not None and _answered(status, any_answer):
+        alive = " (no health route: any answer below 500 counts as alive; add one)" \
+            if any_answer else ""
+        return passed("runtime.http", f"GET {url} → {status} ({seconds * 1000:.0f} ms){alive}")
     got = f"HTTP {status}" if status is not None else error or "no answer"
+    if any_answer:
+        return failed("runtime.http",
+                      f"GET {url} → {got}: the app must answer below 500 on its port, bound to "
+                      "0.0.0.0 in the container")
     return failed("runtime.http",
                   f"GET {url} → {got}: the app must answer 2xx on the health path "
                   "([tool.shipyard] health_path) on its port, bound to 0.0.0.0 in the container")
+
+
+def _answered(status: int, any_answer: bool) -> bool:
+    """What `shipyard test` accepts from the health URL: 2xx, or below 500 in the fallback."""
+    return status < 500 if any_answer else 200 <= status < 300
 
 
 @dataclass(frozen=True)
@@ -363,6 +377,9 @@ class Runner:
                 return int(port)
         return None
 
+    def _get(self, url: str) -> tuple[int | None, str]:
+        return http_get(url, follow_redirects=not self.settings.health_any_answer)
+
     def _url(self, container: _Container) -> str:
         return f"http://127.0.0.1:{container.host_port}{self.settings.health_path}"
 
@@ -384,9 +401,9 @@ class Runner:
                 return Wait("exited", now - container.started, status,
                             code if isinstance(code, int) else None, last_check)
             if not use_health and container.host_port is not None:
-                code_, error = http_get(self._url(container))
+                code_, error = self._get(self._url(container))
                 http = f"HTTP {code_}" if code_ is not None else error
-                if code_ is not None and 200 <= code_ < 300:
+                if code_ is not None and _answered(code_, self.settings.health_any_answer):
                     return Wait("serving", now - container.started)
             if now >= deadline:
                 return Wait("timeout", now - container.started, status, None, last_check, http)
@@ -407,10 +424,11 @@ class Runner:
         deadline = self.clock() + 10
         while True:
             began = self.clock()
-            status, error = http_get(url)
+            status, error = self._get(url)
             took = self.clock() - began
-            if (status is not None and 200 <= status < 300) or self.clock() >= deadline:
-                return http_verdict(url, status, error, took)
+            if (status is not None and _answered(status, self.settings.health_any_answer)) or \
+                    self.clock() >= deadline:
+                return http_verdict(url, status, error, took, self.settings.health_any_answer)
             self.sleep(POLL_SECONDS)
 
     def _acceptance(self, container: _Container, ready: bool) -> CheckResult:
@@ -445,7 +463,7 @@ class Runner:
                                  f"the writable probe container did not start: {probe.error}")
         wait = self._wait_probe(probe)
         if probe.host_port is not None and wait.outcome != "exited":
-            http_get(self._url(probe))  # let a lazily-writing app write
+            self._get(self._url(probe))  # let a lazily-writing app write
         changes = parse_diff(self.docker.run(["diff", probe.name], check=False).stdout)
         mounted = self._mounted_log_files(probe) if wait.outcome != "exited" else []
         output = self.docker.logs(probe.name, tail=200)
@@ -473,8 +491,8 @@ class Runner:
             if not state.get("Running"):
                 return Wait("exited", now - probe.started)
             if probe.host_port is not None:
-                status, _ = http_get(self._url(probe))
-                if status is not None and 200 <= status < 300:
+                status, _ = self._get(self._url(probe))
+                if status is not None and _answered(status, self.settings.health_any_answer):
                     return Wait("serving", now - probe.started)
             if now >= deadline:
                 return Wait("timeout", now - probe.started)
@@ -495,11 +513,26 @@ class Runner:
         return [skipped(check_id, f"not run: {why}") for check_id in ids]
 
 
-def http_get(url: str, timeout: float = 5) -> tuple[int | None, str]:
-    """(status, '') or (None, error) for a GET that never goes through a proxy."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # the redirect itself is the answer (raised as HTTPError with its code)
+
+
+def http_get(url: str, timeout: float = 5, *,
+             follow_redirects: bool = True) -> tuple[int | None, str]:
+    """(status, '') or (None, error) for a GET that never goes through a proxy.
+
+    follow_redirects=False in the fallback mode, like the image's healthcheck: a redirect
+    (to a login page, to https) is already an answer of a live app. Like the healthcheck,
+    it says `X-Forwarded-Proto: https`, as the TLS-terminating proxy in production does."""
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if not follow_redirects:
+        handlers.append(_KeepRedirects())
+    opener = urllib.request.build_opener(*handlers)
     try:
-        with opener.open(url, timeout=timeout) as response:
+        request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1:PORT/...
+            url, headers={"X-Forwarded-Proto": "https"})
+        with opener.open(request, timeout=timeout) as response:
             return int(response.status), ""
     except urllib.error.HTTPError as exc:
         return exc.code, ""
