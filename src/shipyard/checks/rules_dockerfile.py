@@ -144,7 +144,8 @@ _UNVERSIONED_URL = re.compile(
     r"deb|rpm|sh|exe|bin)|$|[?&#])|refs/heads/|@latest\b")
 _URL = re.compile(r"https?://[^\s\"'|;&)]+")
 _MIGRATE = re.compile(
-    r"(manage\.py|django-admin)\s+migrate\b|alembic\s+upgrade|flask\s+db\s+upgrade"
+    r"(manage\.py|django-admin)\s+migrate\b|alembic\s+upgrade"
+    r"|flask\s+(?:--app\s+\S+\s+)?db\s+upgrade"
     r"|rake\s+db:migrate|prisma\s+migrate\s+deploy|sequelize\s+db:migrate|knex\s+migrate")
 _DEP_INSTALL = re.compile(
     r"\b(pip[0-9.]*|uv\s+pip)\s+install\b|\buv\s+sync\b|\bpoetry\s+install\b|\bpipenv\s+"

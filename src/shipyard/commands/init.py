@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -39,6 +40,9 @@ def init_report(result: InitResult) -> None:
                       f" collectstatic {_yn(d.collectstatic)};"
                       f" compilemessages {_yn(d.compilemessages)}; migrate at start"
                       f" {_yn(d.migrations)}")
+    steps = [f"{escape(m.command)} [dim]({m.tool}: {escape(m.source)})[/]" for m in p.migrations]
+    console.print("  migrations at start (RUN_MIGRATIONS=0 skips them): "
+                  + ("; ".join(steps) or "none found"), highlight=False)
     for warning in p.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")
     for note in result.notes:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
+from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.scan import (
     SKIP_DIRS,
     AppObject,
@@ -62,6 +63,7 @@ class Project:
     health_path: str = "/healthz"
     data_dir: str = "/data"
     env: dict[str, str] = field(default_factory=dict)
+    migrations: list[Migration] = field(default_factory=list)  # run at container start
 
     @property
     def needs_compiler(self) -> bool:
@@ -94,6 +96,7 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
     _add_server_requirements(project)
+    _add_migrations(project)
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)
     if deps.kind == "none":
@@ -236,6 +239,16 @@ def _add_server_requirements(project: Project) -> None:
             f"{req.split('==')[0]} is not among the dependencies: the image adds {req};"
             " add it to your dependencies to control the version"
         )
+
+
+def _add_migrations(project: Project) -> None:
+    django = project.django
+    found = detect_migrations(
+        project.root, dependency_names=project.dependencies.names,
+        flask_app=project.app_target if project.framework == "flask" else None,
+        django_manage=django.manage_py if django and django.migrations else None)
+    project.migrations = found.commands
+    project.warnings += found.warnings
 
 
 def _wheel_data_warnings(root: Path, pyproject: dict[str, Any]) -> list[str]:
