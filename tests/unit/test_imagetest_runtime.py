@@ -367,7 +367,7 @@ def test_flask_instance_folder_on_the_read_only_root_names_path_and_fix(
     healthy, writes = got["runtime.healthy"].reason, got["runtime.writes"]
     assert "it tried to write /opt/venv/var (Read-only file system)" in healthy
     assert "Flask's instance folder" in healthy and "instance_path=" in healthy
-    assert "mount a volume there" in healthy
+    assert "mount a volume at /opt/venv/var/flaskr-instance" in healthy
     assert writes.status == "fail"
     assert "the app tried to write /opt/venv/var" in writes.reason
     assert "Permission denied" in writes.reason and "Flask's instance folder" in writes.reason

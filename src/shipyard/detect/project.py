@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
+from shipyard.detect.instance import detect_instance_writes
 from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.scan import (
     SKIP_DIRS,
@@ -64,6 +65,7 @@ class Project:
     data_dir: str = "/data"
     env: dict[str, str] = field(default_factory=dict)
     migrations: list[Migration] = field(default_factory=list)  # run at container start
+    data_links: list[str] = field(default_factory=list)  # image paths linked to data_dir
 
     @property
     def needs_compiler(self) -> bool:
@@ -97,6 +99,9 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
         project.env.setdefault(name, project.data_dir)
     _add_server_requirements(project)
     _add_migrations(project)
+    writes = detect_instance_writes(root, install_mode=project.install_mode,
+                                    data_dir=project.data_dir, dependency_names=deps.names)
+    project.data_links, project.warnings = writes.links, project.warnings + writes.warnings
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)
     if deps.kind == "none":

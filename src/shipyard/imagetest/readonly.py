@@ -21,6 +21,8 @@ _PATTERNS = (
                r"(?P<text>Read-only file system|Permission denied)"),
     re.compile(r"(?P<code>EROFS|EACCES)[^']*'(?P<path>/[^']*)'"),
 )
+_SITE_PACKAGES_FRAME = re.compile(
+    r'File "(?P<prefix>/[^"]+?)/lib/python[\d.]+/site-packages/(?P<package>\w+)/')
 _SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".db-journal", ".db-wal", "-journal", "-wal")
 _SQLITE_ERRORS = ("attempt to write a readonly database", "unable to open database file")
 
@@ -62,11 +64,12 @@ def fix_for(write: FailedWrite, log: Sequence[str], volumes: Sequence[str]) -> s
     volume = volumes[0] if volumes else "/data"
     if "instance_path" in text or re.search(r"/var/[^/]+-instance\b", write.path) or \
             write.path.endswith("/var") or write.path.rsplit("/", 1)[-1] == "instance":
-        return (f"it is Flask's instance folder (app.instance_path; an installed package's is "
-                f"<venv>/var/<name>-instance): pass instance_path= to Flask() from an env var "
-                f"set to a directory on the volume ({volume}), or mount a volume there "
-                "(compose.yaml and [tool.shipyard.test] volumes); `shipyard init` links it to "
-                "the data volume when it sees the app use it")
+        folder = _instance_folder(log) or write.path
+        return (f"it is Flask's instance folder, app.instance_path ({folder}): pass "
+                f"instance_path= to Flask() from an env var set to a directory on the volume "
+                f"({volume}), or mount a volume at {folder} (compose.yaml and "
+                "[tool.shipyard.test] volumes); `shipyard init` links it to the data volume "
+                "when it sees the app use it")
     if write.path.endswith(_SQLITE_SUFFIXES):
         return (f"it is a SQLite database: set the app's database path/URL (its env var or "
                 f"setting) to a file on the volume ({volume})")
@@ -75,6 +78,19 @@ def fix_for(write: FailedWrite, log: Sequence[str], volumes: Sequence[str]) -> s
     return (f"the path is {where}: make it configurable (an env var or the framework's "
             f"setting) and point it at the volume ({volume}) for data or /tmp for scratch "
             f"files, or mount a volume at {write.path}")
+
+
+def _instance_folder(log: Sequence[str]) -> str | None:
+    """<venv>/var/<package>-instance, from the traceback frame that used instance_path
+    (Flask names the folder after the app's import name; its package is the best guess)."""
+    package = None
+    for line in log:
+        frame = _SITE_PACKAGES_FRAME.search(line)
+        if frame:
+            package = frame
+        elif "instance_path" in line and package:
+            return f"{package['prefix']}/var/{package['package']}-instance"
+    return None
 
 
 def explain(log: Sequence[str], writable: Sequence[str], volumes: Sequence[str]) -> str:
