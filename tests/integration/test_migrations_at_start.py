@@ -1,0 +1,72 @@
+"""A Flask + Flask-Migrate app with SQLite on the data volume, `init`ed and built for real:
+its container runs `flask db upgrade` at start and serves the migrated table; and when
+the same app is told to write into the read-only root, `shipyard test` names the path
+and the fix.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures.containers import build, hardened_container, http_get, http_json, wait_healthy
+from shipyard.imagetest.runtime import Runner, RunSettings
+from shipyard.init import init
+from shipyard.tools.docker import Docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+PROJECT = Path(__file__).resolve().parents[1] / "projects" / "migrate-flask-migrate"
+
+
+@pytest.fixture(scope="module")
+def board_image(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[str]:
+    project = tmp_path_factory.mktemp("board") / "board"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
+    init(project)
+    entrypoint = (project / "docker" / "entrypoint.sh").read_text()
+    assert "flask --app 'board:create_app()' db upgrade" in entrypoint
+    tag = f"shipyard-test/board:{project.parent.name}"
+    build(docker_engine, project, tag)
+    yield tag
+    docker_engine.remove_images([tag])
+
+
+def test_flask_migrate_runs_at_start_and_the_page_reads_the_table(
+        docker_engine: Docker, board_image: str) -> None:
+    with hardened_container(docker_engine, board_image) as container:
+        wait_healthy(container)
+        status, body = http_json(f"{container.url}/")
+        assert status == 200
+        assert body == {"notices": ["migrated at start"]}, container.logs()
+        assert "applying database migrations (flask-migrate" in container.logs()
+
+
+def test_run_migrations_0_skips_them(docker_engine: Docker, board_image: str) -> None:
+    with hardened_container(docker_engine, board_image,
+                            env={"RUN_MIGRATIONS": "0"}) as container:
+        wait_healthy(container)
+        status, _ = http_json(f"{container.url}/healthz")
+        assert status == 200
+        assert "applying database migrations" not in container.logs()
+        status, _ = http_get(f"{container.url}/")
+        assert status == 500  # no table: nothing migrated it
+
+
+def test_shipyard_test_names_the_read_only_path_and_the_fix(
+        docker_engine: Docker, board_image: str) -> None:
+    """The app makes BOARD_UPLOADS at start; pointed into /app it dies on the read-only
+    root (and the writable probe, the image's user, is refused too)."""
+    settings = RunSettings(image=board_image, env={"BOARD_UPLOADS": "/app/uploads"},
+                           health_timeout=60)
+    results = {r.id: r for r in Runner(docker_engine, settings).run()}
+    healthy, writes = results["runtime.healthy"], results["runtime.writes"]
+    assert healthy.status == "fail" and writes.status == "fail"
+    assert "it tried to write /app/uploads (Read-only file system)" in healthy.reason
+    assert "point it at the volume (/data)" in healthy.reason
+    assert "or mount a volume at /app/uploads" in healthy.reason
+    assert "the app tried to write /app/uploads" in writes.reason
+    assert "Permission denied" in writes.reason
