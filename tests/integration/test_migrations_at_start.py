@@ -70,3 +70,25 @@ def test_shipyard_test_names_the_read_only_path_and_the_fix(
     assert "or mount a volume at /app/uploads" in healthy.reason
     assert "the app tried to write /app/uploads" in writes.reason
     assert "Permission denied" in writes.reason
+
+
+def test_alembic_in_a_package_install_runs_from_app(docker_engine: Docker,
+                                                    tmp_path: Path) -> None:
+    """A package install leaves /app without sources; alembic.ini and the scripts it
+    names are copied there, so `alembic upgrade head` runs from /app at start."""
+    project = tmp_path / "ledger"
+    shutil.copytree(PROJECT.parent / "migrate-alembic-package", project,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    init(project)
+    tag = f"shipyard-test/ledger:{tmp_path.name}"
+    build(docker_engine, project, tag)
+    try:
+        listing = docker_engine.run(["run", "--rm", tag, "ls", "-A", "/app"]).stdout.split()
+        assert sorted(listing) == ["alembic.ini", "src"]  # the scripts, not the package
+        with hardened_container(docker_engine, tag) as container:
+            wait_healthy(container)
+            status, body = http_json(f"{container.url}/")
+            assert status == 200 and body == {"entries": ["opening balance"]}, container.logs()
+            assert "applying database migrations (alembic" in container.logs()
+    finally:
+        docker_engine.remove_images([tag])
