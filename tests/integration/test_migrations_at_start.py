@@ -92,3 +92,64 @@ def test_alembic_in_a_package_install_runs_from_app(docker_engine: Docker,
             assert "applying database migrations (alembic" in container.logs()
     finally:
         docker_engine.remove_images([tag])
+
+
+JOURNAL = '''\
+import os
+import sqlite3
+
+from flask import Flask
+
+
+def create_app():
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DATABASE=os.path.join(app.instance_path, "journal.sqlite"))
+    app.config.from_pyfile("config.py", silent=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    @app.get("/healthz")
+    def health():
+        db = sqlite3.connect(app.config["DATABASE"])
+        db.execute("CREATE TABLE IF NOT EXISTS visit (at TEXT)")
+        db.execute("INSERT INTO visit VALUES (datetime('now'))")
+        db.commit()
+        return {"status": "ok", "where": app.instance_path}
+
+    return app
+'''
+HATCH = '''\
+[build-system]
+requires = ["hatchling>=1.24"]
+build-backend = "hatchling.build"
+
+[project]
+name = "journal"
+version = "1.0.0"
+dependencies = ["flask>=3.1", "gunicorn>=23"]
+'''
+
+
+@pytest.mark.parametrize(("files", "instance"), [
+    ({"pyproject.toml": HATCH}, "/opt/venv/var/journal-instance"),
+    ({"requirements.txt": "Flask==3.1.3\ngunicorn==23.0.0\n"}, "/app/instance"),
+], ids=["installed-package", "from-source"])
+def test_flask_instance_folder_lands_on_the_data_volume(
+        docker_engine: Docker, tmp_path: Path, files: dict[str, str], instance: str) -> None:
+    """The Flask tutorial's shape (os.makedirs(app.instance_path), SQLite inside it) runs
+    on the read-only root with zero edits: the instance folder is a link to /data."""
+    project = tmp_path / "journal"
+    for name, text in {**files, "journal/__init__.py": JOURNAL}.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    assert init(project).project.data_links == [instance]
+    tag = f"shipyard-test/journal:{tmp_path.name}"
+    build(docker_engine, project, tag)
+    try:
+        with hardened_container(docker_engine, tag) as container:
+            wait_healthy(container)
+            status, body = http_json(f"{container.url}/healthz")
+            assert status == 200 and body == {"status": "ok", "where": instance}
+            listing = docker_engine.run(["exec", container.id, "ls", "/data"]).stdout.split()
+            assert "journal.sqlite" in listing
+    finally:
+        docker_engine.remove_images([tag])
