@@ -385,7 +385,8 @@ def test_flask_instance_folder_on_the_read_only_root_names_path_and_fix(
     (["OSError: [Errno 30] Read-only file system: '/data/x'",
       "OSError: [Errno 30] Read-only file system: '/tmp/y'"], []),
     (["FileNotFoundError: [Errno 2] No such file or directory: '/app/x'"], []),
-], ids=["erofs", "eacces-once", "coreutils", "node", "inside-mounts", "other-errno"])
+    (["OSError: [Errno 30] Read-only file system: 'logs'"], [("logs", True)]),
+], ids=["erofs", "eacces-once", "coreutils", "node", "inside-mounts", "other-errno", "relative"])
 def test_failed_writes(log: list[str], expected: list[tuple[str, bool]]) -> None:
     got = readonly.failed_writes(log, ("/tmp", "/run", "/data"))
     assert [(w.path, w.read_only) for w in got] == expected
@@ -399,6 +400,9 @@ def test_failed_writes(log: list[str], expected: list[tuple[str, bool]]) -> None
     ("/app/app.db", [], "it is a SQLite database: set the app's database path/URL"),
     ("/opt/venv/lib/python3.11/site-packages/x/cache", [], "inside the virtualenv"),
     ("/app/uploads", [], "or mount a volume at /app/uploads"),
+    ("logs", [], "it is a log file or directory: log to stdout/stderr instead"),
+    ("/app/var/app.log", [], "it is a log file or directory"),
+    ("/app/catalog", [], "or mount a volume at /app/catalog"),
 ])
 def test_fix_for(path: str, log: list[str], fix: str) -> None:
     assert fix in readonly.fix_for(readonly.FailedWrite(path, True), log, ["/data"])
@@ -408,3 +412,11 @@ def test_sqlite_without_a_path_is_still_explained() -> None:
     result = health_verdict(Wait("exited", 1.0, "", 1),
                             5.0, ["sqlite3.OperationalError: unable to open database file"])
     assert "SQLite could not write its database file" in result.reason
+
+
+def test_a_relative_path_is_shown_as_relative() -> None:
+    result = health_verdict(Wait("exited", 1.0, "", 3), 5.0,
+                            ["OSError: [Errno 30] Read-only file system: 'logs'"])
+    assert "it tried to write logs (relative to the working directory) (Read-only file system)" \
+        in result.reason
+    assert "log to stdout/stderr instead" in result.reason

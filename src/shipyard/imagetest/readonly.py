@@ -14,13 +14,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-# Python's OSError text, coreutils' and Node's variants of the same two errors.
+# Python's OSError text, coreutils' and Node's variants of the same two errors. A path
+# may be relative (to the container's working directory): microblog's `logs`.
 _PATTERNS = (
-    re.compile(r"\[Errno (?P<errno>30|13)\] [^:']+: '(?P<path>/[^']*)'"),
-    re.compile(r"cannot (?:create|touch|open)[^']*'(?P<path>/[^']*)': "
+    re.compile(r"\[Errno (?P<errno>30|13)\] [^:']+: '(?P<path>[^']+)'"),
+    re.compile(r"cannot (?:create|touch|open)[^']*'(?P<path>[^']+)': "
                r"(?P<text>Read-only file system|Permission denied)"),
-    re.compile(r"(?P<code>EROFS|EACCES)[^']*'(?P<path>/[^']*)'"),
+    re.compile(r"(?P<code>EROFS|EACCES)[^']*'(?P<path>[^']+)'"),
 )
+_LOG_NAME = re.compile(r"(?:^|[/._-])logs?(?:$|[/._-])", re.I)
 _SITE_PACKAGES_FRAME = re.compile(
     r'File "(?P<prefix>/[^"]+?)/lib/python[\d.]+/site-packages/(?P<package>\w+)/')
 _SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".db-journal", ".db-wal", "-journal", "-wal")
@@ -32,6 +34,11 @@ class FailedWrite:
     path: str
     read_only: bool
     """EROFS (the read-only root); False: EACCES (the path belongs to root, not the app)."""
+
+    @property
+    def shown(self) -> str:
+        return self.path if self.path.startswith("/") else (
+            f"{self.path} (relative to the working directory)")
 
     @property
     def error(self) -> str:
@@ -50,7 +57,7 @@ def failed_writes(lines: Iterable[str], writable: Sequence[str] = ()) -> list[Fa
             groups = match.groupdict()
             read_only = (groups.get("errno") == "30" or groups.get("code") == "EROFS"
                          or groups.get("text") == "Read-only file system")
-            path = match["path"].rstrip("/") or "/"
+            path = match["path"].rstrip("/") or match["path"]
             if path not in found and not _under(path, writable):
                 found[path] = FailedWrite(path, read_only)
             break
@@ -70,6 +77,10 @@ def fix_for(write: FailedWrite, log: Sequence[str], volumes: Sequence[str]) -> s
                 f"({volume}), or mount a volume at {folder} (compose.yaml and "
                 "[tool.shipyard.test] volumes); `shipyard init` links it to the data volume "
                 "when it sees the app use it")
+    if _LOG_NAME.search(write.path.rsplit("/", 1)[-1]):
+        return ("it is a log file or directory: log to stdout/stderr instead (apps often have"
+                " a switch for it, e.g. an env var like LOG_TO_STDOUT), so `docker logs` and the"
+                " logging driver get the lines")
     if write.path.endswith(_SQLITE_SUFFIXES):
         return (f"it is a SQLite database: set the app's database path/URL (its env var or "
                 f"setting) to a file on the volume ({volume})")
@@ -77,7 +88,7 @@ def fix_for(write: FailedWrite, log: Sequence[str], volumes: Sequence[str]) -> s
         "/opt/venv/") else "in the image's own files")
     return (f"the path is {where}: make it configurable (an env var or the framework's "
             f"setting) and point it at the volume ({volume}) for data or /tmp for scratch "
-            f"files, or mount a volume at {write.path}")
+            f"files, or mount a volume at {write.path if write.path.startswith('/') else 'it'}")
 
 
 def _instance_folder(log: Sequence[str]) -> str | None:
@@ -99,7 +110,7 @@ def explain(log: Sequence[str], writable: Sequence[str], volumes: Sequence[str])
     if writes:
         first = writes[0]
         more = f" (and {len(writes) - 1} more path(s))" if len(writes) > 1 else ""
-        return (f" — it tried to write {first.path}{more} ({first.error}) outside tmpfs and "
+        return (f" — it tried to write {first.shown}{more} ({first.error}) outside tmpfs and "
                 f"volumes ({', '.join(writable)}), and the root filesystem is read-only: "
                 f"{fix_for(first, log, volumes)}")
     lowered = "\n".join(log).lower()
@@ -118,7 +129,7 @@ def refused_writes(log: Sequence[str], writable: Sequence[str],
         return None
     first = refused[0]
     more = f" and {len(refused) - 1} more path(s)" if len(refused) > 1 else ""
-    return (f"the app tried to write {first.path}{more} outside tmpfs and volumes "
+    return (f"the app tried to write {first.shown}{more} outside tmpfs and volumes "
             f"({', '.join(writable)}); even the writable probe refused it ({first.error}: the "
             "image's files belong to root, not the app's user) and production's read-only "
             f"root will too: {fix_for(first, log, volumes)}",
