@@ -61,7 +61,8 @@ LINKS = [
                               FACTORY.replace("Flask(__name__,", "Flask(__name__, instance_path="
                                               "os.environ['NOTES_DIR'],")}, []),
     ("instance-not-used", {"requirements.txt": "Flask==3.1.0\n", "app.py": PLAIN_FLASK}, []),
-    ("instance-dir-in-sources", {**FROM_SOURCE, "instance/config.py": "X = 1\n"}, []),
+    ("instance-dir-in-checkout", {**FROM_SOURCE, "instance/config.py": "X = 1\n"},
+     ["/app/instance"]),
 ]
 
 
@@ -76,12 +77,22 @@ def test_init_says_where_the_instance_folder_goes(tmp_path: Path) -> None:
     assert said.startswith("notes/__init__.py:9 (os.makedirs(app.instance_path")
     assert "/opt/venv/var/notes-instance in the image" in said
     assert "links it to the data volume /data" in said
+    assert "stays out of the image" not in said  # there is no instance/ to keep out
 
 
-def test_instance_dir_in_sources_is_a_warning(tmp_path: Path) -> None:
-    warnings = detect(make(tmp_path, {**FROM_SOURCE, "instance/config.py": "X = 1\n"})).warnings
-    assert any("instance/ is part of the sources and read-only in the image" in w
-               for w in warnings), warnings
+@pytest.mark.parametrize(("files", "ignored"), [
+    ({**FROM_SOURCE, "instance/notes.sqlite": ""}, "instance"),
+    (PACKAGED, "instance"),
+    ({"requirements.txt": "Flask==3.1.0\n", "src/notes/__init__.py": FACTORY}, "src/instance"),
+], ids=["checkout-has-one", "package", "src-layout"])
+def test_the_checkouts_instance_folder_stays_out_of_the_image(
+        tmp_path: Path, files: dict[str, str], ignored: str) -> None:
+    """It holds local state (a development database, local config): never image content."""
+    project = detect(make(tmp_path, files))
+    ignore = next(f.content for f in render(project) if f.path == ".dockerignore")
+    assert ignored in ignore.splitlines()
+    said = next(w for w in project.warnings if "instance folder" in w)
+    assert ("stays out of the image (.dockerignore)" in said) is (tmp_path / ignored).exists()
 
 
 def test_dockerfile_links_the_instance_folder_before_the_venv_arrives(tmp_path: Path) -> None:

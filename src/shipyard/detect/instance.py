@@ -40,6 +40,7 @@ _ENV_READ = re.compile(
 @dataclass
 class InstanceWrites:
     links: list[str] = field(default_factory=list)  # image paths linked to the data volume
+    local_only: list[str] = field(default_factory=list)  # kept out of the build context
     warnings: list[str] = field(default_factory=list)
 
 
@@ -66,8 +67,12 @@ def instance_path(root: Path, app_file: Path, import_name: str, install_mode: st
     """Where Flask puts the instance folder of the app named import_name, in the image."""
     if install_mode == "package":
         return f"{VENV}/var/{import_name}-instance"
-    in_src = app_file.relative_to(root).parts[0] == "src"
-    return f"{APP_DIR}/src/instance" if in_src else f"{APP_DIR}/instance"
+    return f"{APP_DIR}/{_local_instance(root, app_file)}"
+
+
+def _local_instance(root: Path, app_file: Path) -> str:
+    """The instance folder of a checkout (next to the package, or in src/ for a src layout)."""
+    return "src/instance" if app_file.relative_to(root).parts[0] == "src" else "instance"
 
 
 def _link_instance(root: Path, app: _FlaskApp, install_mode: str, data_dir: str,
@@ -75,18 +80,18 @@ def _link_instance(root: Path, app: _FlaskApp, install_mode: str, data_dir: str,
     path = instance_path(root, app.path, app.import_name, install_mode)
     if path in found.links:
         return
-    local = root / Path(path).relative_to(APP_DIR) if path.startswith(APP_DIR + "/") else None
-    if local is not None and local.exists():
-        found.warnings.append(
-            f"{use} writes Flask's instance folder, but {local.relative_to(root)}/ is part of the"
-            f" sources and read-only in the image: keep it out of the image (.dockerignore) or"
-            f" pass instance_path= to Flask() from an env var pointing into {data_dir}")
-        return
+    # A checkout's instance folder is local state (Flask: "not under version control"):
+    # a development database, local config. It stays out of the image either way.
+    local = _local_instance(root, app.path)
     found.links.append(path)
+    found.local_only.append(local)
+    yours = (f"; your {local}/ stays out of the image (.dockerignore): put what production"
+             f" needs from it on the volume" if (root / local).exists() else "")
     found.warnings.append(
-        f"{use} writes Flask's instance folder, which is {path} in the image, on the read-only"
+        f"{use} uses Flask's instance folder, which is {path} in the image, on the read-only"
         f" root: the image links it to the data volume {data_dir} (its files, e.g. a SQLite"
-        " database, persist there; pass instance_path= to Flask() to choose another place)")
+        f" database, persist there; pass instance_path= to Flask() to choose another"
+        f" place){yours}")
 
 
 def _flask_apps(root: Path, path: Path, text: str) -> list[_FlaskApp]:

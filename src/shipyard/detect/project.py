@@ -66,6 +66,7 @@ class Project:
     env: dict[str, str] = field(default_factory=dict)
     migrations: list[Migration] = field(default_factory=list)  # run at container start
     data_links: list[str] = field(default_factory=list)  # image paths linked to data_dir
+    context_excludes: list[str] = field(default_factory=list)  # local state, not for the image
 
     @property
     def needs_compiler(self) -> bool:
@@ -101,7 +102,8 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     _add_migrations(project)
     writes = detect_instance_writes(root, install_mode=project.install_mode,
                                     data_dir=project.data_dir, dependency_names=deps.names)
-    project.data_links, project.warnings = writes.links, project.warnings + writes.warnings
+    project.data_links, project.context_excludes = writes.links, writes.local_only
+    project.warnings += writes.warnings
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)
     if deps.kind == "none":
