@@ -227,3 +227,25 @@ def test_source_install_needs_no_extra_copies(tmp_path: Path) -> None:
     text = _dockerfile(tmp_path, ALEMBIC_APP)
     assert "COPY --from=builder /src /app\n" in text
     assert "/app/alembic.ini" not in text
+
+
+def test_dry_run_lists_the_migrations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shipyard.cli import main
+
+    root = make(tmp_path / "blog", {**FLASK_MIGRATE_APP, "Procfile": "release: ./seed [x]\n"})
+    assert main(["init", "--dry-run", str(root)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("migrations at start (RUN_MIGRATIONS=0 skips them): flask --app"
+            " 'blog:create_app()' db upgrade (flask-migrate: flask-migrate and migrations/env.py);"
+            " sh -c './seed [x]' (procfile: Procfile line 1 (release:))") in out
+    assert not (root / "docker").exists()
+
+
+def test_dry_run_says_when_there_are_none(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from shipyard.cli import main
+
+    root = make(tmp_path / "api", {"main.py": FASTAPI, "requirements.txt": "fastapi==0.115.0\n"})
+    assert main(["init", "--dry-run", str(root)]) == 0
+    assert "migrations at start (RUN_MIGRATIONS=0 skips them): none found" in " ".join(
+        capsys.readouterr().out.split())
