@@ -93,6 +93,19 @@ CASES = [
      {"requirements.txt": "alembic==1.14.0\n", "main.py": FASTAPI,
       "db/alembic.ini": ALEMBIC_INI.format("migrations"), "db/migrations/env.py": ""},
      [("alembic", "(cd db && alembic upgrade head)")]),
+    ("alembic-package-resource-location",
+     {"requirements.txt": "alembic==1.14.0\n", "main.py": FASTAPI,
+      "alembic.ini": ALEMBIC_INI.format("svc:alembic")},
+     [("alembic", "alembic upgrade head")]),
+    ("alembic-in-pyproject",
+     {"requirements.txt": "alembic==1.16.0\n", "main.py": FASTAPI, "migrations/env.py": "",
+      "pyproject.toml": '[tool.alembic]\nscript_location = "%(here)s/migrations"\n'},
+     [("alembic", "alembic upgrade head")]),
+    ("alembic-in-pyproject-with-a-logging-ini",
+     {"requirements.txt": "alembic==1.16.0\n", "main.py": FASTAPI, "migrations/env.py": "",
+      "alembic.ini": "[loggers]\nkeys = root\n",
+      "pyproject.toml": '[tool.alembic]\nscript_location = "migrations"\n'},
+     [("alembic", "alembic upgrade head")]),
     ("alembic-without-env-py",
      {"requirements.txt": "alembic==1.14.0\n", "main.py": FASTAPI,
       "alembic.ini": ALEMBIC_INI.format("alembic")},
@@ -249,3 +262,18 @@ def test_dry_run_says_when_there_are_none(tmp_path: Path,
     assert main(["init", "--dry-run", str(root)]) == 0
     assert "migrations at start (RUN_MIGRATIONS=0 skips them): none found" in " ".join(
         capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(("files", "needs"), [
+    ({"alembic.ini": ALEMBIC_INI.format("svc:alembic")}, ("alembic.ini",)),
+    ({"migrations/env.py": "",
+      "pyproject.toml": '[tool.alembic]\nscript_location = "%(here)s/migrations"\n'},
+     ("pyproject.toml", "migrations")),
+    ({"migrations/env.py": "", "alembic.ini": "[loggers]\nkeys = root\n",
+      "pyproject.toml": '[tool.alembic]\nscript_location = "migrations"\n'},
+     ("alembic.ini", "pyproject.toml", "migrations")),
+], ids=["package-resource", "pyproject", "pyproject-and-ini"])
+def test_what_alembic_reads_at_start(tmp_path: Path, files: dict[str, str],
+                                     needs: tuple[str, ...]) -> None:
+    found = detect_migrations(make(tmp_path, files), dependency_names={"alembic"})
+    assert [m.needs for m in found.commands] == [needs]

@@ -23,6 +23,7 @@ import configparser
 import os
 import re
 import shlex
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -120,17 +121,24 @@ def _flaskenv_app(root: Path) -> str | None:
 
 
 def _alembic(root: Path, names: set[str], flask_dir: str | None, found: Migrations) -> None:
-    for ini in _alembic_inis(root):
-        rel_ini = ini.relative_to(root)
-        if flask_dir and rel_ini.parent.as_posix() == flask_dir:
-            continue  # Flask-Migrate's own alembic.ini: `flask db upgrade` covers it
-        script = _script_location(ini)
+    # Alembic >= 1.16 also reads [tool.alembic] from pyproject.toml in the working directory.
+    from_pyproject = _pyproject_script_location(root)
+    configs = [ini for ini in _alembic_inis(root)
+               if not (flask_dir and ini.parent.relative_to(root).as_posix() == flask_dir)]
+    if from_pyproject and not any(ini.parent == root for ini in configs):
+        configs.append(root / "pyproject.toml")
+    for config in configs:
+        rel_ini = config.relative_to(root)
+        needs = [rel_ini.as_posix()]
+        script = _script_location(config) if config.suffix == ".ini" else from_pyproject
+        if script is None and config.parent == root and from_pyproject:
+            script = from_pyproject
+            needs.append("pyproject.toml")
         if script is None:
             found.warnings.append(f"{rel_ini}: no [alembic] script_location: not run at start")
             continue
-        needs = [rel_ini.as_posix()]
         if ":" not in script:  # "package:dir" lives inside an installed package
-            location = (ini.parent / script).resolve()
+            location = (config.parent / script).resolve()
             if not (location / "env.py").is_file():
                 found.warnings.append(f"{rel_ini}: script_location {script} has no env.py:"
                                       " `alembic upgrade head` is not run at start")
@@ -158,6 +166,16 @@ def _alembic_inis(root: Path) -> list[Path]:
     return inis
 
 
+def _pyproject_script_location(root: Path) -> str | None:
+    path = root / "pyproject.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except tomllib.TOMLDecodeError:
+        return None  # dependency detection reports a broken pyproject.toml
+    value = data.get("tool", {}).get("alembic", {}).get("script_location")
+    return _relative_location(value) if isinstance(value, str) and value.strip() else None
+
+
 def _script_location(ini: Path) -> str | None:
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -165,10 +183,12 @@ def _script_location(ini: Path) -> str | None:
     except configparser.Error:
         return None
     value = parser.get("alembic", "script_location", fallback="").strip()
-    if not value:
-        return None
-    # %(here)s is the ini's own directory: what is left is relative to it.
-    return value.replace("%(here)s/", "").replace("%(here)s", ".") or "."
+    return _relative_location(value) if value else None
+
+
+def _relative_location(value: str) -> str:
+    """%(here)s is the config file's own directory: what is left is relative to it."""
+    return value.strip().replace("%(here)s/", "").replace("%(here)s", ".") or "."
 
 
 def _procfile_release(root: Path, found: Migrations) -> None:
