@@ -277,3 +277,18 @@ def test_what_alembic_reads_at_start(tmp_path: Path, files: dict[str, str],
                                      needs: tuple[str, ...]) -> None:
     found = detect_migrations(make(tmp_path, files), dependency_names={"alembic"})
     assert [m.needs for m in found.commands] == [needs]
+
+
+@pytest.mark.parametrize(("flaskenv", "files", "needs"), [
+    ("FLASK_APP=wsgi.py\n", {"wsgi.py": "from blog import create_app\napp = create_app()\n"},
+     ("migrations", "wsgi.py")),
+    ("FLASK_APP=serve:app\n", {"serve.py": ""}, ("migrations", "serve.py")),
+    ("FLASK_APP=blog\n", {}, ("migrations",)),
+], ids=["file", "module", "package"])
+def test_the_flaskenv_app_file_is_read_at_start(tmp_path: Path, flaskenv: str,
+                                                files: dict[str, str],
+                                                needs: tuple[str, ...]) -> None:
+    """In a package install /app has only what the commands need: FLASK_APP's own file too."""
+    root = make(tmp_path, {**FLASK_MIGRATE_APP, ".flaskenv": flaskenv, **files})
+    found = detect_migrations(root, dependency_names={"flask-migrate"}, flask_app="blog:app")
+    assert [m.needs for m in found.commands] == [needs]

@@ -97,7 +97,13 @@ def _flask_migrate(root: Path, names: set[str], flask_app: str | None,
             f"Flask-Migrate is used but {directory}/env.py does not exist: no migrations run at"
             " start (run `flask db init` and commit the migrations directory)")
         return None
-    app = _flaskenv_app(root) or flask_app
+    needs = [directory]
+    app = _flaskenv_app(root)
+    if app:  # a file or root module it names must be in /app in a package install too
+        named = app.split(":", 1)[0]
+        named = named if named.endswith(".py") else named.replace(".", "/") + ".py"
+        needs += [named] if (root / named).is_file() else []
+    app = app or flask_app
     if app:
         command = f"flask --app {shlex.quote(app)} db upgrade"
     else:
@@ -106,7 +112,7 @@ def _flask_migrate(root: Path, names: set[str], flask_app: str | None,
             "Flask-Migrate: no Flask app object found to run `flask db upgrade` with: set"
             " FLASK_APP in the container's environment")
     found.commands.append(Migration("flask-migrate", command,
-                                    f"flask-migrate and {directory}/env.py", (directory,)))
+                                    f"flask-migrate and {directory}/env.py", tuple(needs)))
     return directory
 
 
