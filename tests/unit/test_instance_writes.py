@@ -160,3 +160,44 @@ def test_sqlite_inside_the_app_is_a_warning(tmp_path: Path, text: str,
         assert sqlite == []
     else:
         assert len(sqlite) == 1 and expected in sqlite[0], sqlite
+
+
+LOGS_IN_APP = """\
+import logging
+import os
+from logging.handlers import RotatingFileHandler
+
+
+def setup_logging(app):
+    if app.config["LOG_TO_STDOUT"]:
+        app.logger.addHandler(logging.StreamHandler())
+    else:
+        if not os.path.exists("logs"):
+            os.mkdir("logs")
+        app.logger.addHandler(RotatingFileHandler("logs/board.log", maxBytes=10240))
+"""
+RELATIVE = [
+    ("log-dir-with-a-switch", {"board/logs.py": LOGS_IN_APP,
+                               "config.py": "import os\nLOG_TO_STDOUT = os.environ.get("
+                                            "'LOG_TO_STDOUT')\n"},
+     ["board/logs.py:11: writes logs relative to the working directory, which is the read-only"
+      " application directory in the container: log to stdout/stderr instead: set LOG_TO_STDOUT"
+      " in the container's environment (the app reads it)"]),
+    ("log-file-handler", {"app.py": "import logging\nh = logging.FileHandler('app.log')\n"},
+     ["app.py:2: writes app.log relative to the working directory, which is the read-only"
+      " application directory in the container: log to stdout/stderr instead"]),
+    ("upload-dir", {"app.py": "from pathlib import Path\nPath('uploads').mkdir(exist_ok=True)\n"},
+     ["app.py:2: writes uploads relative to the working directory, which is the read-only"
+      " application directory in the container: read the path from an env var and point it"
+      " into the data volume /data (or /tmp for scratch files)"]),
+    ("absolute-paths-are-not-guessed", {"app.py": "import os\nos.makedirs('/data/x')\n"
+                                                  "os.makedirs(os.environ['UPLOADS'])\n"}, []),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), [c[1:] for c in RELATIVE],
+                         ids=[c[0] for c in RELATIVE])
+def test_relative_writes_are_a_warning(tmp_path: Path, files: dict[str, str],
+                                       expected: list[str]) -> None:
+    warnings = detect(make(tmp_path, {"requirements.txt": "Flask==3.1.0\n", **files})).warnings
+    assert [w for w in warnings if "relative to the working directory" in w] == expected

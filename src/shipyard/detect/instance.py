@@ -33,6 +33,11 @@ _RELATIVE_SQLITE_URL = re.compile(r"['\"]sqlite:///(?!/|:memory:)[\w.-]+['\"]")
 _APP_DIR_REF = re.compile(
     r"__file__|\bBASE_DIR\b|\bbase_dir\b|\bbasedir\b|\bBASEDIR\b|os\.getcwd\(|Path\.cwd\(")
 _SQLITE_CONNECT_RELATIVE = re.compile(r"sqlite3\.connect\(\s*['\"](?![/:])[^'\"]+['\"]")
+# Directories and log files made relative to the working directory (/app, read-only).
+_RELATIVE_WRITE = re.compile(
+    r"(?:os\.(?:mkdir|makedirs)|(?:Rotating|TimedRotating|Watched)?FileHandler)\(\s*"
+    r"['\"](?P<path>[^/'\"][^'\"]*)['\"]|Path\(\s*['\"](?P<dir>[^/'\"][^'\"]*)['\"]\)\.mkdir\(")
+_LOG_NAME = re.compile(r"(?:^|[/._-])logs?(?:$|[/._-])", re.I)
 _ENV_READ = re.compile(
     r"(?:environ\.get|getenv|environ\[|\benv(?:\.str)?\(|\benv\.db\()\s*\(?\s*['\"](\w+)['\"]")
 
@@ -60,6 +65,7 @@ def detect_instance_writes(root: Path, *, install_mode: str, data_dir: str,
         for app in apps:
             _link_instance(root, app, install_mode, data_dir, uses[0], found)
     found.warnings += _sqlite_in_app(root, texts, data_dir)
+    found.warnings += _relative_writes(root, texts, data_dir)
     return found
 
 
@@ -144,6 +150,33 @@ def _sqlite_in_app(root: Path, texts: dict[Path, str], data_dir: str) -> list[st
                 f"{path.relative_to(root).as_posix()}:{number}: the SQLite database is inside"
                 " the application directory, which is read-only in the container (writes fail,"
                 f" and data would not survive an update): {fix}")
+    return warnings
+
+
+def _relative_writes(root: Path, texts: dict[Path, str], data_dir: str) -> list[str]:
+    """os.mkdir('logs'), RotatingFileHandler('logs/app.log'): the working directory is
+    the application directory, read-only in the container (microblog's shape)."""
+    stdout_switches = sorted({name for text in texts.values() for name in _ENV_READ.findall(text)
+                              if "STDOUT" in name.upper()})
+    warnings, seen = [], set()
+    for path, text in texts.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            match = _RELATIVE_WRITE.search(line)
+            written = match and (match["path"] or match["dir"])
+            if not written or written.split("/")[0] in seen or written.startswith("."):
+                continue
+            seen.add(written.split("/")[0])
+            if _LOG_NAME.search(written):
+                switch = (f": set {' or '.join(stdout_switches)} in the container's environment"
+                          " (the app reads it)" if stdout_switches else "")
+                fix = f"log to stdout/stderr instead{switch}"
+            else:
+                fix = (f"read the path from an env var and point it into the data volume"
+                       f" {data_dir} (or /tmp for scratch files)")
+            warnings.append(
+                f"{path.relative_to(root).as_posix()}:{number}: writes {written} relative to the"
+                " working directory, which is the read-only application directory in the"
+                f" container: {fix}")
     return warnings
 
 
