@@ -90,3 +90,33 @@ def test_other_dependency_kinds_have_zero_findings(tmp_path: Path, kind: str) ->
         target.write_text(item.content)
     report = check(tmp_path)
     assert [(f.rule_id, f.line, f.message) for f in report.findings] == []
+
+
+PROJECTS = Path(__file__).resolve().parents[1] / "projects"
+
+
+@pytest.mark.parametrize(("fixture", "extra", "generated"), [
+    ("migrate-flask-migrate", {"Procfile": "release: flask --app board db upgrade && echo ok\n"},
+     ("docker/entrypoint.sh", "    sh -c 'flask --app board db upgrade && echo ok'\n")),
+    ("migrate-alembic-package", {},
+     ("Dockerfile", "COPY --from=builder /src/alembic.ini /app/alembic.ini\n")),
+    ("migrate-flask-migrate", {"board/__init__.py": "import os\nfrom flask import Flask\n"
+                               "def create_app():\n    app = Flask(__name__)\n"
+                               "    os.makedirs(app.instance_path, exist_ok=True)\n"
+                               "    return app\n"},
+     ("Dockerfile", " && mkdir -p /app && ln -s /data /app/instance\n")),
+], ids=["procfile-release", "alembic-package-copies", "instance-folder-link"])
+def test_migrations_and_data_links_have_zero_findings(
+        tmp_path: Path, fixture: str, extra: dict[str, str], generated: tuple[str, str]) -> None:
+    project = tmp_path / fixture
+    shutil.copytree(PROJECTS / fixture, project)
+    for name, text in extra.items():
+        (project / name).write_text(text)
+    for item in render(detect(project), known_hosts=KNOWN_HOSTS):
+        target = project / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(item.content)
+    name, line = generated
+    assert line in (project / name).read_text()  # what is checked is really there
+    report = check(project)
+    assert [(f.rule_id, f.file, f.line, f.message) for f in report.findings] == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.config import Config, TestConfig
-from shipyard.imagetest import runtime
+from shipyard.imagetest import readonly, runtime
 from shipyard.imagetest.model import CheckResult
 from shipyard.imagetest.run import plan
 from shipyard.imagetest.runtime import (
@@ -132,8 +132,10 @@ HEALTH: list[tuple[str, Wait, Sequence[str], str, str]] = [  # timeout 5 s unles
      "no HEALTHCHECK to wait for (see metadata.healthcheck); the health URL answered after 1.5 s"),
     ("exited-read-only", Wait("exited", 0.8, "starting", 1),
      ["Traceback ...", "OSError: [Errno 30] Read-only file system: '/app/state'"], "fail",
-     "the hardened container exited with code 1 after 0.8 s, before it was healthy — it tried "
-     "to write to the read-only root filesystem (see runtime.writes)"),
+     "the hardened container exited with code 1 after 0.8 s — it tried to write /app/state "
+     "(Read-only file system) outside tmpfs and volumes (/tmp, /run, /data), and the root "
+     "filesystem is read-only: the path is in the image's own files: make it configurable (an "
+     "env var or the framework's setting) and point it at the volume (/data)"),
     ("exited-permission", Wait("exited", 0.5, "", 1), ["bind: permission denied"], "fail",
      "'permission denied' in its log"),
     ("exited-missing-setting", Wait("exited", 0.6, "starting", 1),
@@ -299,7 +301,8 @@ def test_runner_container_exits(monkeypatch: pytest.MonkeyPatch) -> None:
     got = run_fake(docker, monkeypatch, acceptance="pytest")
     assert got["runtime.healthy"].status == "fail"
     assert "exited with code 1" in got["runtime.healthy"].reason
-    assert "read-only root filesystem (see runtime.writes)" in got["runtime.healthy"].reason
+    assert "it tried to write /app/state (Read-only file system)" in got[
+        "runtime.healthy"].reason
     assert got["runtime.writes"].status == "fail"
     assert "/app/state" in got["runtime.writes"].reason
     assert [got[k].status for k in ("runtime.http", "runtime.stop", "acceptance.command")] == [
@@ -422,3 +425,84 @@ def test_runner_probes_in_the_images_mode(monkeypatch: pytest.MonkeyPatch, any_a
     got = {r.id: r for r in runner.run()}
     assert got["runtime.http"].status == status
     assert asked[0] == ("http://127.0.0.1:40000/", not any_answer)  # redirects are answers
+# -- a write refused on the read-only root: the path and the fix ---------------------------------
+
+FLASKR_LOG = """\
+  File "/opt/venv/lib/python3.11/site-packages/flaskr/__init__.py", line 24, in create_app
+    os.makedirs(app.instance_path, exist_ok=True)
+  File "<frozen os>", line 215, in makedirs
+  File "<frozen os>", line 225, in makedirs
+OSError: [Errno 30] Read-only file system: '/opt/venv/var'
+[2026-11-30 00:03:58 +0000] [7] [INFO] Worker exiting (pid: 7)
+[2026-11-30 00:03:58 +0000] [1] [ERROR] Reason: Worker failed to boot.
+"""
+FLASKR_PROBE_LOG = FLASKR_LOG.replace("OSError: [Errno 30] Read-only file system",
+                                      "PermissionError: [Errno 13] Permission denied")
+
+
+def test_flask_instance_folder_on_the_read_only_root_names_path_and_fix(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """flaskr's shape: os.makedirs(app.instance_path) at start, in an installed package.
+    The hardened container exits; the probe (the image's user) is refused too, so docker
+    diff is empty — runtime.writes used to pass while runtime.healthy blamed the root."""
+    docker = FakeDocker({"Running": False, "ExitCode": 3}, {"Running": False, "ExitCode": 3},
+                        log=FLASKR_LOG)
+    docker.logs = lambda name, tail=50: FLASKR_LOG if name.endswith("-ro") \
+        else FLASKR_PROBE_LOG  # type: ignore[method-assign]
+    got = run_fake(docker, monkeypatch)
+    healthy, writes = got["runtime.healthy"].reason, got["runtime.writes"]
+    assert "it tried to write /opt/venv/var (Read-only file system)" in healthy
+    assert "Flask's instance folder" in healthy and "instance_path=" in healthy
+    assert "mount a volume at /opt/venv/var/flaskr-instance" in healthy
+    assert writes.status == "fail"
+    assert "the app tried to write /opt/venv/var" in writes.reason
+    assert "Permission denied" in writes.reason and "Flask's instance folder" in writes.reason
+    assert writes.details == ("Permission denied: /opt/venv/var",)
+
+
+@pytest.mark.parametrize(("log", "expected"), [
+    (["OSError: [Errno 30] Read-only file system: '/app/instance'"],
+     [("/app/instance", True)]),
+    (["PermissionError: [Errno 13] Permission denied: '/app/app.db'",
+      "PermissionError: [Errno 13] Permission denied: '/app/app.db'"], [("/app/app.db", False)]),
+    (["mkdir: cannot create directory '/app/cache': Read-only file system"],
+     [("/app/cache", True)]),
+    (["Error: EROFS: read-only file system, open '/app/x.json'"], [("/app/x.json", True)]),
+    (["OSError: [Errno 30] Read-only file system: '/data/x'",
+      "OSError: [Errno 30] Read-only file system: '/tmp/y'"], []),
+    (["FileNotFoundError: [Errno 2] No such file or directory: '/app/x'"], []),
+    (["OSError: [Errno 30] Read-only file system: 'logs'"], [("logs", True)]),
+], ids=["erofs", "eacces-once", "coreutils", "node", "inside-mounts", "other-errno", "relative"])
+def test_failed_writes(log: list[str], expected: list[tuple[str, bool]]) -> None:
+    got = readonly.failed_writes(log, ("/tmp", "/run", "/data"))
+    assert [(w.path, w.read_only) for w in got] == expected
+
+
+@pytest.mark.parametrize(("path", "log", "fix"), [
+    ("/opt/venv/var", ["    os.makedirs(app.instance_path, exist_ok=True)"],
+     "Flask's instance folder"),
+    ("/opt/venv/var/shop-instance", [], "Flask's instance folder"),
+    ("/app/instance", [], "Flask's instance folder"),
+    ("/app/app.db", [], "it is a SQLite database: set the app's database path/URL"),
+    ("/opt/venv/lib/python3.11/site-packages/x/cache", [], "inside the virtualenv"),
+    ("/app/uploads", [], "or mount a volume at /app/uploads"),
+    ("logs", [], "it is a log file or directory: log to stdout/stderr instead"),
+    ("/app/var/app.log", [], "it is a log file or directory"),
+    ("/app/catalog", [], "or mount a volume at /app/catalog"),
+])
+def test_fix_for(path: str, log: list[str], fix: str) -> None:
+    assert fix in readonly.fix_for(readonly.FailedWrite(path, True), log, ["/data"])
+
+
+def test_sqlite_without_a_path_is_still_explained() -> None:
+    result = health_verdict(Wait("exited", 1.0, "", 1),
+                            5.0, ["sqlite3.OperationalError: unable to open database file"])
+    assert "SQLite could not write its database file" in result.reason
+
+
+def test_a_relative_path_is_shown_as_relative() -> None:
+    result = health_verdict(Wait("exited", 1.0, "", 3), 5.0,
+                            ["OSError: [Errno 30] Read-only file system: 'logs'"])
+    assert "it tried to write logs (relative to the working directory) (Read-only file system)" \
+        in result.reason
+    assert "log to stdout/stderr instead" in result.reason

@@ -147,7 +147,8 @@ _URL = re.compile(r"https?://[^\s\"'|;&)]+")
 _VERSIONED_URL = re.compile(r"/v?\d+\.\d+(?:\.\d+)*(?:[-.\w]*)/|/[0-9a-f]{40}/")
 _FETCHERS = frozenset({"curl", "wget", "git", "pip", "pip3", "go", "npm", "aria2c", "fetch"})
 _MIGRATE = re.compile(
-    r"(manage\.py|django-admin)\s+migrate\b|alembic\s+upgrade|flask\s+db\s+upgrade"
+    r"(manage\.py|django-admin)\s+migrate\b|alembic\s+upgrade"
+    r"|flask\s+(?:--app\s+\S+\s+)?db\s+upgrade"
     r"|rake\s+db:migrate|prisma\s+migrate\s+deploy|sequelize\s+db:migrate|knex\s+migrate")
 _DEP_INSTALL = re.compile(
     r"\b(pip[0-9.]*|uv\s+pip)\s+install\b|\buv\s+sync\b|\bpoetry\s+install\b|\bpipenv\s+"

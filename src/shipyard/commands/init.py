@@ -52,6 +52,9 @@ def init_report(result: InitResult) -> None:
                       + f"; read: {' → '.join(d.settings_chain) or 'nothing'}")
     for line in _env_lines(p):
         console.print(line)
+    steps = [f"{escape(m.command)} [dim]({m.tool}: {escape(m.source)})[/]" for m in p.migrations]
+    console.print("  migrations at start (RUN_MIGRATIONS=0 skips them): "
+                  + ("; ".join(steps) or "none found"), highlight=False)
     for warning in p.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")
     for note in result.notes:

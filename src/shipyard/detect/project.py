@@ -16,6 +16,8 @@ from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.django import DjangoInfo, detect_django
 from shipyard.detect.envvars import EnvRead, app_env_reads
 from shipyard.detect.health import choose_probe, find_health_route
+from shipyard.detect.instance import detect_instance_writes
+from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.pysource import SourceIndex
 from shipyard.detect.python_version import DEFAULT_PYTHON, choose_python
 from shipyard.detect.scan import (
@@ -79,6 +81,9 @@ class Project:
         unless = [r for r in self.env_reads if r.raises and r.unless and r.name not in self.env
                   and not given & set(r.unless)]
         return [(r.name, r.kind) for r in self.env_reads if r in first or r in unless]
+    migrations: list[Migration] = field(default_factory=list)  # run at container start
+    data_links: list[str] = field(default_factory=list)  # image paths linked to data_dir
+    context_excludes: list[str] = field(default_factory=list)  # local state, not for the image
 
     @property
     def needs_compiler(self) -> bool:
@@ -126,6 +131,11 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
         if read.sqlite and not read.raises:  # (a read that insists on a value gets none)
             project.env.setdefault(read.name, read.sqlite)
     _add_server_requirements(project)
+    _add_migrations(project)
+    writes = detect_instance_writes(root, install_mode=project.install_mode,
+                                    data_dir=project.data_dir, dependency_names=deps.names)
+    project.data_links, project.context_excludes = writes.links, writes.local_only
+    project.warnings += writes.warnings
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)
     if deps.kind == "none":
@@ -237,6 +247,16 @@ def _add_server_requirements(project: Project) -> None:
             f"{req.split('==')[0]} is not among the dependencies: the image adds {req};"
             " add it to your dependencies to control the version"
         )
+
+
+def _add_migrations(project: Project) -> None:
+    django = project.django
+    found = detect_migrations(
+        project.root, dependency_names=project.dependencies.names,
+        flask_app=project.app_target if project.framework == "flask" else None,
+        django_manage=django.manage_py if django and django.migrations else None)
+    project.migrations = found.commands
+    project.warnings += found.warnings
 
 
 def _wheel_data_warnings(root: Path, pyproject: dict[str, Any]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +58,7 @@ _env = jinja2.Environment(
     keep_trailing_newline=True,
     autoescape=False,  # noqa: S701 - we render Dockerfiles and shell, not HTML
 )
+_env.filters["sh"] = shlex.quote  # a value as one shell word
 
 
 def base_image(project: Project) -> str:
@@ -131,8 +133,8 @@ def render(project: Project, image: str | None = None,
         "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
         "smoke_test": smoke_test(project),
         "image": image or project.name,
-        "migrate": bool(project.django and project.django.migrations),
-        "manage_py": project.django.manage_py if project.django else "manage.py",
+        "migrations": project.migrations,
+        "migration_copies": migration_copies(project),
         "server_command": server_command(project),
         "example_env": example_env(project),
         "optional_env": optional_env(project),
@@ -166,6 +168,13 @@ def render(project: Project, image: str | None = None,
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))
     return files
+
+
+def migration_copies(project: Project) -> list[str]:
+    """Files the migration commands read that a package install leaves out of /app."""
+    if project.install_mode != "package":
+        return []  # the whole source tree is /app already
+    return sorted({path for m in project.migrations for path in m.needs})
 
 
 def _with_mounts(command: str, cache_target: str, project: Project) -> str:

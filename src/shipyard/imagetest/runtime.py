@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from shipyard.errors import ShipyardError
+from shipyard.imagetest import readonly
 from shipyard.imagetest.model import (
     CheckResult,
     failed,
@@ -122,8 +123,16 @@ class Wait:
     """The last HTTP answer or error, one line."""
 
 
-def health_verdict(wait: Wait, timeout: float, log_tail: Sequence[str] = ()) -> CheckResult:
+def health_verdict(wait: Wait, timeout: float, log_tail: Sequence[str] = (), *,
+                   log: Sequence[str] | None = None,
+                   volumes: Sequence[str] = ("/data",)) -> CheckResult:
+    """log is more of the container's log than the tail shown, to find a failed write in."""
     details = [f"log: {line}" for line in log_tail]
+    explained = readonly.explain(log_tail if log is None else log, (*TMPFS, *volumes), volumes)
+    if explained and wait.outcome in ("exited", "timeout"):
+        how = (f"exited with code {wait.exit_code} after {wait.seconds:.1f} s"
+               if wait.outcome == "exited" else f"was not healthy within {timeout:g} s")
+        return failed("runtime.healthy", f"the hardened container {how}{explained}", details)
     if wait.outcome == "healthy":
         return passed("runtime.healthy", f"healthy after {wait.seconds:.1f} s "
                       "(read-only root, all capabilities dropped, no-new-privileges)")
@@ -221,9 +230,15 @@ def _leaves(changes: Sequence[Change]) -> list[Change]:
 _KIND = {"A": "added", "C": "changed", "D": "deleted"}
 
 
-def writes_verdict(changes: Sequence[Change], writable: Sequence[str]) -> CheckResult:
+def writes_verdict(changes: Sequence[Change], writable: Sequence[str],
+                   log: Sequence[str] = ()) -> CheckResult:
+    """changes from `docker diff` on the writable probe; log is the probe's log, for the
+    writes that failed even there (the image's files belong to root, not the app's user)."""
     outside = _leaves([c for c in changes if not _under(c.path, writable)])
     places = ", ".join(writable)
+    refused = readonly.refused_writes(log, writable, [w for w in writable if w not in TMPFS])
+    if refused and not outside:
+        return failed("runtime.writes", *refused)
     if not outside:
         return passed("runtime.writes", f"nothing written outside tmpfs and volumes ({places})")
     first = outside[0]
@@ -342,9 +357,10 @@ class Runner:
                     *self._not_run(["runtime.stop", "acceptance.command"],
                                    "the container did not start")]
         wait = self._wait(main, use_health=s.has_healthcheck)
-        tail = _tail(self.docker.logs(main.name, tail=20), 20) if wait.outcome in (
+        log = _tail(self.docker.logs(main.name, tail=200), 200) if wait.outcome in (
             "exited", "timeout") else []
-        results = [replace(health_verdict(wait, s.health_timeout, tail), duration=wait.seconds)]
+        results = [replace(health_verdict(wait, s.health_timeout, log[-20:], log=log,
+                                          volumes=s.volumes), duration=wait.seconds)]
         running = wait.outcome != "exited"
         results.append(timed(lambda: self._http(main), self.clock) if running else skipped(
             "runtime.http", "not run: the container exited (see runtime.healthy)"))
@@ -468,7 +484,7 @@ class Runner:
         mounted = self._mounted_log_files(probe) if wait.outcome != "exited" else []
         output = self.docker.logs(probe.name, tail=200)
         lines = len([line for line in output.splitlines() if line.strip()])
-        return [writes_verdict(changes, self.settings.writable),
+        return [writes_verdict(changes, self.settings.writable, output.splitlines()),
                 logs_verdict(changes, lines, mounted)]
 
     def _mounted_log_files(self, probe: _Container) -> list[str] | None:

@@ -1,0 +1,1 @@
+"""A ledger API whose schema Alembic owns."""
