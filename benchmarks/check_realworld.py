@@ -42,7 +42,9 @@ CORPUS_LIST = HERE / "check-corpus.tsv"
 JUDGMENTS = HERE / "check-judgments.tsv"
 SEED = 20261130
 SAMPLE = 60
-CAP_PER_REPO = 40  # per kind: one repository's test fixtures must not dominate
+CAP_PER_REPO = 40
+MAX_SIBLINGS = 60
+MAX_SIBLING_BYTES = 100_000  # per kind: one repository's test fixtures must not dominate
 SKIP_PARTS = frozenset({"node_modules", "vendor", "testdata", ".github"})
 # Findings about the extracted tree rather than a file (no .dockerignore was extracted).
 TREE_RULES = ("DI",)
@@ -80,10 +82,9 @@ def collect(mirrors: Path, out: Path) -> None:
                 kinds["dockerfile"].append(rel)
             elif is_compose_file(rel):
                 kinds["compose"].append(rel)
-        yaml_by_dir: dict[str, list[str]] = defaultdict(list)
+        by_dir: dict[str, list[str]] = defaultdict(list)
         for rel in names:
-            if rel.endswith((".yml", ".yaml")):
-                yaml_by_dir[posixpath.dirname(rel)].append(rel)
+            by_dir[posixpath.dirname(rel)].append(rel)
         for paths in kinds.values():
             chosen = paths if len(paths) <= CAP_PER_REPO else sorted(
                 random.Random(SEED).sample(paths, CAP_PER_REPO))  # noqa: S311 - a sample
@@ -98,12 +99,16 @@ def collect(mirrors: Path, out: Path) -> None:
                                           capture_output=True).stdout
                 dest.write_bytes(blob)
                 rows.append((repo, head.stdout.strip(), rel))
-                if rel in kinds.get("compose", ()):  # files extends:/include: may name
-                    for sibling in yaml_by_dir[posixpath.dirname(rel)]:
-                        target = out / "files" / repo.replace("/", "+") / sibling
-                        if not target.exists():
-                            target.write_bytes(subprocess.run(
-                                [*git, "show", f"HEAD:{sibling}"], capture_output=True).stdout)
+                # What a checkout has next to it: files `extends:`/`include:` name, the
+                # entrypoint script a Dockerfile copies (small files only).
+                for sibling in by_dir[posixpath.dirname(rel)][:MAX_SIBLINGS]:
+                    target = out / "files" / repo.replace("/", "+") / sibling
+                    if target.exists() or sibling in links:
+                        continue
+                    data = subprocess.run([*git, "show", f"HEAD:{sibling}"],
+                                          capture_output=True).stdout
+                    if len(data) <= MAX_SIBLING_BYTES:
+                        target.write_bytes(data)
     rows.sort()
     (out / "check-corpus.tsv").write_text("repo\tcommit\tpath\n" + "".join(
         "\t".join(r) + "\n" for r in rows))

@@ -101,3 +101,13 @@ def test_third_party_image_healthcheck_is_not_stated_as_missing(tmp_path: Path) 
                                      "    restart: always\n"})
     (message,) = [m for _, _, m in rules(tmp_path)["CO007"]]
     assert "declared here" in message and "unknown" in message
+
+
+def test_a_file_adjusting_base_services_is_an_override(tmp_path: Path) -> None:
+    """`docker compose -f compose.yaml -f tests/compose.ci.yaml`: the CI file only sets
+    images for services compose.yaml defines, so it is not judged as a whole project."""
+    write(tmp_path, {
+        "compose.yaml": "services:\n  web:\n    image: example/web:${TAG:?}\n" + HARDENED,
+        "tests/compose.ci.yaml": "services:\n  web:\n    image: localhost:5000/web:${TAG:?}\n",
+    })
+    assert not [f for f in check(tmp_path).findings if f.file == "tests/compose.ci.yaml"]

@@ -47,7 +47,10 @@ CASES: list[tuple[str, str, str, bool, list[int]]] = [
     ("co003-interpolated-read-only", "CO003",
      svc("    volumes:\n      - ${MEDIA_DIR:-./media}:/media:ro\n"), False, []),
     ("co003-interpolated-writable", "CO003",
-     svc("    volumes:\n      - ${MEDIA_DIR:-./media}:/media\n"), False, [5]),
+     svc("    volumes:\n      - ${CONF_DIR:-./conf}:/etc/app\n"), False, [5]),
+    ("co003-data-directories", "CO003",
+     svc("    volumes:\n      - ${DATA_DIR:-./data}:/etc/app/data\n      - ./consume:/srv/consume\n"
+         "      - ./config/app.ini:/etc/app/app.ini\n"), False, [7]),
     ("co003-interpolated-named", "CO003",
      svc("    volumes:\n      - ${VOLUME:-data}:/data\n"), False, []),
     ("co004-anonymous", "CO004", svc("    volumes:\n      - /data\n"), False, [5]),
@@ -73,7 +76,7 @@ CASES: list[tuple[str, str, str, bool, list[int]]] = [
     ("co008-present", "CO008", svc(HARDENED), False, []),
     ("co008-job-by-name", "CO008",
      "services:\n  mongo-init:\n    image: mongo:6.0\n    entrypoint: [bash, /seed/init.sh]\n"
-     "  db_migrate:\n    image: app:1\n", False, []),
+     "  db_migrate:\n    image: app:1\n  test:\n    image: app:1\n", False, []),
     ("co008-deploy-policy", "CO008",
      svc("    deploy:\n      restart_policy:\n        condition: on-failure\n"), False, []),
     ("co009-latest", "CO009", svc("", image="example/web:latest"), False, [3]),

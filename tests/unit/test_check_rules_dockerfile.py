@@ -59,6 +59,8 @@ CASES: list[Case] = [
      [3], {}),
     ("df003-builder-only", "DF003",
      "FROM python:3.12-slim AS build\nUSER 1000\nFROM python:3.12-slim\nEXPOSE 80\n", [3], {}),
+    ("df003-php-fpm-pool-user", "DF003",
+     "FROM php:8.3-fpm\nEXPOSE 9000\nCMD [\"php-fpm\"]\n", [], {}),
     ("df003-base-image", "DF003", "FROM debian:12.5\nRUN apt-get update\nCMD [\"python3\"]\n",
      [], {}),
     ("df003-gosu-drops-privileges", "DF003",
@@ -96,7 +98,7 @@ CASES: list[Case] = [
      {}),
     ("df006-npmrc", "DF006", "FROM node:20.1\nADD .npmrc /root/\n", [2], {}),
     ("df006-signing-key-by-name", "DF006",
-     "FROM debian:12.5\nCOPY nodesource.gpg.key Release.key /tmp/\n", [], {}),
+     "FROM debian:12.5\nCOPY nodesource.gpg.key Release.key tests/dhparam.pem /tmp/\n", [], {}),
     ("df006-dh-params-by-content", "DF006", "FROM nginx:1.25\nCOPY dhparam.pem /etc/nginx/\n", [],
      {"dhparam.pem": "-----BEGIN DH PARAMETERS-----\nMIIB\n-----END DH PARAMETERS-----\n"}),
     ("df006-private-key-by-content", "DF006", "FROM nginx:1.25\nCOPY site.pem /etc/nginx/\n",
@@ -277,7 +279,7 @@ CASES: list[Case] = [
     ("df019-pinned", "DF019",
      "FROM node:20.1\nRUN npm i -g pm2@5.3.1 @scope/cli@2.0.0 && gem install bundler -v 2.5.6\n"
      "RUN go install golang.org/x/tools/gopls@v0.15.2 && cargo install ripgrep --version 14.1.0"
-     " && pipx install black==24.2.0 && npm install left-pad\n", [], {}),
+     " && pipx install black==24.2.0 && npm install left-pad && go install ./...\n", [], {}),
     # DF020 lean final layers
     ("df020-apt-and-pip", "DF020",
      "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y libpq5\n"

@@ -104,3 +104,25 @@ def _resolve_extends(rel: str, name: str, svc: Mapping[str, Any], read: Reader,
     base = _resolve_extends(target_file, target_name, parent, read, project, depth + 1)
     base.update({k: v for k, v in svc.items() if k != "extends"})
     return base
+
+
+def mark_fragments(docs: list[tuple[str, Any, bool]]) -> list[tuple[str, Any, bool]]:
+    """A file that only adjusts services a base compose file defines (`tests/compose.ci.yaml`
+    setting `image:` for the services of `compose.yaml`) is layered with `-f`, whatever its
+    name: treat it as an override, so rules about missing keys do not judge half a service."""
+    defined: set[str] = set()
+    for rel, data, override in docs:
+        if not override and posixpath.basename(rel) in _BASE_NAMES:
+            defined |= {str(n) for n in _service_names(data)}
+    out = []
+    for rel, data, override in docs:
+        names = {str(n) for n in _service_names(data)}
+        fragment = (not override and posixpath.basename(rel) not in _BASE_NAMES
+                    and bool(names) and names <= defined)
+        out.append((rel, data, override or fragment))
+    return out
+
+
+def _service_names(data: Any) -> list[Any]:
+    services = data.get("services") if isinstance(data, Mapping) else None
+    return list(services) if isinstance(services, Mapping) else []

@@ -11,6 +11,7 @@ container_name, a `latest` image) apply to every file, at that file's line.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -207,7 +208,13 @@ def _services(ctx: ComposeContext) -> Iterable[tuple[str, Any, int | None]]:
 
 # One-shot jobs by the names compose projects give them: mongo-init, db_migrate, seed ...
 _JOB_NAME = re.compile(r"(?:^|[-_])(?:init|setup|migrate|migration|migrations|seed|bootstrap|"
-                       r"createbuckets|create-buckets|provision)(?:[-_]|$)", re.IGNORECASE)
+                       r"createbuckets|create-buckets|provision|test|tests)(?:[-_]|$)",
+                       re.IGNORECASE)
+# Writable binds of data (a database directory, uploads, an inbox folder) are about where
+# data lives, not configuration that the container could change: CO003 is about the latter.
+_DATA_NAMES = re.compile(r"^(?:data|db|database|media|uploads?|consume|export|exports|backups?|"
+                         r"storage|files|downloads|documents|photos|library|logs?|var)$",
+                         re.IGNORECASE)
 
 
 def _one_shot(ctx: ComposeContext) -> set[str]:
@@ -278,6 +285,13 @@ def _volume(entry: Any) -> tuple[str, str | None, bool]:
     return "named", source, read_only
 
 
+def _is_data(entry: Any, source: str | None) -> bool:
+    target = entry.get("target") if isinstance(entry, dict) else (
+        [*_split_outside_braces(str(entry)), ""])[1]
+    names = [posixpath.basename(interpolate(str(p)).rstrip("/")) for p in (source, target) if p]
+    return any(_DATA_NAMES.match(name) for name in names)
+
+
 def _split_outside_braces(text: str) -> list[str]:
     """Split a short volume `SRC:DST:MODE` on colons that are not inside `${...}`
     (`${MEDIA_DIR:-./media}:/media:ro` has three parts, not four)."""
@@ -300,7 +314,7 @@ def co003(ctx: ComposeContext) -> Iterable[Finding]:
         volumes = svc.get("volumes") or []
         for index, entry in enumerate(volumes):
             kind, source, read_only = _volume(entry)
-            if kind == "bind" and not read_only:
+            if kind == "bind" and not read_only and not _is_data(entry, source):
                 yield _f(ctx, "CO003", f"service {name}: host path {source} is mounted "
                          "writable", item_line(volumes, index))
 

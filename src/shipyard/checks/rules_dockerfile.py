@@ -291,7 +291,19 @@ def runs_a_service(ctx: DockerfileContext) -> bool:
     return not (_INTERACTIVE.match(program) and options_only)
 
 
+# Servers that start as root only to bind ports and read keys, and run their workers as
+# the user their configuration names (php-fpm's pool user, Apache's User, nginx's user).
+_SELF_DROPPING = re.compile(r"^(php-fpm[\d.]*|apache2-foreground|httpd-foreground|httpd|nginx|"
+                            r"apache2ctl|haproxy|postfix|dovecot|sshd)$")
+
+
 def _drops_privileges(ctx: DockerfileContext) -> bool:
+    starts = _start_instructions(ctx.model)
+    if starts:
+        last = starts[-1]
+        argv = list(last.args) if last.json else (last.args[0].split() if last.args else [])
+        if argv and _SELF_DROPPING.match(posixpath.basename(argv[0])):
+            return True
     script = entrypoint_script(ctx)
     texts = [i.script for i in _start_instructions(ctx.model)] + ([script[1]] if script else [])
     return any(_PRIVILEGE_DROP.search(text) for text in texts)

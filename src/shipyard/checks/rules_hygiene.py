@@ -113,8 +113,8 @@ def _unpinned_tools(command: shell.Command) -> list[str]:
                                                          for a in argv)
         return [] if pinned else [a for a in argv[2:] if not a.startswith("-")
                                   and ":" not in a]
-    if name == "go" and argv[1:2] == ("install",):
-        return [a for a in argv[2:] if not a.startswith("-") and "@" not in a]
+    if name == "go" and argv[1:2] == ("install",):  # ./... builds the module's own code
+        return [a for a in argv[2:] if not a.startswith(("-", ".", "/")) and "@" not in a]
     if name == "cargo" and argv[1:2] == ("install",):
         if {"--version", "--vers", "--git", "--path"} & set(argv) or any(
                 a.startswith("--version=") for a in argv):

@@ -249,7 +249,7 @@ def _compose_documents(run: _Run, files: ProjectFiles) -> list[tuple[str, object
             continue
         docs.append((rel, data, override))
         queue += [(inc, False) for inc in compose_project.include_paths(rel, data)]
-    return docs
+    return compose_project.mark_fragments(docs)
 
 
 def _compose_data(run: _Run, rel: str, must_exist: bool = False) -> object | None:

@@ -51,8 +51,8 @@ def is_secret_file(path: str) -> bool:
 
 # Public material that shares a secret's file name: repository signing keys (`*.gpg.key`,
 # apt's `Release.key`), certificates and Diffie-Hellman parameters in `.pem` files.
-_PUBLIC_KEY_NAMES = re.compile(r"(?:^|/)(?:[\w.-]+\.gpg\.key|[\w.-]*release\.key|[\w.-]+\.asc)$",
-                               re.IGNORECASE)
+_PUBLIC_KEY_NAMES = re.compile(r"(?:^|/)(?:[\w.-]+\.gpg\.key|[\w.-]*release\.key|[\w.-]+\.asc"
+                               r"|[\w.-]*dhparams?[\w.-]*\.pem)$", re.IGNORECASE)
 _PRIVATE_MATERIAL = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File")
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
