@@ -111,3 +111,12 @@ def test_a_file_adjusting_base_services_is_an_override(tmp_path: Path) -> None:
         "tests/compose.ci.yaml": "services:\n  web:\n    image: localhost:5000/web:${TAG:?}\n",
     })
     assert not [f for f in check(tmp_path).findings if f.file == "tests/compose.ci.yaml"]
+
+
+def test_a_file_whose_services_cannot_run_alone_is_an_override(tmp_path: Path) -> None:
+    """`services: {zulip: {}}` has no image or build: compose only accepts it layered."""
+    write(tmp_path, {
+        "compose.yaml": "services:\n  web:\n    image: example/web:${TAG:?}\n" + HARDENED,
+        "ci/legacy/compose.yaml": "services:\n  web: {}\n",
+    })
+    assert not [f for f in check(tmp_path).findings if f.file.startswith("ci/")]

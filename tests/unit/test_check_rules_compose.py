@@ -74,6 +74,8 @@ CASES: list[tuple[str, str, str, bool, list[int]]] = [
     ("co008-missing", "CO008", svc("    read_only: true\n"), False, [2]),
     ("co008-no", "CO008", svc("    restart: 'no'\n"), False, [4]),
     ("co008-present", "CO008", svc(HARDENED), False, []),
+    ("co009-built-here", "CO009",
+     "services:\n  web:\n    build: .\n    image: custom-nginx\n", False, []),
     ("co008-job-by-name", "CO008",
      "services:\n  mongo-init:\n    image: mongo:6.0\n    entrypoint: [bash, /seed/init.sh]\n"
      "  db_migrate:\n    image: app:1\n  test:\n    image: app:1\n", False, []),

@@ -168,6 +168,9 @@ CASES: list[Case] = [
     ("df010-versioned-install-script", "DF010",
      "FROM debian:12.5\nRUN curl -o- https://raw.example.com/nvm/v0.39.5/install.sh | bash\n",
      [], {}),
+    ("df010-clone-then-checkout-later", "DF010",
+     "FROM alpine:3.19\nARG REF=12.1\nRUN git clone https://example.org/x.git src\n"
+     "WORKDIR /src\nRUN git checkout \"$REF\"\n", [], {}),
     ("df010-git-clone", "DF010", "FROM alpine:3.19\nRUN git clone https://github.com/x/y\n",
      [2], {}),
     ("df010-add-master", "DF010", "FROM alpine:3.19\nADD https://x/archive/master.zip /t\n",

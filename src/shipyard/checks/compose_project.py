@@ -119,8 +119,18 @@ def mark_fragments(docs: list[tuple[str, Any, bool]]) -> list[tuple[str, Any, bo
         names = {str(n) for n in _service_names(data)}
         fragment = (not override and posixpath.basename(rel) not in _BASE_NAMES
                     and bool(names) and names <= defined)
-        out.append((rel, data, override or fragment))
+        out.append((rel, data, override or fragment or _only_adjusts(data)))
     return out
+
+
+def _only_adjusts(data: Any) -> bool:
+    """Services without `image:`, `build:` or `extends:` cannot run on their own (compose
+    refuses them): such a file is layered on another with `-f`, whatever its name."""
+    services = data.get("services") if isinstance(data, Mapping) else None
+    if not isinstance(services, Mapping) or not services:
+        return False
+    return all(not (isinstance(svc, Mapping) and ({"image", "build", "extends"} & set(svc)))
+               for svc in services.values())
 
 
 def _service_names(data: Any) -> list[Any]:

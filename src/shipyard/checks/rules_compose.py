@@ -402,8 +402,8 @@ def _image_tag(image: str) -> tuple[str, str | None, bool]:
 def co009(ctx: ComposeContext) -> Iterable[Finding]:
     for name, svc, _ in _services(ctx):
         image = svc.get("image")
-        if not isinstance(image, str):
-            continue
+        if not isinstance(image, str) or "build" in ctx.service(name, svc):
+            continue  # built here: the tag names the local build (CO010 judges the project's)
         _, tag, variable = _image_tag(image)
         if variable:
             continue

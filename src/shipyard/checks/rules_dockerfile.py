@@ -506,8 +506,11 @@ def _auto_removes_what_it_installed(cmds: list[shell.Command]) -> bool:
     return marks_auto and auto_removes
 
 
+_GIT_PINS = re.compile(r"\bgit\b[^\n;&|]*\b(?:checkout|reset|switch)\b")
+
+
 def df010(ctx: DockerfileContext) -> Iterable[Finding]:
-    for _, item in _all(ctx.model):
+    for stage, item in _all(ctx.model):
         if item.cmd == "ADD":
             for src in item.args[:-1]:
                 if src.startswith(("http://", "https://", "git@")) and (
@@ -516,7 +519,12 @@ def df010(ctx: DockerfileContext) -> Iterable[Finding]:
                     yield _f(ctx, "DF010", f"ADD {src}: an unversioned download", item.line)
         if item.cmd != "RUN":
             continue
+        # `RUN git clone …` then `RUN git checkout "$REF"`: pinned in a later step.
+        pinned_later = any(_GIT_PINS.search(later.script) for later in stage.instructions
+                           if later.cmd == "RUN" and later.line > item.line)
         for problem in _download_problems(item.script):
+            if pinned_later and problem.startswith("clones a git repository"):
+                continue
             yield _f(ctx, "DF010", f"RUN {problem}", item.line)
 
 
