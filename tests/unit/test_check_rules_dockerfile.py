@@ -270,6 +270,13 @@ CASES: list[Case] = [
      [], {}),
     ("df018-group-that-can-fail", "DF018",
      "FROM debian:12.5\nRUN { curl -fsS https://x/a-1.0; cat b; } | tee /etc/x\n", [2], {}),
+    ("df018-must-match-grep", "DF018",
+     "FROM debian:12.5\nRUN locale-gen && locale -a | grep 'en_US.utf8'\n", [], {}),
+    ("df018-grep-v-hides", "DF018",
+     "FROM debian:12.5\nRUN locale -a | grep -v C.utf8 > /tmp/l\n", [2], {}),
+    ("df018-find-exec-then-pipe", "DF018",
+     "FROM alpine:3.19\nRUN find /usr/local -type f -exec scanelf --needed '{}' ';' \\\n"
+     "  | tr ',' '\\n' | sort -u\n", [2], {}),
     ("df018-or-is-not-a-pipe", "DF018", "FROM debian:12.5\nRUN test -f x || touch x\n", [], {}),
     ("df018-inherited-shell", "DF018",
      'FROM debian:12.5 AS base\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nFROM base\n'

@@ -52,6 +52,15 @@ _SET_PIPEFAIL = re.compile(r"\bset\s+(?:-[a-z]*o\s+pipefail|-o\s+pipefail|.*-o p
 _PIPED_GROUP = re.compile(r"\{([^{}]*)\}\s*\|(?!\|)")
 
 
+def _must_match(following: list[shell.Command]) -> bool:
+    """`locale -a | grep en_US.utf8`: a producer that fails prints nothing, and the grep
+    that must find a line then fails the RUN anyway."""
+    if not following or following[0].name not in ("grep", "egrep", "fgrep"):
+        return False
+    flags = [a for a in following[0].argv[1:] if a.startswith("-") and not a.startswith("--")]
+    return not any(ch in flag for flag in flags for ch in "vc") and not following[0].piped
+
+
 def _all_cannot_fail(script: str) -> bool:
     return all(c.name in _CANNOT_FAIL for c in shell.commands(script))
 
@@ -80,8 +89,10 @@ def df018(ctx: DockerfileContext) -> Iterable[Finding]:
             continue
         harmless_groups = any(_all_cannot_fail(group) for group in _PIPED_GROUP.findall(
             item.script))
-        piped = [c for c in shell.commands(item.script) if c.piped and c.name not in _CANNOT_FAIL
-                 and not (c.name == "}" and harmless_groups)]
+        commands = shell.commands(item.script)
+        piped = [c for i, c in enumerate(commands) if c.piped and c.name not in _CANNOT_FAIL
+                 and not (c.name == "}" and harmless_groups)
+                 and not _must_match(commands[i + 1:i + 2])]
         if piped:
             yield _f(ctx, "DF018", f"`{' '.join(piped[0].argv[:3])} | …`: the RUN passes if "
                      "the command before the pipe fails", item.line)

@@ -62,9 +62,15 @@ _AMP_REDIRECT = re.compile(r"&>>?")
 _SUBSTITUTION = re.compile(r"\$\([^()]*\)|`[^`]*`")
 
 
+# `find … \( -name x \) -exec cmd {} ';'`: quoted or escaped `;` and parentheses are
+# find's arguments, not shell separators.
+_FIND_TERMINATOR = re.compile(r"""'[;+]'|"[;+]"|\\;|\\[()]|'[()]'""")
+
+
 def _tokens(text: str) -> list[str]:
     # $(...) and `...` stand for one word here; their inside is not a command of this line
     text = _SUBSTITUTION.sub("$SUBST", text)
+    text = _FIND_TERMINATOR.sub(" END_OF_EXEC ", text)
     text = _AMP_REDIRECT.sub(" > ", _FD_REDIRECT.sub(" ", text))
     lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()")
     lexer.whitespace_split = True
