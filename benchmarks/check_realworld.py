@@ -17,6 +17,7 @@ fixed-seed random sample of findings judged by hand
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import posixpath
@@ -208,15 +209,22 @@ def evaluate(corpus: Path) -> dict[str, object]:
 def _sample(results: list[FileResult], tool: str) -> list[dict[str, object]]:
     pool = [{"tool": tool, "repo": r.repo, "path": r.path, **f} for r in results
             for f in (r.findings if tool == "shipyard" else r.hadolint)]
-    pool.sort(key=lambda f: (str(f["repo"]), str(f["path"]), int(f["line"] or 0),
-                             str(f["rule"]), str(f["message"])))
-    chosen = random.Random(SEED).sample(pool, min(SAMPLE, len(pool)))  # noqa: S311
+    # The SAMPLE findings with the smallest seeded hash: a fixed-seed random sample that
+    # stays put when a fix removes other findings (only the removed ones are replaced),
+    # so judgments made by hand remain valid across runs.
+    pool.sort(key=lambda f: hashlib.sha256(f"{SEED}|{_key(f)}".encode()).hexdigest())
+    chosen = sorted(pool[:SAMPLE], key=_key)
     for index, item in enumerate(chosen, 1):
         item["id"] = f"{tool[0]}{index:02d}"
     return chosen
 
 
+def _key(finding: dict[str, object]) -> str:
+    return f"{finding['repo']}/{finding['path']}:{finding['line']}:{finding['rule']}"
+
+
 def _judged(sample: list[dict[str, object]]) -> Counter[str]:
+    """Verdicts by hand from JUDGMENTS (tool, finding, verdict, reason), by finding."""
     verdicts: dict[str, str] = {}
     if JUDGMENTS.is_file():
         for line in JUDGMENTS.read_text().splitlines()[1:]:
@@ -225,8 +233,7 @@ def _judged(sample: list[dict[str, object]]) -> Counter[str]:
                 verdicts[f"{parts[0]}|{parts[1]}"] = parts[2]
     counts: Counter[str] = Counter()
     for item in sample:
-        key = f"{item['id']}|{item['repo']}/{item['path']}:{item['line']}:{item['rule']}"
-        counts[verdicts.get(key, "unjudged")] += 1
+        counts[verdicts.get(f"{item['tool']}|{_key(item)}", "unjudged")] += 1
     return counts
 
 
@@ -302,11 +309,10 @@ def main() -> int:
     (Path(__file__).parent / "results" / "check_realworld.json").write_text(
         json.dumps(summary, indent=1, default=str))
     if args.samples:
-        lines = ["id\tfinding\tverdict\treason\tmessage"]
+        lines = ["tool\tfinding\tverdict\treason\tmessage"]
         for sample in summary["samples"].values():  # type: ignore[attr-defined]
             for item in sample:
-                lines.append(f"{item['id']}\t{item['repo']}/{item['path']}:{item['line']}:"
-                             f"{item['rule']}\t\t\t{item['message']}")
+                lines.append(f"{item['tool']}\t{_key(item)}\t\t\t{item['message']}")
         args.samples.write_text("\n".join(lines) + "\n")
     if args.json:
         print(json.dumps(summary, indent=1, default=str))

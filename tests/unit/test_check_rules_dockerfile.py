@@ -289,7 +289,8 @@ CASES: list[Case] = [
     ("df019-pinned", "DF019",
      "FROM node:20.1\nRUN npm i -g pm2@5.3.1 @scope/cli@2.0.0 && gem install bundler -v 2.5.6\n"
      "RUN go install golang.org/x/tools/gopls@v0.15.2 && cargo install ripgrep --version 14.1.0"
-     " && pipx install black==24.2.0 && npm install left-pad && go install ./...\n", [], {}),
+     " && pipx install black==24.2.0 && npm install left-pad && go install ./...\n"
+     "RUN npm install -g ./pnpm.tgz ./cli.tgz\n", [], {}),
     # DF020 lean final layers
     ("df020-apt-and-pip", "DF020",
      "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y libpq5\n"

@@ -289,7 +289,7 @@ def _is_data(entry: Any, source: str | None) -> bool:
     target = entry.get("target") if isinstance(entry, dict) else (
         [*_split_outside_braces(str(entry)), ""])[1]
     names = [posixpath.basename(interpolate(str(p)).rstrip("/")) for p in (source, target) if p]
-    return any(_DATA_NAMES.match(name) for name in names)
+    return any(_DATA_NAMES.match(word) for name in names for word in re.split(r"[-_.]", name))
 
 
 def _split_outside_braces(text: str) -> list[str]:

@@ -107,6 +107,8 @@ def _npm_globals(argv: tuple[str, ...]) -> list[str]:
 
 
 def _npm_pinned(spec: str) -> bool:
+    if spec.startswith((".", "/", "file:")) or spec.endswith((".tgz", ".tar.gz")):
+        return True  # a local package or tarball: the version is whatever was copied in
     _, _, version = spec[1:].partition("@") if spec.startswith("@") else spec.partition("@")
     return bool(version) and version not in ("latest", "next") and bool(re.match(r"[\d^~=<>v]",
                                                                                   version))
