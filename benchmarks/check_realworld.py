@@ -312,7 +312,8 @@ def main() -> int:
         lines = ["tool\tfinding\tverdict\treason\tmessage"]
         for sample in summary["samples"].values():  # type: ignore[attr-defined]
             for item in sample:
-                lines.append(f"{item['tool']}\t{_key(item)}\t\t\t{item['message']}")
+                message = " ".join(str(item["message"]).split())
+                lines.append(f"{item['tool']}\t{_key(item)}\t\t\t{message}")
         args.samples.write_text("\n".join(lines) + "\n")
     if args.json:
         print(json.dumps(summary, indent=1, default=str))

@@ -49,7 +49,8 @@ CASES: list[tuple[str, str, str, bool, list[int]]] = [
     ("co003-interpolated-writable", "CO003",
      svc("    volumes:\n      - ${CONF_DIR:-./conf}:/etc/app\n"), False, [5]),
     ("co003-data-directories", "CO003",
-     svc("    volumes:\n      - ${DATA_DIR:-./data}:/etc/app/data\n      - ./data-logs:/srv/consume\n"
+     svc("    volumes:\n      - ${DATA_DIR:-./data}:/etc/app/data\n"
+         "      - ./data-logs:/srv/consume\n"
          "      - ./config/app.ini:/etc/app/app.ini\n"), False, [7]),
     ("co003-interpolated-named", "CO003",
      svc("    volumes:\n      - ${VOLUME:-data}:/data\n"), False, []),
