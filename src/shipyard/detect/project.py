@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
+from shipyard.detect.native import ARCHES, NativeDeps, detect_native
 from shipyard.detect.scan import (
     SKIP_DIRS,
     AppObject,
@@ -56,6 +57,7 @@ class Project:
     base_digest: str | None = None  # pins the base image when a registry digest is known
     django: DjangoInfo | None = None
     compiled: list[str] = field(default_factory=list)  # why a compiler is needed
+    native: NativeDeps = field(default_factory=NativeDeps)  # system packages for native deps
     extra_server_requirements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     port: int = 8000
@@ -81,8 +83,11 @@ class Project:
         return bool(self.django and self.django.compilemessages)
 
 
-def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None) -> Project:
-    """Read root and describe it; raise UsageError for what cannot be packaged at all."""
+def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None,
+           arches: tuple[str, ...] = ARCHES) -> Project:
+    """Read root and describe it; raise UsageError for what cannot be packaged at all.
+
+    arches: the CPU architectures the image is built for (wheels must exist for each)."""
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory", hint="pass the project directory")
     pyproject = load_pyproject(root)
@@ -91,6 +96,9 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project = _detect_framework(root, name, pyproject, deps)
     project.python_version = python or _python_version(root, pyproject)
     project.compiled = _compiled_sources(root, deps)
+    project.native = detect_native(root, pyproject, deps, project.python_version, arches)
+    project.compiled += project.native.reasons
+    project.warnings += project.native.warnings
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
     _add_server_requirements(project)

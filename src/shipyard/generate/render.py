@@ -8,6 +8,7 @@ from typing import Literal
 import jinja2
 
 from shipyard.detect.project import Project
+from shipyard.generate import native_steps
 from shipyard.generate.commands import (
     CA_ENV,
     CA_SECRET_ID,
@@ -67,7 +68,7 @@ def builder_packages(project: Project) -> list[str]:
         packages.append("git")
     if project.needs_ssh:
         packages.append("openssh-client")
-    return packages
+    return list(dict.fromkeys(packages + native_steps.builder_extras(project)))
 
 
 def _run_mounts(cache_target: str, ssh: bool) -> str:
@@ -99,8 +100,12 @@ def render(project: Project, image: str | None = None,
                    "HEALTHCHECK_PATH": project.health_path}
     if project.install_mode == "source" and (project.root / "src").is_dir():
         runtime_env["PYTHONPATH"] = "/app/src"
+    scan = native_steps.needs_runtime_scan(project)
     context = {
         "p": project,
+        "runtime_scan": native_steps.scan_step(project) if scan else "",
+        "scan_late": project.install_mode == "package" or not plan.install,
+        "runtime_libs": native_steps.runtime_install_step() if scan else "",
         "base_image": base_image(project),
         "builder_packages": builder_packages(project),
         "dependency_copies": plan.copies,
@@ -131,6 +136,8 @@ def render(project: Project, image: str | None = None,
     ]
     if project.needs_ssh:
         files.insert(1, GeneratedFile("docker/known_hosts", known_hosts or ""))
+    if scan:
+        files.insert(1, GeneratedFile(native_steps.SCRIPT, native_steps.script_text()))
     if project.dependencies.kind == "setuptools":
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))
