@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.config import load_config
 from shipyard.deploy.ci import PATHS, Provider, ci_file
 from shipyard.detect import Project, detect
+from shipyard.detect.native import ARCHES, arches_for
 from shipyard.generate import files as filewriter
 from shipyard.generate.files import Action, Planned
 from shipyard.generate.render import GeneratedFile, base_image_name, render
@@ -51,7 +53,12 @@ def init(
     resolve_digest maps the base image name to its registry digest when known
     (e.g. from the local engine); the Dockerfile then pins tag AND digest.
     """
-    project = detect(root, extras=extras, python=python)
+    config = load_config(root) if root.is_dir() else None
+    project = detect(root, extras=extras, python=python,
+                     arches=arches_for(config.platforms) if config else ARCHES)
+    if config is not None:  # [tool.shipyard] build_packages/runtime_packages: the escape hatch
+        project.native.configured_build = list(config.build_packages)
+        project.native.configured_runtime = list(config.runtime_packages)
     notes: list[str] = []
     if resolve_digest is not None:
         project.base_digest = resolve_digest(base_image_name(project))

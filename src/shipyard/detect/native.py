@@ -42,6 +42,18 @@ BOOKWORM_GLIBC = (2, 36)  # the slim base's C library: newer manylinux wheels do
 SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar")
 
 
+# Docker platform (os/arch[/variant]) → the machine name in wheel tags.
+_WHEEL_ARCH = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64",
+               "linux/arm/v7": "armv7l", "linux/386": "i686", "linux/ppc64le": "ppc64le",
+               "linux/s390x": "s390x"}
+
+
+def arches_for(platforms: Iterable[str]) -> tuple[str, ...]:
+    """The wheel architectures for configured build platforms (none configured: ARCHES)."""
+    arches = tuple(dict.fromkeys(_WHEEL_ARCH[p] for p in platforms if p in _WHEEL_ARCH))
+    return arches or ARCHES
+
+
 @dataclass(frozen=True)
 class SourceBuild:
     """A dependency the builder compiles, and why we believe so."""
