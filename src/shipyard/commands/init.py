@@ -33,6 +33,10 @@ def init_report(result: InitResult) -> None:
     compiler = "yes — " + "; ".join(p.compiled) if p.compiled else "no"
     console.print(f"  install: {p.install_mode}; python {p.python_version};"
                   f" compiler in builder: {compiler}")
+    if p.needs_compiler or p.native.builder_packages or p.native.extra_runtime:
+        console.print(f"  system packages: builder {' '.join(p.native.builder_packages) or '-'};"
+                      " runtime: the libraries the built modules link against"
+                      + "".join(f" + {name}" for name in p.native.extra_runtime))
     if p.django:
         d = p.django
         console.print(f"  django: settings {d.settings_module};"

@@ -42,7 +42,7 @@ BUILD_HEADERS: dict[str, tuple[str, ...]] = {
 # all, so pip always builds them. Only packages that are true for every release belong
 # here — lock files answer the question exactly and win over this table.
 NO_LINUX_WHEELS: dict[str, str] = {
-    "psycopg2": "psycopg2 publishes no Linux wheels (psycopg2-binary is the prebuilt one)",
+    "psycopg2": "psycopg2 publishes no Linux wheels, psycopg2-binary is the prebuilt variant",
     "mysqlclient": "mysqlclient publishes Windows wheels only",
     "python-ldap": "python-ldap publishes source distributions only",
     "uwsgi": "uWSGI publishes source distributions only",
