@@ -9,25 +9,30 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.containers import build, hardened_container, http_json, wait_healthy
+from fixtures.containers import build, ca_secrets, hardened_container, http_json, wait_healthy
 from shipyard.init import init
-from shipyard.tools.docker import Docker
+from shipyard.tools.docker import BuildSpec, Docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
 
 
 @pytest.fixture(scope="module")
-def psycopg2_image(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[str]:
+def psycopg2_project(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[tuple[str, Path]]:
     project = tmp_path_factory.mktemp("native") / "psycopg2-app"
     shutil.copytree(PROJECTS / "native-psycopg2", project)
     result = init(project)
     assert any("psycopg2" in reason for reason in result.project.compiled)
     tag = f"shipyard-test/native-psycopg2:{project.parent.name}"
     build(docker_engine, project, tag)
-    yield tag
+    yield tag, project
     docker_engine.remove_images([tag])
+
+
+@pytest.fixture(scope="module")
+def psycopg2_image(psycopg2_project: tuple[str, Path]) -> str:
+    return psycopg2_project[0]
 
 
 def _installed(docker: Docker, image: str, package: str) -> bool:
@@ -63,3 +68,44 @@ def test_the_app_runs_hardened_and_answers(docker_engine: Docker, psycopg2_image
         wait_healthy(container)
         status, body = http_json(f"{container.url}/healthz")
         assert status == 200 and body["status"] == "ok"  # type: ignore[index]
+
+
+def test_code_only_change_reuses_the_runtime_library_layer(
+        docker_engine: Docker, psycopg2_project: tuple[str, Path]) -> None:
+    """The runtime stage's apt step is keyed by the package list's content, not by the
+    builder's layers: a code change re-runs the builder's code steps but no apt-get."""
+    tag, project = psycopg2_project
+    app = project / "app.py"
+    app.write_text(app.read_text() + "\n# a code-only change\n")
+    rebuilt = f"{tag}-code-change"
+    lines: list[str] = []
+    try:
+        docker_engine.build(BuildSpec(context=project, tags=(rebuilt,), secrets=ca_secrets()),
+                            on_output=lines.append)
+        steps = {line.split()[0] for line in lines if line.startswith("#")
+                 and ("xargs apt-get install" in line or "pip install -r" in line)}
+        assert len(steps) == 2, lines
+        assert all(f"{step} CACHED" in lines for step in steps), "\n".join(lines[-40:])
+        assert _installed(docker_engine, rebuilt, "libpq5")
+    finally:
+        docker_engine.remove_images([rebuilt])
+
+
+def test_uv_lock_with_sdist_only_uwsgi_builds(docker_engine: Docker, tmp_path: Path) -> None:
+    """uv.lock says uwsgi has no wheel: the builder compiles it, the runtime runs it."""
+    project = tmp_path / "pinboard"
+    shutil.copytree(PROJECTS / "native-uwsgi-uv", project)
+    result = init(project)
+    assert result.project.compiled == ["uwsgi 2.0.31 builds from source"]
+    tag = f"shipyard-test/native-uwsgi:{tmp_path.name}"
+    lines: list[str] = []
+    try:
+        docker_engine.build(BuildSpec(context=project, tags=(tag,), secrets=ca_secrets()),
+                            on_output=lines.append)
+        assert any("runtime_libs:" in line and "runtime package(s)" in line for line in lines)
+        probe = docker_engine.run(["run", "--rm", "--read-only", "--entrypoint", "sh", tag, "-c",
+                                   "id -u; uwsgi --version; command -v gcc cc || echo none"])
+        uid, version, compiler = probe.stdout.split()
+        assert uid != "0" and version == "2.0.31" and compiler == "none"
+    finally:
+        docker_engine.remove_images([tag])
