@@ -101,7 +101,7 @@ UV_CASES: list[tuple[str, str, list[str], list[str], str]] = [
      + package("django-ldapdb", "1.5", deps='    { name = "python-ldap" },\n',
                wheel_names=("django_ldapdb-1.5-py3-none-any.whl",))
      + package("python-ldap", "3.4.4"),
-     ["python-ldap"], ["libldap2-dev", "libsasl2-dev"], "only a source distribution"),
+     ["python-ldap"], ["libldap-dev", "libsasl2-dev"], "only a source distribution"),
     ("dev-group-is-not-installed",
      root('    { name = "flask" },\n',
           '[package.dev-dependencies]\ndev = [\n    { name = "uwsgi" },\n]\n')
@@ -246,7 +246,7 @@ REQUIREMENTS_CASES: list[tuple[str, str, list[str], list[str]]] = [
     ("mysqlclient", "mysqlclient==2.2.6\n", ["mysqlclient"],
      ["default-libmysqlclient-dev", "pkg-config"]),
     ("python-ldap-and-uwsgi", "python-ldap==3.4.4\nuWSGI==2.0.28\n", ["python-ldap", "uwsgi"],
-     ["libldap2-dev", "libsasl2-dev"]),
+     ["libldap-dev", "libsasl2-dev"]),
     ("lxml-has-wheels-on-pypi", "lxml==5.3.0\n", [], []),
     ("pyodbc-wheel-links-unixodbc", "pyodbc==5.2.0\n", [], ["unixodbc-dev"]),
     ("nothing-native", "flask==3.1.0\ngunicorn==23.0.0\n", [], []),

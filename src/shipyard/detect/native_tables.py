@@ -17,7 +17,7 @@ BUILD_HEADERS: dict[str, tuple[str, ...]] = {
     "psycopg2": ("libpq-dev",),  # pg_config and libpq-fe.h
     "psycopg-c": ("libpq-dev",),
     "mysqlclient": ("default-libmysqlclient-dev", "pkg-config"),
-    "python-ldap": ("libldap2-dev", "libsasl2-dev"),
+    "python-ldap": ("libldap-dev", "libsasl2-dev"),  # libldap2-dev is its old name
     "lxml": ("libxml2-dev", "libxslt1-dev"),
     "xmlsec": ("libxmlsec1-dev", "pkg-config"),
     "uwsgi": (),  # plain C and the Python headers the base image already has

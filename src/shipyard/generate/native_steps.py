@@ -46,7 +46,10 @@ def scan_step(project: Project) -> str:
 
 
 def runtime_install_step() -> str:
-    """The runtime stage's RUN that installs exactly the listed packages (none: no apt)."""
+    """The runtime stage's RUN that installs exactly the listed packages (none: no apt).
+
+    apt's lists and package caches go in the same step: they would only add size, and
+    the caches differ between two builds of one commit (--verify-repro)."""
     return (
         "# System libraries the compiled dependencies need, as listed by the builder.\n"
         f"RUN --mount=type=bind,from=builder,source={RUNTIME_LIST},target=/tmp/runtime-packages"
@@ -54,7 +57,7 @@ def runtime_install_step() -> str:
         "    if [ -s /tmp/runtime-packages ]; then \\\n"
         "        apt-get update \\\n"
         "        && xargs apt-get install -y --no-install-recommends < /tmp/runtime-packages \\\n"
-        "        && rm -rf /var/lib/apt/lists/*; \\\n"
+        "        && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \\\n"
         "    fi\n"
     )
 
