@@ -305,3 +305,20 @@ def test_arches_for_platforms() -> None:
     assert arches_for(["linux/amd64"]) == ("x86_64",)
     assert arches_for(["linux/arm64/v8", "linux/amd64"]) == ("aarch64", "x86_64")
     assert arches_for(["windows/amd64"]) == ("x86_64", "aarch64")
+
+
+@pytest.mark.parametrize(("line", "built", "runtime"), [
+    ("psycopg==3.2.3", [], ["libpq5"]),
+    ("psycopg[binary]==3.2.3", [], []),
+    ("psycopg[c,pool]==3.2.3", ["psycopg-c"], ["libpq5"]),
+    ("psycopg==3.2.3\npsycopg-binary==3.2.3", [], []),
+])
+def test_psycopg3_in_requirements(tmp_path: Path, line: str, built: list[str],
+                                  runtime: list[str]) -> None:
+    """psycopg 3 alone loads libpq with ctypes; its [c] extra compiles against libpq."""
+    (tmp_path / "requirements.txt").write_text(f"flask==3.1.0\n{line}\n")
+    (tmp_path / "app.py").write_text(APP)
+    native = detect(tmp_path).native
+    assert [b.name for b in native.source_builds] == built
+    assert native.runtime_packages == runtime
+    assert native.build_packages == (["libpq-dev"] if built else [])

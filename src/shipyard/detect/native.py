@@ -16,6 +16,7 @@ Static only: lock files are read as TOML, nothing is resolved or executed.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from shipyard.detect.native_tables import (
     BUILD_HEADERS,
     COMPILER,
     CTYPES_LIBS,
+    IMPLIED_BY_EXTRA,
     NO_LINUX_WHEELS,
     WHEEL_SYSTEM_LIBS,
 )
@@ -127,7 +129,7 @@ def detect_native(root: Path, pyproject: dict[str, Any], deps: Dependencies, pyt
     elif deps.kind == "poetry" and lock is not None:
         installed, builds = _from_poetry_lock(lock, deps.extras, version, wanted)
     else:
-        installed = set(deps.names)
+        installed = set(deps.names) | _implied_by_extras(root, pyproject, deps)
         source = deps.files[0] if deps.files else "the dependency list"
         builds = [SourceBuild(n, "", f"{source} has no wheel information, and {NO_LINUX_WHEELS[n]}")
                   for n in sorted(installed) if n in NO_LINUX_WHEELS]
@@ -141,7 +143,7 @@ def detect_native(root: Path, pyproject: dict[str, Any], deps: Dependencies, pyt
             native.runtime_packages += runtime_pkgs
             native.notes.append(f"{name}: {why}; the builder gets {' '.join(build_pkgs)} so the"
                                 " runtime stage can get the library")
-        if name in CTYPES_LIBS and deps.kind in ("uv", "poetry"):
+        if name in CTYPES_LIBS:
             runtime_pkgs, companions, why = CTYPES_LIBS[name]
             if not companions & installed:
                 native.runtime_packages += runtime_pkgs
@@ -150,6 +152,26 @@ def detect_native(root: Path, pyproject: dict[str, Any], deps: Dependencies, pyt
     native.build_packages = list(dict.fromkeys(native.build_packages))
     native.runtime_packages = list(dict.fromkeys(native.runtime_packages))
     return native
+
+
+# `name[extra]` in a requirement line: the name, and the extras' text.
+_EXTRAS = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*\[([^\]]*)\]", re.MULTILINE)
+
+
+def _implied_by_extras(root: Path, pyproject: dict[str, Any], deps: Dependencies) -> set[str]:
+    """Packages an extra pulls in (psycopg[c] → psycopg-c), read from the requirement
+    lines themselves: declarations without a lock name only the top-level packages."""
+    lines = [str(d) for d in pyproject.get("project", {}).get("dependencies", [])]
+    for name in deps.files:
+        path = root / name
+        if path.suffix in (".txt", ".in", ".lock") and path.is_file():
+            lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+    implied = set()
+    for match in _EXTRAS.finditer("\n".join(lines)):
+        package = canonicalize_name(match.group(1))
+        for extra in match.group(2).split(","):
+            implied.add(IMPLIED_BY_EXTRA.get((package, extra.strip().lower()), ""))
+    return implied - {""}
 
 
 def _python_tuple(python: str) -> tuple[int, int]:

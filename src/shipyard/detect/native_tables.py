@@ -52,6 +52,14 @@ NO_LINUX_WHEELS: dict[str, str] = {
     "kerberos": "kerberos publishes source distributions only",
     "pykerberos": "pykerberos publishes source distributions only",
     "mod-wsgi": "mod_wsgi publishes source distributions only",
+    "psycopg-c": "psycopg-c (psycopg[c]) publishes source distributions only",
+}
+
+# Extras that pull in one of the packages above, for declarations that name only the
+# top-level package (a lock lists the extra's packages itself).
+IMPLIED_BY_EXTRA: dict[tuple[str, str], str] = {
+    ("psycopg", "c"): "psycopg-c",
+    ("psycopg", "binary"): "psycopg-binary",
 }
 
 # Wheels that load a system library the wheel does not bundle. Build packages make the
