@@ -98,11 +98,8 @@ def test_uv_lock_with_sdist_only_uwsgi_builds(docker_engine: Docker, tmp_path: P
     result = init(project)
     assert result.project.compiled == ["uwsgi 2.0.31 builds from source"]
     tag = f"shipyard-test/native-uwsgi:{tmp_path.name}"
-    lines: list[str] = []
     try:
-        docker_engine.build(BuildSpec(context=project, tags=(tag,), secrets=ca_secrets()),
-                            on_output=lines.append)
-        assert any("runtime_libs:" in line and "runtime package(s)" in line for line in lines)
+        build(docker_engine, project, tag)
         probe = docker_engine.run(["run", "--rm", "--read-only", "--entrypoint", "sh", tag, "-c",
                                    "id -u; uwsgi --version; command -v gcc cc || echo none"])
         uid, version, compiler = probe.stdout.split()
