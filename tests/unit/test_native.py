@@ -114,6 +114,10 @@ UV_CASES: list[tuple[str, str, list[str], list[str], str]] = [
                extra='[package.optional-dependencies]\nc = [\n    { name = "psycopg-c" },\n]\n')
      + package("psycopg-c", "3.2.3"),
      ["psycopg-c"], ["libpq-dev"], "only a source distribution"),
+    ("lock-without-the-project-counts-everything",
+     package("uwsgi", "2.0.31") + package(
+         "flask", "3.1.0", wheel_names=("flask-3.1.0-py3-none-any.whl",)),
+     ["uwsgi"], [], "only a source distribution"),
     ("git-source-is-left-alone",
      root('    { name = "private" },\n')
      + '[[package]]\nname = "private"\nversion = "1.0"\n'

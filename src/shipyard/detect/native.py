@@ -324,6 +324,9 @@ def _uv_reachable(packages: list[dict[str, Any]], project: str, extras: list[str
     if not roots:
         roots = [p for p in packages if isinstance(p.get("source"), dict)
                  and {"editable", "virtual"} & p["source"].keys()]
+    if not roots:  # no project in the lock to start from: count everything, miss nothing
+        yield from packages
+        return
     queue = [(root, tuple(extras)) for root in roots]
     seen: set[tuple[int, str]] = set()
     while queue:
