@@ -154,3 +154,14 @@ def test_generated_native_files_have_zero_findings(tmp_path: Path, name: str,
     report = check(root)
     assert not report.parse_failures
     assert [(f.rule_id, f.file, f.line, f.message) for f in report.findings] == []
+
+
+@pytest.mark.parametrize(("name", "cflags"), [
+    ("requirements-psycopg2", True), ("uv-sdist-only", True), ("pure", False)])
+def test_compiled_extensions_get_no_debug_info(tmp_path: Path, name: str, cflags: bool) -> None:
+    """pip builds sdists in random temporary directories; with debug info their paths end
+    up in the .so files and two builds of one commit differ (--verify-repro)."""
+    dockerfile = generated(make(tmp_path, name))["Dockerfile"]
+    builder = dockerfile.split("AS builder\n", 1)[1].split("AS runtime\n", 1)[0]
+    assert ('ENV CFLAGS="-g0"' in builder) is cflags
+    assert 'CFLAGS' not in runtime_stage(dockerfile)
