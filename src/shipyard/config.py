@@ -30,6 +30,9 @@ Defaults, and why:
 * port 8000 (gunicorn/uvicorn's default); health_path unset: `init` finds the app's
   health route (else probes / and counts any answer below 500), and `test` reads the
   path from the image's ENV (HEALTHCHECK_PATH).
+* build_packages, runtime_packages: none. Debian packages `shipyard init` adds to
+  the builder (headers) and the runtime stage (libraries) on top of what it
+  detects — the escape hatch when detection misses one.
 * environments: none. `[tool.shipyard.environments.staging]` names a deploy
   target (`target`, `known_hosts`, `key`, `allow_tags`); CI variables may supply
   the same values instead (shipyard.deploy.target).
@@ -164,6 +167,19 @@ def _parse_moving_tags(value: Any) -> Mapping[str, str]:
             where = f".{branch}" if isinstance(value, dict) else f"[{index}]"
             raise _Invalid(f"does not make a valid image tag, got {_show(tag)}", where)
     return types.MappingProxyType(pairs)
+
+
+_DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+~:-]+)?")
+
+
+def _parse_debian_packages(value: Any) -> tuple[str, ...]:
+    packages = _string_list(value)
+    for index, package in enumerate(packages):
+        if not _DEBIAN_PACKAGE.fullmatch(package):
+            raise _Invalid(
+                "must be a Debian package name like libpq-dev (lower-case letters, digits,"
+                f" '+', '-', '.'; optionally =VERSION), got {_show(package)}", f"[{index}]")
+    return packages
 
 
 DEPLOY_REQUESTS = ("deploy", "rollback", "status", "history")
@@ -356,6 +372,12 @@ class Config:
     port: int = field(default=8000, metadata={"check": _check_port})
     health_path: str | None = field(default=None, metadata={"check": _check_health_path})
     """Unset: `init` uses the app's own health route, else probes / (shipyard.healthprobe)."""
+    build_packages: tuple[str, ...] = field(default=(),
+                                            metadata={"parse": _parse_debian_packages})
+    """Extra Debian packages in the builder stage (headers a compiled dependency needs)."""
+    runtime_packages: tuple[str, ...] = field(default=(),
+                                              metadata={"parse": _parse_debian_packages})
+    """Extra Debian packages in the runtime stage, besides the libraries found by ELF scan."""
     environments: Mapping[str, Environment] = field(
         default_factory=lambda: types.MappingProxyType({}))
     """Deploy targets by name (`shipyard deploy NAME`)."""

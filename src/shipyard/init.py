@@ -15,6 +15,7 @@ from shipyard.config import Config, load_config
 from shipyard.deploy.ci import PATHS, Provider, ci_file
 from shipyard.detect import Project, detect
 from shipyard.detect.devmode import find_dev_mode_files
+from shipyard.detect.native import ARCHES, arches_for
 from shipyard.errors import UsageError
 from shipyard.generate import files as filewriter
 from shipyard.generate import userfiles
@@ -65,7 +66,11 @@ def init(
     if config is None and root.is_dir():  # a missing directory is detect()'s error to name
         config = load_config(root)
     project = detect(root, extras=extras, python=python,
-                     health_path=config.health_path if config else None)
+                     health_path=config.health_path if config else None,
+                     arches=arches_for(config.platforms) if config else ARCHES)
+    if config is not None:  # [tool.shipyard] build_packages/runtime_packages: the escape hatch
+        project.native.configured_build = list(config.build_packages)
+        project.native.configured_runtime = list(config.runtime_packages)
     notes: list[str] = []
     if project.workspace is not None:
         notes.append(f"uv workspace member `{project.workspace.member}`: uv.lock at"

@@ -65,6 +65,12 @@ PYTHON_VERSION = "3.12"
      {"image": "localhost:5000/app", "repository": "localhost:5000/app"}),
     ("project-name-not-a-string", {"pyproject.toml": "[project]\nname = 3\n"},
      {"image": "my-project"}),
+    ("system-packages", {"pyproject.toml": PROJECT + (
+        '[tool.shipyard]\nbuild_packages = ["libpq-dev", "libxml2-dev=2.9.14+dfsg-1.3"]\n'
+        'runtime_packages = ["libmagic1", "libgdal32"]\n')},
+     {"build_packages": ("libpq-dev", "libxml2-dev=2.9.14+dfsg-1.3"),
+      "runtime_packages": ("libmagic1", "libgdal32")}),
+    ("system-packages-default", {}, {"build_packages": (), "runtime_packages": ()}),
 ]
 
 
@@ -147,6 +153,18 @@ ERRORS: list[tuple[str, dict[str, str], str, str | None]] = [
      "registry names 'registry.example.com'", "keep the registry in one of them"),
     ("health-path-relative", {S: "health_path = 'healthz'\n"},
      "shipyard.toml: health_path must start with '/', got \"healthz\"", None),
+    ("build-packages-not-a-list", {P: "[tool.shipyard]\nbuild_packages = 'libpq-dev'\n"},
+     'pyproject.toml: tool.shipyard.build_packages must be a list of strings, got "libpq-dev"',
+     None),
+    ("runtime-package-invalid-name",
+     {P: "[tool.shipyard]\nruntime_packages = ['libpq5', 'Lib PQ']\n"},
+     'pyproject.toml: tool.shipyard.runtime_packages[1] must be a Debian package name like'
+     ' libpq-dev', None),
+    ("build-package-not-a-string", {S: "build_packages = [3]\n"},
+     "shipyard.toml: build_packages[0] must be a string, got 3", None),
+    ("build-package-typo", {P: "[tool.shipyard]\nbuild_package = []\n"},
+     "pyproject.toml: unknown key tool.shipyard.build_package — did you mean 'build_packages'?",
+     None),
     ("empty-dockerfile", {S: "dockerfile = ' '\n"},
      "shipyard.toml: dockerfile must not be empty", None),
     ("section-not-a-table", {P: "[tool]\nshipyard = 1\n"},

@@ -40,6 +40,10 @@ def init_report(result: InitResult) -> None:
     console.print(f"  python {p.python_version} from: {p.python_source}", markup=False,
                   soft_wrap=True)
     _health_report(p.health)
+    if p.needs_compiler or p.native.builder_packages or p.native.extra_runtime:
+        console.print(f"  system packages: builder {' '.join(p.native.builder_packages) or '-'};"
+                      " runtime: the libraries the built modules link against"
+                      + "".join(f" + {name}" for name in p.native.extra_runtime))
     if p.django:
         d = p.django
         console.print(f"  django: settings {d.settings_module};"

@@ -18,6 +18,7 @@ from shipyard.detect.envvars import EnvRead, app_env_reads
 from shipyard.detect.health import choose_probe, find_health_route
 from shipyard.detect.instance import detect_instance_writes
 from shipyard.detect.migrations import Migration, detect_migrations
+from shipyard.detect.native import ARCHES, NativeDeps, detect_native
 from shipyard.detect.pysource import SourceIndex
 from shipyard.detect.python_version import DEFAULT_PYTHON, choose_python
 from shipyard.detect.scan import (
@@ -57,6 +58,7 @@ class Project:
     base_digest: str | None = None  # pins the base image when a registry digest is known
     django: DjangoInfo | None = None
     compiled: list[str] = field(default_factory=list)  # why a compiler is needed
+    native: NativeDeps = field(default_factory=NativeDeps)  # system packages for native deps
     extra_server_requirements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     port: int = 8000
@@ -104,11 +106,13 @@ class Project:
 
 
 def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None,
-           health_path: str | None = None) -> Project:
+           health_path: str | None = None,
+           arches: tuple[str, ...] = ARCHES) -> Project:
     """Read root and describe it; raise UsageError for what cannot be packaged at all.
 
     health_path: the configured one ([tool.shipyard] health_path), which wins over the
-    route found in the code."""
+    route found in the code; arches: the CPU architectures the image is built for
+    (wheels must exist for each)."""
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory", hint="pass the project directory")
     pyproject = load_pyproject(root)
@@ -123,6 +127,9 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project.health = choose_probe(health_path, None if health_path else find_health_route(
         SourceIndex(root), django=project.django is not None, app_target=project.app_target,
         django_settings=project.django.settings_module if project.django else None))
+    project.native = detect_native(root, pyproject, deps, project.python_version, arches)
+    project.compiled += project.native.reasons
+    project.warnings += project.native.warnings
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
     if project.django is None:

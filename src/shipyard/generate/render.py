@@ -10,6 +10,7 @@ import jinja2
 
 from shipyard import appenv
 from shipyard.detect.project import Project
+from shipyard.generate import native_steps
 from shipyard.generate.commands import (
     CA_ENV,
     CA_SECRET_ID,
@@ -85,7 +86,7 @@ def builder_packages(project: Project) -> list[str]:
         packages.append("git")
     if project.needs_ssh:
         packages.append("openssh-client")
-    return packages
+    return list(dict.fromkeys(packages + native_steps.builder_extras(project)))
 
 
 def _run_mounts(cache_target: str, ssh: bool) -> str:
@@ -120,8 +121,12 @@ def render(project: Project, image: str | None = None,
     runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
         runtime_env["PYTHONPATH"] = "/app/src"
+    scan = native_steps.needs_runtime_scan(project)
     context = {
         "p": project,
+        "runtime_scan": native_steps.scan_step(project) if scan else "",
+        "scan_late": project.install_mode == "package" or not plan.install,
+        "runtime_libs": native_steps.runtime_install_step() if scan else "",
         "base_image": base_image(project),
         "builder_packages": builder_packages(project),
         "dependency_copies": plan.copies,
@@ -164,6 +169,8 @@ def render(project: Project, image: str | None = None,
         files = [GeneratedFile("Dockerfile.dockerignore",
                                workspace_ignore(f.content, project.workspace))
                  if f.path == ".dockerignore" else f for f in files]
+    if scan:
+        files.insert(1, GeneratedFile(native_steps.SCRIPT, native_steps.script_text()))
     if project.dependencies.kind == "setuptools":
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))

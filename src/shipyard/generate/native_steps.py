@@ -1,0 +1,68 @@
+"""The Dockerfile steps that carry system libraries from the builder into the runtime stage.
+
+Why two steps: the builder knows what the compiled dependencies link against (after
+the install, docker/runtime_libs.py reads their ELF files and asks dpkg who owns each
+library), but the runtime stage must not inherit the builder's headers and compiler.
+So the builder writes a package list to RUNTIME_LIST, and the runtime stage bind-mounts
+that one file from the builder and installs exactly those packages. An empty list
+installs nothing, and a project without native dependencies gets neither step, so its
+image stays as it was.
+"""
+
+from __future__ import annotations
+
+import shlex
+from importlib import resources
+
+from shipyard.detect.native_tables import COMPILER
+from shipyard.detect.project import Project
+
+SCRIPT = "docker/runtime_libs.py"
+RUNTIME_LIST = "/opt/runtime-packages"  # in the builder only; never copied into the image
+BASE_ROOT = "/run/shipyard-base"  # the base stage's root, mounted read-only for the scan
+
+
+def needs_runtime_scan(project: Project) -> bool:
+    """Whether anything may link against a system library the base image lacks."""
+    native = project.native
+    return project.needs_compiler or bool(native.builder_packages or native.extra_runtime)
+
+
+def builder_extras(project: Project) -> list[str]:
+    """Debian packages for the builder besides the compiler (headers, configured ones)."""
+    return [p for p in project.native.builder_packages if p != COMPILER]
+
+
+def scan_step(project: Project) -> str:
+    """The builder's RUN that writes the runtime package list."""
+    added = "".join(f" --add {shlex.quote(p)}" for p in project.native.extra_runtime)
+    return (
+        "# The Debian packages whose shared libraries the compiled dependencies link against\n"
+        f"# ({SCRIPT} reads their ELF files; libraries the base image has are left out).\n"
+        f"RUN --mount=type=bind,source={SCRIPT},target=/tmp/runtime_libs.py \\\n"
+        f"    --mount=type=bind,from=base,target={BASE_ROOT} \\\n"
+        f"    python /tmp/runtime_libs.py --base {BASE_ROOT}{added} /opt/venv {RUNTIME_LIST}\n"
+    )
+
+
+def runtime_install_step() -> str:
+    """The runtime stage's RUN that installs exactly the listed packages (none: no apt).
+
+    apt's lists and package caches go in the same step: they would only add size, and
+    the caches differ between two builds of one commit (--verify-repro)."""
+    return (
+        "# System libraries the compiled dependencies need, as listed by the builder.\n"
+        f"RUN --mount=type=bind,from=builder,source={RUNTIME_LIST},target=/tmp/runtime-packages"
+        " \\\n"
+        "    if [ -s /tmp/runtime-packages ]; then \\\n"
+        "        apt-get update \\\n"
+        "        && xargs apt-get install -y --no-install-recommends < /tmp/runtime-packages \\\n"
+        "        && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \\\n"
+        "    fi\n"
+    )
+
+
+def script_text() -> str:
+    """docker/runtime_libs.py as the project gets it (this package's runtime_libs module)."""
+    return resources.files("shipyard.generate").joinpath("runtime_libs.py").read_text(
+        encoding="utf-8")
