@@ -192,10 +192,17 @@ def _pin_bounds(facts: IndexFacts) -> list[tuple[str, str]]:
             spec = SpecifierSet(pin.requires_python)
         except InvalidSpecifier:
             continue
-        if any(not spec.contains(f"{minor}.0") for minor in KNOWN_PYTHONS):
+        # Only bounds that rule out a version a choice could land on (3.11 and later):
+        # `>=3.7` on every pin says nothing, and would only lengthen `--dry-run`.
+        if any(not spec.contains(f"{minor}.0") for minor in KNOWN_PYTHONS
+               if _minor(minor) >= _minor(DEFAULT_PYTHON)):
             bounds.append((pin.requires_python,
                            f"{pin.name}=={pin.version} (its release on the package index)"))
     return bounds
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _project_name(root: Path, pyproject: dict[str, Any]) -> str:
