@@ -177,11 +177,15 @@ def setup_logging(app):
         app.logger.addHandler(RotatingFileHandler("logs/board.log", maxBytes=10240))
 """
 RELATIVE = [
-    ("log-dir-with-a-switch", {"board/logs.py": LOGS_IN_APP,
-                               "config.py": "import os\nLOG_TO_STDOUT = os.environ.get("
-                                            "'LOG_TO_STDOUT')\n"},
+    # The image sets a switch it recognises (detect/logswitch.py): nothing left to warn about.
+    ("log-dir-with-a-switch-the-image-sets",
+     {"board/logs.py": LOGS_IN_APP,
+      "config.py": "import os\nLOG_TO_STDOUT = os.environ.get('LOG_TO_STDOUT')\n"}, []),
+    ("log-dir-with-an-unrecognised-switch",
+     {"board/logs.py": LOGS_IN_APP.replace("LOG_TO_STDOUT", "STDOUT_LOGGING"),
+      "config.py": "import os\nSTDOUT_LOGGING = os.environ.get('STDOUT_LOGGING')\n"},
      ["board/logs.py:11: writes logs relative to the working directory, which is the read-only"
-      " application directory in the container: log to stdout/stderr instead: set LOG_TO_STDOUT"
+      " application directory in the container: log to stdout/stderr instead: set STDOUT_LOGGING"
       " in the container's environment (the app reads it)"]),
     ("log-file-handler", {"app.py": "import logging\nh = logging.FileHandler('app.log')\n"},
      ["app.py:2: writes app.log relative to the working directory, which is the read-only"

@@ -60,6 +60,14 @@ def init_report(result: InitResult) -> None:
     steps = [f"{escape(m.command)} [dim]({m.tool}: {escape(m.source)})[/]" for m in p.migrations]
     console.print("  migrations at start (RUN_MIGRATIONS=0 skips them): "
                   + ("; ".join(steps) or "none found"), highlight=False)
+    for f in p.first_start:
+        console.print(f"  database initialised on first start (once per data volume,"
+                      f" RUN_MIGRATIONS=0 skips it): {escape(f.command)} [dim]({escape(f.source)};"
+                      f" marker {escape(f.marker)})[/]", highlight=False)
+    if p.log_switch:
+        s = p.log_switch
+        console.print(f"  logs to stdout: the image sets {s.name}={escape(s.value)}, the app's"
+                      f" own switch for the file logging at {s.where}", highlight=False)
     for warning in p.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")
     for note in result.notes:

@@ -56,7 +56,10 @@ class _FlaskApp:
 
 
 def detect_instance_writes(root: Path, *, install_mode: str, data_dir: str,
-                           dependency_names: set[str]) -> InstanceWrites:
+                           dependency_names: set[str],
+                           stdout_switch: bool = False) -> InstanceWrites:
+    """stdout_switch: the image sets the app's own switch to log to stdout (logswitch),
+    so its log files are no concern."""
     texts = _texts(root)
     found = InstanceWrites()
     apps = [app for path, text in texts.items() for app in _flask_apps(root, path, text)]
@@ -65,7 +68,7 @@ def detect_instance_writes(root: Path, *, install_mode: str, data_dir: str,
         for app in apps:
             _link_instance(root, app, install_mode, data_dir, uses[0], found)
     found.warnings += _sqlite_in_app(root, texts, data_dir)
-    found.warnings += _relative_writes(root, texts, data_dir)
+    found.warnings += _relative_writes(root, texts, data_dir, stdout_switch)
     return found
 
 
@@ -153,7 +156,8 @@ def _sqlite_in_app(root: Path, texts: dict[Path, str], data_dir: str) -> list[st
     return warnings
 
 
-def _relative_writes(root: Path, texts: dict[Path, str], data_dir: str) -> list[str]:
+def _relative_writes(root: Path, texts: dict[Path, str], data_dir: str,
+                     stdout_switch: bool) -> list[str]:
     """os.mkdir('logs'), RotatingFileHandler('logs/app.log'): the working directory is
     the application directory, read-only in the container (microblog's shape)."""
     stdout_switches = sorted({name for text in texts.values() for name in _ENV_READ.findall(text)
@@ -166,6 +170,8 @@ def _relative_writes(root: Path, texts: dict[Path, str], data_dir: str) -> list[
             if not written or written.split("/")[0] in seen or written.startswith("."):
                 continue
             seen.add(written.split("/")[0])
+            if _LOG_NAME.search(written) and stdout_switch:
+                continue  # the image turns the log files off (init --dry-run says how)
             if _LOG_NAME.search(written):
                 switch = (f": set {' or '.join(stdout_switches)} in the container's environment"
                           " (the app reads it)" if stdout_switches else "")

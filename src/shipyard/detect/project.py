@@ -18,8 +18,10 @@ from shipyard.detect.dependencies import Dependencies, detect_dependencies, load
 from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.django import DjangoInfo, detect_django
 from shipyard.detect.envvars import EnvRead, app_env_reads
+from shipyard.detect.firststart import FirstStart, detect_first_start
 from shipyard.detect.health import choose_probe, find_health_route
 from shipyard.detect.instance import detect_instance_writes
+from shipyard.detect.logswitch import LogSwitch, detect_log_switch
 from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.native import ARCHES, NativeDeps, detect_native
 from shipyard.detect.pinindex import IndexFacts, pinned
@@ -88,6 +90,8 @@ class Project:
                   and not given & set(r.unless)]
         return [(r.name, r.kind) for r in self.env_reads if r in first or r in unless]
     migrations: list[Migration] = field(default_factory=list)  # run at container start
+    first_start: list[FirstStart] = field(default_factory=list)  # once per data volume
+    log_switch: LogSwitch | None = None  # the app's own "log to stdout" env var, set in ENV
     data_links: list[str] = field(default_factory=list)  # image paths linked to data_dir
     context_excludes: list[str] = field(default_factory=list)  # local state, not for the image
 
@@ -151,8 +155,15 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
             project.env.setdefault(read.name, read.sqlite)
     _add_server_requirements(project)
     _add_migrations(project)
+    if project.framework == "flask" and not project.migrations:  # schema from a CLI command
+        project.first_start = detect_first_start(root, flask_app=project.app_target,
+                                                 data_dir=project.data_dir)
+    project.log_switch = detect_log_switch(root)
+    if project.log_switch:
+        project.env.setdefault(project.log_switch.name, project.log_switch.value)
     writes = detect_instance_writes(root, install_mode=project.install_mode,
-                                    data_dir=project.data_dir, dependency_names=deps.names)
+                                    data_dir=project.data_dir, dependency_names=deps.names,
+                                    stdout_switch=project.log_switch is not None)
     project.data_links, project.context_excludes = writes.links, writes.local_only
     project.warnings += writes.warnings
     if project.install_mode == "package":
