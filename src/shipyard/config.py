@@ -57,9 +57,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shipyard.build.labels import LABEL_BUILD_ARGS
-from shipyard.build.tags import TAG_PATTERN, sanitize_tag_part
+from shipyard.agent import agent as agent_contract
 from shipyard.errors import ConfigError
+from shipyard.image.labels import LABEL_BUILD_ARGS
+from shipyard.image.tags import TAG_PATTERN, sanitize_tag_part, split_registry
+from shipyard.sshtarget import target_problem
 from shipyard.uvworkspace import find_workspace
 
 PYPROJECT = "pyproject.toml"
@@ -88,15 +90,6 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?")
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
 _ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def split_registry(image: str) -> tuple[str | None, str]:
-    """(registry host or None, path) by Docker's rule: a first component with '.', ':'
-    or equal to 'localhost' is a registry host."""
-    first, sep, rest = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return None, image
 
 
 def _check_image(value: str) -> str | None:
@@ -182,7 +175,7 @@ def _parse_debian_packages(value: Any) -> tuple[str, ...]:
     return packages
 
 
-DEPLOY_REQUESTS = ("deploy", "rollback", "status", "history")
+DEPLOY_REQUESTS = agent_contract.COMMANDS  # the agent is the one source of its verbs
 """What a deploy key can ask the host agent for (the ssh remote command's first word)."""
 
 
@@ -245,8 +238,6 @@ class CheckConfig:
 
 
 def _check_target(value: str) -> str | None:
-    from shipyard.deploy.target import target_problem  # late: that module imports this one
-
     return target_problem(value)
 
 

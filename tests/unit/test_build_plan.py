@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.build.base import BaseImage, final_base, split_digest
-from shipyard.build.ci import BuildContext
-from shipyard.build.plan import RepoFacts, ca_bundle_from_env, plan_build
-from shipyard.build.repro import Entry, compare
-from shipyard.build.sbom import Package, cyclonedx
 from shipyard.config import load_config
 from shipyard.errors import ConfigError, UsageError
-from shipyard.registry.client import is_loopback
-from shipyard.registry.publish import credentials_from_env, split_repository
+from shipyard.imagebuild.base import BaseImage, final_base, split_digest
+from shipyard.imagebuild.cienv import BuildContext
+from shipyard.imagebuild.plan import RepoFacts, ca_bundle_from_env, plan_build
+from shipyard.imagebuild.repro import Entry, compare
+from shipyard.imagebuild.sbom import Package, cyclonedx
+from shipyard.publish.client import is_loopback
+from shipyard.publish.publish import credentials_from_env, split_repository
 
 SHA = "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d"
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)

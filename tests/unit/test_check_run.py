@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from shipyard.checks import check
-from shipyard.checks.dockerfile_model import parse_dockerfile
 from shipyard.checks.model import CheckParseError, Severity
 from shipyard.checks.run import discover, is_dockerfile
 from shipyard.commands.check import check_command
+from shipyard.dockerfile_model import parse_dockerfile
 from shipyard.errors import ConfigError, UsageError
 
 GOOD = """FROM python:3.12-slim

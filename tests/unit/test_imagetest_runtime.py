@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.config import Config, TestConfig
+from shipyard.image.results import CheckResult
 from shipyard.imagetest import readonly, runtime
-from shipyard.imagetest.model import CheckResult
 from shipyard.imagetest.run import plan
 from shipyard.imagetest.runtime import (
     Change,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.checks import secrets
+from shipyard import secretpatterns as secrets
 from shipyard.checks.compose_project import EffectiveProject
 from shipyard.checks.model import CheckParseError, Finding, Rule, Severity, finding, register
 from shipyard.checks.rules_dockerfile import split_image

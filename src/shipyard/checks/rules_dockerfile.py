@@ -15,8 +15,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shipyard.checks import secrets, shell
-from shipyard.checks.dockerfile_model import (
+from shipyard import secretpatterns as secrets
+from shipyard.checks import shell
+from shipyard.checks.model import Finding, Rule, Severity, finding, register
+from shipyard.dockerfile_model import (
     DockerfileModel,
     Instruction,
     Stage,
@@ -24,7 +26,6 @@ from shipyard.checks.dockerfile_model import (
     env_pairs,
     expand,
 )
-from shipyard.checks.model import Finding, Rule, Severity, finding, register
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -394,7 +395,7 @@ def df006(ctx: DockerfileContext) -> Iterable[Finding]:
 
 
 _SECRET_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-_LITERAL_URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@$]+:[^/\s@$]+@", re.I)
+_LITERAL_URL_CREDENTIALS = secrets.url_credentials_pattern(not_in_parts="$")
 _SECRET_COPY_OUT = re.compile(r"\b(cp|mv|install|tee|ln)\b[^;&|]*?/run/secrets/|"
                               r"cat\s+/run/secrets/\S+\s*>")
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from shipyard import dockerignore
-from shipyard.checks import secrets
+from shipyard import secretpatterns as secrets
 from shipyard.checks.model import CheckParseError, Finding, Rule, Severity, finding, register
 from shipyard.checks.yamlfile import load_yaml
 

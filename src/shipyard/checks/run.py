@@ -22,7 +22,6 @@ from shipyard.checks import (
     rules_image,
     rules_misc,
 )
-from shipyard.checks.dockerfile_model import DockerfileModel, parse_dockerfile
 from shipyard.checks.ignore import apply_ignores
 from shipyard.checks.model import (
     RULES,
@@ -34,6 +33,7 @@ from shipyard.checks.model import (
     sorted_findings,
 )
 from shipyard.config import Config, load_config
+from shipyard.dockerfile_model import DockerfileModel, parse_dockerfile
 from shipyard.errors import ConfigError, ShipyardError, UsageError
 from shipyard.tools.docker import Docker
 from shipyard.tools.git import GitRepo

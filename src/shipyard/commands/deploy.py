@@ -17,8 +17,8 @@ import click
 from rich.console import Console
 from rich.syntax import Syntax
 
-from shipyard.deploy.ci import Provider
 from shipyard.errors import UsageError
+from shipyard.generate.cifiles import Provider
 
 if TYPE_CHECKING:
     from shipyard.config import Environment
@@ -308,7 +308,7 @@ def _ci_command(provider: Provider) -> click.Command:
                 production_branches: tuple[str, ...], install: str | None) -> None:
         from dataclasses import replace
 
-        from shipyard.deploy import ci
+        from shipyard.generate import cifiles as ci
         from shipyard.generate.files import Action, apply, plan
 
         options = ci.PipelineOptions()

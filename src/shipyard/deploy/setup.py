@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from shipyard.agent import agent as agent_contract
+from shipyard.agent import agent_source
 from shipyard.config import Config
 from shipyard.deploy.target import Target
 from shipyard.errors import ShipyardError, UsageError
@@ -45,7 +47,7 @@ from shipyard.tools.process import Result
 DEFAULT_AGENT_PATH = "/usr/local/lib/shipyard/agent.py"
 DEFAULT_PYTHON = "/usr/bin/python3"
 DOCKER_GROUP = "docker"
-AGENT_CONFIG = "shipyard-agent.json"
+AGENT_CONFIG = agent_contract.CONFIG_NAME
 
 REGISTRY_TOKEN = "registry token"  # noqa: S105 - the secret's name, not its value
 """The name of the one secret a setup needs, fed on stdin to `docker login`."""
@@ -499,9 +501,8 @@ def prepare_setup(config: Config, environment: str, options: SetupOptions,
     project; the configured registry/image as IMAGE_REPOSITORY and its registry
     host for the login; the deploy user's home /home/USER.
     """
-    from shipyard.agent import agent_source
-    from shipyard.config import split_registry
     from shipyard.deploy.target import parse_target
+    from shipyard.image.tags import split_registry
 
     configured = config.environments.get(environment)
     target_text = options.target or (configured.target if configured else None)

@@ -11,7 +11,8 @@ import jinja2
 from shipyard import appenv
 from shipyard.detect.project import Project
 from shipyard.generate import native_steps
-from shipyard.generate.commands import (
+from shipyard.generate.example_env import example_env, optional_env
+from shipyard.generate.install_steps import (
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
@@ -21,7 +22,6 @@ from shipyard.generate.commands import (
     server_command,
     smoke_test,
 )
-from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.uvproject import (
     DEPENDENCY_PYPROJECT,
     from_workspace_root,

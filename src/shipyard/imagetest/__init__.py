@@ -8,6 +8,6 @@ tables without an engine. run.py puts them in order and returns a Report (model.
 junit.py renders it for CI.
 """
 
-from shipyard.imagetest.model import CheckResult, Report
+from shipyard.image.results import CheckResult, Report
 
 __all__ = ["CheckResult", "Report"]

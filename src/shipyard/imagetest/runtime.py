@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from shipyard.errors import ShipyardError
-from shipyard.imagetest import readonly
-from shipyard.imagetest.model import (
+from shipyard.image.results import (
     CheckResult,
     failed,
     passed,
@@ -40,6 +39,7 @@ from shipyard.imagetest.model import (
     timed_all,
     verdict,
 )
+from shipyard.imagetest import readonly
 from shipyard.tools import process
 from shipyard.tools.docker import Docker, DockerError
 
