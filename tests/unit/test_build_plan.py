@@ -123,6 +123,9 @@ FROMS = [
     ("stage-chain", "FROM debian:12 AS a\nFROM a AS b\nFROM python:3 AS c\nFROM b\n", {},
      "debian:12"),
     ("continuation", "FROM \\\n  python:3.11@sha256:abc AS x\n", {}, "python:3.11@sha256:abc"),
+    # BuildKit's parser, not a line regex: a FROM inside a heredoc is script text
+    ("heredoc", "FROM python:3.11\nRUN <<EOF\nFROM evil:1\nEOF\n", {},
+     "python:3.11"),
 ]
 
 
@@ -131,6 +134,18 @@ FROMS = [
 def test_final_base(tmp_path: Path, text: str, args: dict[str, str], expected: str) -> None:
     (tmp_path / "Dockerfile").write_text(text)
     assert final_base(tmp_path / "Dockerfile", args) == expected
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("ARG A=1\n", ":1: no FROM instruction"),
+    ("FROM python:3\nFROBNICATE x\n", ":2: unknown instruction 'FROBNICATE'"),
+])
+def test_final_base_names_file_and_line_of_a_bad_dockerfile(tmp_path: Path, text: str,
+                                                           where: str) -> None:
+    (tmp_path / "Dockerfile").write_text(text)
+    with pytest.raises(UsageError) as caught:
+        final_base(tmp_path / "Dockerfile", {})
+    assert str(caught.value).startswith(f"{tmp_path / 'Dockerfile'}{where}")
 
 
 def test_split_digest() -> None:

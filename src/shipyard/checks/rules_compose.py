@@ -19,9 +19,10 @@ from typing import Any
 
 from shipyard import secretpatterns as secrets
 from shipyard.checks.compose_project import EffectiveProject
-from shipyard.checks.model import CheckParseError, Finding, Rule, Severity, finding, register
+from shipyard.checks.model import Finding, Rule, Severity, finding, register
 from shipyard.checks.rules_dockerfile import split_image
 from shipyard.checks.yamlfile import item_line, key_line, load_yaml
+from shipyard.errors import ParseError
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -128,16 +129,16 @@ class ComposeContext:
 def parse_compose(text: str) -> Any:
     data = load_yaml(text)
     if data is None:
-        raise CheckParseError("empty compose file", 1)
+        raise ParseError("empty compose file", 1)
     if not isinstance(data, dict):
-        raise CheckParseError("a compose file must be a mapping (services: ...)", 1)
+        raise ParseError("a compose file must be a mapping (services: ...)", 1)
     _check_top_level(data)
     services = data.get("services")
     if services is not None and not isinstance(services, dict):
-        raise CheckParseError("`services` must be a mapping", key_line(data, "services"))
+        raise ParseError("`services` must be a mapping", key_line(data, "services"))
     for name, service in (services or {}).items():
         if service is not None and not isinstance(service, dict):
-            raise CheckParseError(f"service {name!r} must be a mapping",
+            raise ParseError(f"service {name!r} must be a mapping",
                                   key_line(services, name))
         _check_shapes(str(name), service or {})
     return data
@@ -155,10 +156,10 @@ def _check_top_level(data: dict[Any, Any]) -> None:
             continue
         value = data[key]
         if isinstance(value, dict) and ({"image", "build"} & set(value)):
-            raise CheckParseError(
+            raise ParseError(
                 f"`{key}` at the top level is a service in the old v1 format, which"
                 " `docker compose` rejects: move it under `services:`", key_line(data, key))
-        raise CheckParseError(f"unknown top-level key `{key}` (docker compose rejects it)",
+        raise ParseError(f"unknown top-level key `{key}` (docker compose rejects it)",
                               key_line(data, key))
 
 
@@ -176,12 +177,12 @@ _NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "a mappi
 def _check_shapes(name: str, service: Any) -> None:
     for key, shapes in _SHAPES.items():
         if key in service and service[key] is not None and not isinstance(service[key], shapes):
-            raise CheckParseError(f"service {name}: `{key}` must be "
+            raise ParseError(f"service {name}: `{key}` must be "
                                   + " or ".join(_NAMES[s] for s in shapes),
                                   key_line(service, key))
     for index, entry in enumerate(service.get("volumes") or []):
         if not isinstance(entry, str | dict):
-            raise CheckParseError(f"service {name}: volumes[{index}] must be a string or a "
+            raise ParseError(f"service {name}: volumes[{index}] must be a string or a "
                                   "mapping", item_line(service["volumes"], index))
 
 

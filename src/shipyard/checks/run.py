@@ -25,7 +25,6 @@ from shipyard.checks import (
 from shipyard.checks.ignore import apply_ignores
 from shipyard.checks.model import (
     RULES,
-    CheckParseError,
     Finding,
     ParseFailure,
     Report,
@@ -34,7 +33,7 @@ from shipyard.checks.model import (
 )
 from shipyard.config import Config, load_config
 from shipyard.dockerfile_model import DockerfileModel, parse_dockerfile
-from shipyard.errors import ConfigError, ShipyardError, UsageError
+from shipyard.errors import ConfigError, ParseError, ShipyardError, UsageError
 from shipyard.tools.docker import Docker
 from shipyard.tools.git import GitRepo
 
@@ -144,7 +143,7 @@ class _Run:
             return None
         try:
             return parser(text)
-        except CheckParseError as exc:
+        except ParseError as exc:
             self.failures.append(ParseFailure(rel, exc.line, exc.message))
             return None
 
@@ -350,7 +349,7 @@ def _dockerignore(run: _Run, root: Path, config: Config, files: ProjectFiles) ->
     try:
         return rules_misc.check_dockerignore(
             rules_misc.DockerIgnoreContext(rel, text, in_context))
-    except CheckParseError as exc:
+    except ParseError as exc:
         run.failures.append(ParseFailure(rel, exc.line, exc.message))
         return []
 
@@ -368,7 +367,7 @@ def _authorized_keys(run: _Run, root: Path, path: Path) -> list[Finding]:
         return []
     try:
         return rules_misc.check_authorized_keys(rel, text)
-    except CheckParseError as exc:
+    except ParseError as exc:
         run.failures.append(ParseFailure(rel, exc.line, exc.message))
         return []
 

@@ -2,23 +2,18 @@
 
 Why: a moving base tag is the one input of a build that is not repeatable by
 itself (seed 004, "Repeatable Builds"), so the build records the base image's
-name and digest as labels. The Dockerfile is read only as far as needed:
-global ARG defaults (overridable by build args) and FROM chains through stages.
+name and digest as labels. Global ARG defaults (overridable by build args) and FROM
+chains through stages are followed by the one Dockerfile parser (dockerfile_model).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.errors import UsageError
-
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<name>\S+))?",
-                   re.I)
-_ARG = re.compile(r"^\s*ARG\s+(?P<name>\w+)(?:=(?P<value>\S*))?", re.I)
-_VAR = re.compile(r"\$\{?(\w+)(?::-([^}]*))?\}?")
+from shipyard.dockerfile_model import parse_dockerfile
+from shipyard.errors import ParseError, UsageError
 
 
 @dataclass(frozen=True)
@@ -31,43 +26,22 @@ class BaseImage:
 
 
 def final_base(dockerfile: Path, build_args: Mapping[str, str]) -> str:
-    """The image reference the last stage descends from (stage names followed)."""
+    """The image reference the last stage descends from (stage names followed), read with
+    BuildKit's parser (the Dockerfile model `check` uses), so build and check agree."""
     try:
-        lines = _logical_lines(dockerfile.read_text(encoding="utf-8"))
+        text = dockerfile.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{dockerfile}: cannot read the Dockerfile ({exc.strerror})",
                          hint="run `shipyard init` or set tool.shipyard.dockerfile") from exc
-    args: dict[str, str] = {}
-    stages: dict[str, str] = {}
-    last: str | None = None
-    seen_from = False
-    for line in lines:
-        arg = _ARG.match(line)
-        if arg and not seen_from:
-            args[arg["name"]] = build_args.get(arg["name"], arg["value"] or "")
-            continue
-        match = _FROM.match(line)
-        if match:
-            seen_from = True
-            image = _expand(match["image"], args)
-            last = stages.get(image, image)
-            if match["name"]:
-                stages[match["name"]] = last
-    if last is None:
-        raise UsageError(f"{dockerfile}: no FROM instruction", hint="is this a Dockerfile?")
-    return last
+    try:
+        model = parse_dockerfile(text, str(dockerfile), build_args)
+    except ParseError as exc:
+        raise UsageError(f"{dockerfile}:{exc.line or 1}: {exc.message}",
+                         hint="is this a Dockerfile? `shipyard check` lists every problem") \
+            from None
+    return model.final.ancestry()[-1].image
 
 
 def split_digest(reference: str) -> tuple[str, str | None]:
     name, _, digest = reference.partition("@")
     return name, digest or None
-
-
-def _expand(text: str, args: Mapping[str, str]) -> str:
-    return _VAR.sub(lambda m: args.get(m.group(1)) or (m.group(2) or ""), text)
-
-
-def _logical_lines(text: str) -> list[str]:
-    joined = re.sub(r"\\\s*\n", " ", text)
-    return [line for line in joined.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
