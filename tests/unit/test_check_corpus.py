@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from shipyard.checks import check
+from shipyard.checks.compose_file import ComposeContext, parse_compose
 from shipyard.checks.model import RULES
-from shipyard.checks.rules_compose import ComposeContext, check_compose, parse_compose
+from shipyard.checks.rules_compose import check_compose
 from shipyard.checks.rules_dockerfile import DockerfileContext, check_dockerfile
 from shipyard.checks.rules_hygiene import check_hygiene
 from shipyard.dockerfile_model import parse_dockerfile

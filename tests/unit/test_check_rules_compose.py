@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from shipyard.checks.compose_file import ComposeContext, interpolate, parse_compose
 from shipyard.checks.model import RULES
-from shipyard.checks.rules_compose import (
-    ComposeContext,
-    check_compose,
-    interpolate,
-    parse_compose,
-)
+from shipyard.checks.rules_compose import check_compose
 from shipyard.errors import ParseError
 
 HARDENED = """    restart: unless-stopped

@@ -9,23 +9,20 @@ format; the rules change with the checklist.
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard import secretpatterns as secrets
 from shipyard.checks.compose_project import EffectiveProject
-from shipyard.checks.model import Finding, Rule, Severity, finding, register
-from shipyard.checks.rules_dockerfile import split_image
+from shipyard.checks.model import Severity
 from shipyard.checks.yamlfile import item_line, key_line, load_yaml
 from shipyard.errors import ParseError
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
-_PLACEHOLDER = "\x00"
+PLACEHOLDER = "\x00"
 _INTERP = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_]\w*)")
 
 
@@ -129,6 +126,6 @@ def interpolate(text: str) -> str:
         op, word = match[2], match[3] or ""
         if op in (":-", "-"):
             return interpolate(word)
-        return _PLACEHOLDER
+        return PLACEHOLDER
 
     return _INTERP.sub(sub, text)

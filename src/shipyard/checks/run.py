@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.checks import (
+    compose_file,
     compose_project,
     rules_compose,
     rules_dockerfile,
@@ -206,7 +207,7 @@ def check(
         effective = compose_project.effective_project(
             rel, data, functools.partial(_compose_data, run),
             compose_project.overrides_of(rel, files.overrides)) if not override else None
-        run.findings += rules_compose.check_compose(rules_compose.ComposeContext(
+        run.findings += rules_compose.check_compose(compose_file.ComposeContext(
             rel, data, is_override=override, dockerfile_healthcheck=healthcheck,
             project_image=config.image or None, effective=effective,
             image_healthcheck=image_health))
@@ -259,7 +260,7 @@ def _compose_data(run: _Run, rel: str, must_exist: bool = False) -> object | Non
     if rel in run.failures_by_file:
         return None
     if rel not in run.compose_cache:
-        run.compose_cache[rel] = run.parse(rel, rules_compose.parse_compose)
+        run.compose_cache[rel] = run.parse(rel, compose_file.parse_compose)
         if run.compose_cache[rel] is None:
             run.failures_by_file.add(rel)
     return run.compose_cache[rel]
