@@ -96,6 +96,11 @@ def imports(root: Path) -> Iterator[Import]:
                 for alias in node.names:
                     sub = f"{source}.{alias.name}"
                     yield Import(module, sub if sub in modules else source, node.lineno)
+            elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and node.value in modules and node.value != module):
+                # a module named by a string is imported at run time all the same:
+                # jinja2.PackageLoader("shipyard.x", ...), importlib, resources.files
+                yield Import(module, node.value, node.lineno)
 
 
 def layer_violations(root: Path) -> list[str]:
@@ -257,6 +262,8 @@ def _append(path: Path, text: str) -> None:
      "neutral module imports shipyard.commands.build (the CLI)"),
     ("generate/render.py", "from ..publish import publish\n",
      "init-stage module imports shipyard.publish.publish (the publish stage)"),
+    ("generate/cifiles.py", "LOADER = ('shipyard.deploy', 'templates')\n",
+     "init-stage module imports shipyard.deploy (the deploy stage)"),
 ])
 def test_a_stage_to_stage_import_is_caught(tree: Path, module: str, line: str,
                                            expected: str) -> None:
