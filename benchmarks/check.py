@@ -32,6 +32,7 @@ from typing import Any
 
 from shipyard.checks import check
 from shipyard.checks.rules_dockerfile import DockerfileContext, check_dockerfile
+from shipyard.checks.rules_hygiene import check_hygiene
 from shipyard.dockerfile_model import parse_dockerfile
 from shipyard.tools import process
 
@@ -112,7 +113,8 @@ def per_file() -> dict[str, dict[str, list[str]]]:
     out = {}
     for path in paths:
         model = parse_dockerfile(path.read_text(encoding="utf-8"), path.name)
-        rules = {f.rule_id for f in check_dockerfile(DockerfileContext(model, path.name))}
+        ctx = DockerfileContext(model, path.name)
+        rules = {f.rule_id for f in check_dockerfile(ctx) + check_hygiene(ctx)}
         out[path.name] = {"shipyard": sorted(rules), "hadolint": sorted(hadolint[path.name])}
     return out
 

@@ -15,6 +15,7 @@ from shipyard.config import Config, load_config
 from shipyard.detect import Project, detect
 from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.native import ARCHES, arches_for
+from shipyard.detect.project import IndexLookup
 from shipyard.errors import UsageError
 from shipyard.generate import files as filewriter
 from shipyard.generate import userfiles
@@ -53,6 +54,8 @@ def init(
     skip: Sequence[str] = (),
     replace: Sequence[str] = (),
     config: Config | None = None,
+    index: IndexLookup | None = None,
+    base_available: Callable[[str], bool | None] | None = None,
 ) -> InitResult:
     """Detect root, render its files, and (unless dry_run) write them safely.
 
@@ -61,13 +64,16 @@ def init(
     skip names files to leave as they are; replace names files of the user's to
     replace (force alone only replaces files Shipyard wrote and the user edited).
     config: the project's settings (default: loaded from root); its health_path wins
-    over the health route found in the code.
+    over the health route found in the code. index asks the package index about pinned
+    requirements (None: offline); base_available(X.Y) says whether a Python's base image
+    is at hand, so a version range picks one that can be built here.
     """
     if config is None and root.is_dir():  # a missing directory is detect()'s error to name
         config = load_config(root)
     project = detect(root, extras=extras, python=python,
                      health_path=config.health_path if config else None,
-                     arches=arches_for(config.platforms) if config else ARCHES)
+                     arches=arches_for(config.platforms) if config else ARCHES,
+                     index=index, base_available=base_available)
     if config is not None:  # [tool.shipyard] build_packages/runtime_packages: the escape hatch
         project.native.configured_build = list(config.build_packages)
         project.native.configured_runtime = list(config.runtime_packages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -140,11 +141,16 @@ def init_command(project_dir: Path, dry_run: bool, force: bool, skip: tuple[str,
                  python: str | None, image: str | None, ci: str | None,
                  known_hosts: Path | None) -> None:
     """Detect the project and write its production Docker packaging."""
+    from shipyard.detect.pinindex import lookup
+    from shipyard.detect.python_version import python_image
     from shipyard.tools.docker import Docker
 
+    docker = Docker()
+    offline = os.environ.get("SHIPYARD_OFFLINE", "") not in ("", "0")
     result = init(project_dir, dry_run=dry_run, force=force, extras=list(extras), python=python,
-                  image=image, known_hosts=known_hosts, resolve_digest=Docker().registry_digest,
-                  ci=ci, skip=skip, replace=replace)
+                  image=image, known_hosts=known_hosts, resolve_digest=docker.registry_digest,
+                  ci=ci, skip=skip, replace=replace, index=None if offline else lookup,
+                  base_available=lambda version: docker.has_image(python_image(version)))
     init_report(result)
     if result.conflicts:
         names = ", ".join(p.file.path for p in result.conflicts)

@@ -119,8 +119,13 @@ class NativeDeps:
 
 
 def detect_native(root: Path, pyproject: dict[str, Any], deps: Dependencies, python: str,
-                  arches: Iterable[str] = ARCHES) -> NativeDeps:
-    """What the project's dependencies need from Debian to build and to run."""
+                  arches: Iterable[str] = ARCHES,
+                  index_files: dict[str, tuple[str, tuple[str, ...]]] | None = None
+                  ) -> NativeDeps:
+    """What the project's dependencies need from Debian to build and to run.
+
+    index_files: for pinned requirements, (version, files) the package index has for each
+    pinned release (pinindex): then "builds from source" is known exactly, as from a lock."""
     version = _python_tuple(python)
     wanted = tuple(arches)
     lock = _lock_path(root, deps)
@@ -131,8 +136,16 @@ def detect_native(root: Path, pyproject: dict[str, Any], deps: Dependencies, pyt
     else:
         installed = set(deps.names) | _implied_by_extras(root, pyproject, deps)
         source = deps.files[0] if deps.files else "the dependency list"
+        known = index_files or {}
         builds = [SourceBuild(n, "", f"{source} has no wheel information, and {NO_LINUX_WHEELS[n]}")
-                  for n in sorted(installed) if n in NO_LINUX_WHEELS]
+                  for n in sorted(installed) if n in NO_LINUX_WHEELS and n not in known]
+        for name, (pin, files) in sorted(known.items()):
+            wheels = [f for f in files if f.endswith(".whl")]
+            missing = _missing_arches(wheels, version, wanted)
+            if missing:
+                builds.append(SourceBuild(name, pin, f"{source} pins it, and the package index has"
+                                          f" no wheel of that release for CPython"
+                                          f" {version[0]}.{version[1]} on {', '.join(missing)}"))
     native = NativeDeps(source_builds=builds)
     for build in builds:
         native.build_packages += build.headers

@@ -7,9 +7,12 @@ tests check it as tables; only `detect()` touches the file system.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
 from shipyard.detect.devmode import find_dev_mode_files
@@ -19,8 +22,9 @@ from shipyard.detect.health import choose_probe, find_health_route
 from shipyard.detect.instance import detect_instance_writes
 from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.native import ARCHES, NativeDeps, detect_native
+from shipyard.detect.pinindex import IndexFacts, pinned
 from shipyard.detect.pysource import SourceIndex
-from shipyard.detect.python_version import DEFAULT_PYTHON, choose_python
+from shipyard.detect.python_version import DEFAULT_PYTHON, KNOWN_PYTHONS, choose_python
 from shipyard.detect.scan import (
     SKIP_DIRS,
     AppObject,
@@ -107,12 +111,16 @@ class Project:
 
 def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None,
            health_path: str | None = None,
-           arches: tuple[str, ...] = ARCHES) -> Project:
+           arches: tuple[str, ...] = ARCHES,
+           index: IndexLookup | None = None,
+           base_available: Callable[[str], bool | None] | None = None) -> Project:
     """Read root and describe it; raise UsageError for what cannot be packaged at all.
 
     health_path: the configured one ([tool.shipyard] health_path), which wins over the
     route found in the code; arches: the CPU architectures the image is built for
-    (wheels must exist for each)."""
+    (wheels must exist for each); index: asks the package index about pinned
+    requirements (pinindex.lookup; None = offline); base_available(X.Y): whether that
+    Python's base image is at hand."""
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory", hint="pass the project directory")
     pyproject = load_pyproject(root)
@@ -120,14 +128,18 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     name = _project_name(root, pyproject)
     project = _detect_framework(root, name, pyproject, deps)
     project.workspace = find_workspace(root) if deps.kind == "uv" else None
-    choice = choose_python(root, pyproject, python)
+    facts = _index_facts(root, deps, index)
+    choice = choose_python(root, pyproject, python, extra_bounds=_pin_bounds(facts),
+                           available=base_available)
     project.python_version, project.python_source = choice.version, choice.source
     project.warnings += choice.warnings
     project.compiled = _compiled_sources(root, deps)
     project.health = choose_probe(health_path, None if health_path else find_health_route(
         SourceIndex(root), django=project.django is not None, app_target=project.app_target,
         django_settings=project.django.settings_module if project.django else None))
-    project.native = detect_native(root, pyproject, deps, project.python_version, arches)
+    project.native = detect_native(root, pyproject, deps, project.python_version, arches,
+                                   index_files={n: (f.version, f.filenames)
+                                                for n, f in facts.pins.items()})
     project.compiled += project.native.reasons
     project.warnings += project.native.warnings
     for name in data_dir_variables(root):
@@ -156,6 +168,41 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
             " repeatable; pin them (uv lock, pip-compile --generate-hashes)"
         )
     return project
+
+
+IndexLookup = Callable[[list[tuple[str, str]]], IndexFacts]
+_PINNED_KINDS = ("requirements-hashed", "requirements-pinned", "requirements")
+
+
+def _index_facts(root: Path, deps: Dependencies, index: IndexLookup | None) -> IndexFacts:
+    """The index's facts about pinned requirements (lock files carry their own)."""
+    if index is None or deps.kind not in _PINNED_KINDS:
+        return IndexFacts()
+    pins = pinned(root, deps.files)
+    return index(pins) if pins else IndexFacts()
+
+
+def _pin_bounds(facts: IndexFacts) -> list[tuple[str, str]]:
+    """requires-python of pinned releases that rule out some Python a range could pick."""
+    bounds = []
+    for pin in facts.pins.values():
+        if not pin.requires_python:
+            continue
+        try:
+            spec = SpecifierSet(pin.requires_python)
+        except InvalidSpecifier:
+            continue
+        # Only bounds that rule out a version a choice could land on (3.11 and later):
+        # `>=3.7` on every pin says nothing, and would only lengthen `--dry-run`.
+        if any(not spec.contains(f"{minor}.0") for minor in KNOWN_PYTHONS
+               if _minor(minor) >= _minor(DEFAULT_PYTHON)):
+            bounds.append((pin.requires_python,
+                           f"{pin.name}=={pin.version} (its release on the package index)"))
+    return bounds
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _project_name(root: Path, pyproject: dict[str, Any]) -> str:

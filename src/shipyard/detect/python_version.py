@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,14 @@ _VERSION_FILE_LINE = re.compile(r"^(?:cpython[-@]?)?(3\.\d+)(?:\.\d+)?(?:[-+.\w]
 _RUNTIME_TXT = re.compile(r"^python-(3\.\d+)(?:\.\d+)?$")
 _VERSION_FLAG = re.compile(r"^(3\.\d+)(?:\.\d+)?$")
 _POETRY_CARET_TILDE = re.compile(r"^([\^~])\s*(\d+)(?:\.(\d+))?(?:\.\d+)?$")
+
+
+def python_image(version: str) -> str:
+    """The official image's name for a version: its Debian is bookworm up to 3.12 and
+    trixie from 3.13, which the official images use (and which ships those versions)."""
+    major, minor = (int(x) for x in version.split(".")[:2])
+    debian = "trixie" if (major, minor) >= (3, 13) else "bookworm"
+    return f"python:{version}-slim-{debian}"
 
 
 @dataclass(frozen=True)
@@ -69,10 +78,19 @@ class _Bounds:
                             for shown, paths in where.values())
 
 
-def choose_python(root: Path, pyproject: dict[str, Any], flag: str | None = None) -> PythonChoice:
-    """The Python X.Y for root's image; raise UsageError when the project contradicts itself."""
+def choose_python(root: Path, pyproject: dict[str, Any], flag: str | None = None,
+                  extra_bounds: Sequence[tuple[str, str]] = (),
+                  available: Callable[[str], bool | None] | None = None) -> PythonChoice:
+    """The Python X.Y for root's image; raise UsageError when the project contradicts itself.
+
+    extra_bounds: (requires-python, where) learned elsewhere, e.g. a pinned release's
+    requirement on the package index. available(X.Y): whether that version's base image
+    is at hand (None: unknown); a range then prefers an allowed version that can be built
+    here over one that cannot."""
     warnings: list[str] = []
     bounds = _bounds(root, pyproject, warnings)
+    for spec, where in extra_bounds:
+        _add(bounds, spec, where, warnings)
     pins = _pins(root, flag, warnings)
     if pins:
         pin = pins[0]
@@ -103,6 +121,10 @@ def choose_python(root: Path, pyproject: dict[str, Any], flag: str | None = None
                 f" ({', '.join(KNOWN_PYTHONS)})",
                 hint="pass --python X.Y to choose the base image's version",
             )
+        at_hand = [v for v in allowed if available is not None and available(v)]
+        if at_hand and at_hand[0] != allowed[0]:
+            return PythonChoice(at_hand[0], f"lowest allowed by {bounds.text} whose base image"
+                                f" is available here ({allowed[0]}'s is not)", tuple(warnings))
         return PythonChoice(allowed[0], f"lowest allowed by {bounds.text}", tuple(warnings))
     return PythonChoice(DEFAULT_PYTHON,
                         "the default (no --python, .python-version, runtime.txt or"

@@ -10,6 +10,7 @@ import jinja2
 
 from shipyard import appenv
 from shipyard.detect.project import Project
+from shipyard.detect.python_version import python_image
 from shipyard.generate import native_steps
 from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.install_steps import (
@@ -69,11 +70,7 @@ def base_image(project: Project) -> str:
 
 
 def base_image_name(project: Project) -> str:
-    """The official image's name for the version: its Debian is bookworm up to 3.12 and
-    trixie from 3.13, which the official images use (and which ships those versions)."""
-    major, minor = (int(x) for x in project.python_version.split(".")[:2])
-    debian = "trixie" if (major, minor) >= (3, 13) else "bookworm"
-    return f"python:{project.python_version}-slim-{debian}"
+    return python_image(project.python_version)
 
 
 def builder_packages(project: Project) -> list[str]:

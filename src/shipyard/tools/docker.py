@@ -238,6 +238,13 @@ class Docker:
         data: list[dict[str, Any]] = json.loads(out)
         return data[0]
 
+    def has_image(self, ref: str) -> bool | None:
+        """Whether the engine has the image locally; None when no engine answers."""
+        try:
+            return self.exists(ref)
+        except ShipyardError:
+            return None
+
     def exists(self, ref: str, kind: str = "image") -> bool:
         try:
             self.inspect(ref, kind)
