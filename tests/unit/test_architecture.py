@@ -227,6 +227,17 @@ def test_the_agent_imports_only_the_standard_library() -> None:
     assert agent_violations(SRC) == []
 
 
+MAX_LINES = 450
+"""A module one can read in one sitting; the agent is exempt (one file by design)."""
+
+
+def test_no_module_is_longer_than_one_sitting() -> None:
+    long = {module: n for module, path in module_files(SRC).items()
+            if module != AGENT and (n := len(path.read_text(encoding="utf-8").splitlines()))
+            > MAX_LINES}
+    assert long == {}, "split these along their seams"
+
+
 def test_every_stage_package_exists() -> None:
     """A renamed package would otherwise turn its stage into "neutral" silently."""
     modules = module_files(SRC)
