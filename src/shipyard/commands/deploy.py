@@ -300,17 +300,17 @@ def _ci_command(provider: Provider) -> click.Command:
                 production_branches: tuple[str, ...], install: str | None) -> None:
         from dataclasses import replace
 
-        from shipyard.generate import cifiles as ci
+        from shipyard.generate import cifiles
         from shipyard.generate.files import Action, apply, plan
 
-        options = ci.PipelineOptions()
+        options = cifiles.PipelineOptions()
         if staging_branches:
             options = replace(options, staging_branches=staging_branches)
         if production_branches:
             options = replace(options, production_branches=production_branches)
         if install:
             options = replace(options, install=install)
-        file = ci.ci_file(provider, options)
+        file = cifiles.ci_file(provider, options)
         if not write:
             click.echo(file.content, nl=False)
             return

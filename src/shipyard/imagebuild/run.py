@@ -18,8 +18,7 @@ from pathlib import Path
 
 from shipyard.config import Config, load_config
 from shipyard.image.buildreport import REPORT_NAME, SBOM_NAME, BuildReport
-from shipyard.imagebuild import cienv as ci
-from shipyard.imagebuild import repro, sbom
+from shipyard.imagebuild import cienv, repro, sbom
 from shipyard.imagebuild.base import BaseImage, final_base, split_digest
 from shipyard.imagebuild.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
 from shipyard.tools.docker import Docker, NotFound
@@ -46,7 +45,7 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
               ca_bundle: Path | None = None, now: datetime | None = None) -> BuildPlan:
     config: Config = load_config(project_dir)
     repo = GitRepo(project_dir)
-    context = ci.resolve(env, repo)
+    context = cienv.resolve(env, repo)
     facts = RepoFacts(repo.commit_time(), tuple(repo.all_tags()),
                       repo.is_dirty(ignore=(REPORT_NAME, SBOM_NAME)), repo.remote_url())
     if not ssh and env.get("SSH_AUTH_SOCK"):
