@@ -20,6 +20,10 @@ from dataclasses import dataclass
 PATH_ENV = "HEALTHCHECK_PATH"
 ANY_ANSWER_ENV = "HEALTHCHECK_ANY_ANSWER"
 """Set to 1 in the fallback mode: any HTTP answer below 500 means alive."""
+PROBE_HOST = "localhost"
+"""The Host the probes send. A Django app answers 400 (DisallowedHost) to a Host its
+ALLOWED_HOSTS lacks; `localhost` is the name an app's own defaults allow (a SITE_ROOT of
+http://localhost:8000, django-environ examples), where 127.0.0.1:PORT rarely is."""
 FALLBACK_PATH = "/"
 UNMARKED_PATH = "/healthz"
 """What `shipyard test` probes on an image that carries no HEALTHCHECK_PATH (not from init)."""

@@ -61,6 +61,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/secure":  # redirects to https unless a proxy says it was https
             code = 200 if self.headers.get("X-Forwarded-Proto") == "https" else 301
+        elif self.path == "/hosts":  # Django's ALLOWED_HOSTS = ["localhost"]: 400 otherwise
+            code = 200 if self.headers.get("Host", "").split(":")[0] == "localhost" else 400
         else:
             code = int(self.path.strip("/").split("/")[0] or 200)
         self.send_response(code)
@@ -94,12 +96,14 @@ def healthcheck_script(tmp_path: Path, probe: HealthProbe) -> Path:
     (False, "/404", False),
     (False, "/500", False),
     (False, "/secure", True),
+    (False, "/hosts", True),
     (True, "/404", True),
     (True, "/302", True),
     (True, "/401", True),
     (True, "/500", False),
     (True, "/503", False),
-], ids=["strict-200", "strict-404", "strict-500", "strict-behind-tls-proxy", "fallback-404",
+], ids=["strict-200", "strict-404", "strict-500", "strict-behind-tls-proxy",
+        "strict-django-allowed-hosts", "fallback-404",
         "fallback-redirect", "fallback-401", "fallback-500", "fallback-503"])
 def test_generated_healthcheck_judges_answers(tmp_path: Path, server: int, any_answer: bool,
                                               path: str, healthy: bool) -> None:
@@ -145,3 +149,11 @@ def test_init_dry_run_says_which_path_and_why(tmp_path: Path, capsys: pytest.Cap
     assert out in " ".join(captured.out.split())
     suggestion = "add a GET route such as /health"
     assert (suggestion in " ".join(captured.err.split())) is warns
+
+
+def test_shipyard_tests_probe_sends_the_same_host(server: int) -> None:
+    """`shipyard test` asks the mapped port with the Host the image's healthcheck sends, so a
+    Django ALLOWED_HOSTS that allows localhost (not 127.0.0.1) answers both alike."""
+    from shipyard.imagetest.runtime import http_get
+
+    assert http_get(f"http://127.0.0.1:{server}/hosts") == (200, "")

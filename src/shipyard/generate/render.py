@@ -28,6 +28,7 @@ from shipyard.generate.uvproject import (
     from_workspace_root,
     workspace_ignore,
 )
+from shipyard.healthprobe import PROBE_HOST
 from shipyard.uvworkspace import UvWorkspace
 
 Strategy = Literal["owned", "lines"]
@@ -121,6 +122,7 @@ def render(project: Project, image: str | None = None,
     scan = native_steps.needs_runtime_scan(project)
     context = {
         "p": project,
+        "probe_host": PROBE_HOST,
         "runtime_scan": native_steps.scan_step(project) if scan else "",
         "scan_late": project.install_mode == "package" or not plan.install,
         "runtime_libs": native_steps.runtime_install_step() if scan else "",

@@ -21,12 +21,14 @@ from __future__ import annotations
 import shlex
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shipyard import healthprobe
 from shipyard.errors import ShipyardError
 from shipyard.image.results import (
     CheckResult,
@@ -365,8 +367,11 @@ def http_get(url: str, timeout: float = 5, *,
         handlers.append(_KeepRedirects())
     opener = urllib.request.build_opener(*handlers)
     try:
+        port = urllib.parse.urlsplit(url).port
         request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1:PORT/...
-            url, headers={"X-Forwarded-Proto": "https"})
+            url, headers={"X-Forwarded-Proto": "https",
+                          "Host": f"{healthprobe.PROBE_HOST}:{port}" if port else
+                          healthprobe.PROBE_HOST})
         with opener.open(request, timeout=timeout) as response:
             return int(response.status), ""
     except urllib.error.HTTPError as exc:
