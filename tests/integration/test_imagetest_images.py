@@ -26,7 +26,7 @@ from fixtures.process import run
 from shipyard.commands.imagetest import imagetest_command
 from shipyard.config import Config, TestConfig, load_config
 from shipyard.image.labels import compute_labels, label_build_args
-from shipyard.image.results import Report
+from shipyard.imagetest.report import Report
 from shipyard.imagetest.run import test_image as check_image
 from shipyard.init import init
 from shipyard.tools.docker import Docker

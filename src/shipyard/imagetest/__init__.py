@@ -9,6 +9,7 @@ without an engine. run.py puts them in order and returns a Report (shipyard.imag
 junit.py renders it for CI.
 """
 
-from shipyard.image.results import CheckResult, Report
+from shipyard.image.results import CheckResult
+from shipyard.imagetest.report import Report
 
 __all__ = ["CheckResult", "Report"]

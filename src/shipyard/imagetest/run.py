@@ -23,8 +23,9 @@ from typing import Any
 from shipyard import appenv, healthprobe
 from shipyard.config import Config
 from shipyard.image import layers, metadata
-from shipyard.image.results import CheckResult, Report, timed
+from shipyard.image.results import CheckResult, timed
 from shipyard.imagetest import content, structure
+from shipyard.imagetest.report import Report
 from shipyard.imagetest.runtime import Runner, RunSettings
 from shipyard.tools.docker import Docker
 from shipyard.tools.git import GitRepo, NoCommits
