@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shipyard.imagetest.layers import layer_for_step
+from shipyard.image.layers import layer_for_step
 from shipyard.init import init
 from shipyard.tools.docker import BuildSecret, BuildSpec, Docker
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.checks import check
-from shipyard.checks.dockerfile_model import parse_dockerfile
 from shipyard.checks.rules_dockerfile import DockerfileContext, check_dockerfile
 from shipyard.checks.rules_hygiene import check_hygiene
+from shipyard.dockerfile_model import parse_dockerfile
 from shipyard.tools import process
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import demo_host
 
-from shipyard.build.run import build
+from shipyard.imagebuild.run import build
 from shipyard.config import load_config
 from shipyard.errors import ShipyardError
 from shipyard.imagetest.run import test_image
 from shipyard.init import init
-from shipyard.registry.publish import publish
+from shipyard.publish.publish import publish
 from shipyard.tools.docker import Docker
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,11 +7,11 @@ path and suggest the closest valid key, and wrong types say what was
 expected and what was found. Errors are ConfigError, never a traceback.
 
 Why the schema is the dataclass: the set of valid keys, their types and
-their defaults are read from `Config`'s fields (parse_table), so adding a
-setting is adding a field — a nested frozen dataclass becomes a TOML table
-(section), and a field's metadata may hold a `parse` or `check` function for
-rules a type cannot express. Fields marked `metadata={"key": False}` are
-facts about the load, not settings.
+their defaults are read from `Config`'s fields (strictconfig.parse_table, the generic
+machinery, in its own module), so adding a setting is adding a field — a nested frozen
+dataclass becomes a TOML table (section), and a field's metadata may hold a `parse` or
+`check` function for rules a type cannot express. Fields marked `metadata={"key": False}`
+are facts about the load, not settings. This module is the sections and their rules.
 
 Defaults, and why:
 
@@ -45,40 +45,28 @@ Defaults, and why:
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import json
 import re
-import tomllib
 import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from shipyard.build.labels import LABEL_BUILD_ARGS
-from shipyard.build.tags import TAG_PATTERN, sanitize_tag_part
+from shipyard.agent import agent as agent_contract
 from shipyard.errors import ConfigError
+from shipyard.image.labels import LABEL_BUILD_ARGS
+from shipyard.image.tags import TAG_PATTERN, sanitize_tag_part, split_registry
+from shipyard.sshtarget import target_problem
+from shipyard.strictconfig import SHIPYARD_TOML as SHIPYARD_TOML
+from shipyard.strictconfig import Invalid as _Invalid
+from shipyard.strictconfig import parse_table as parse_table
+from shipyard.strictconfig import read_toml as _read_toml
+from shipyard.strictconfig import show as _show
+from shipyard.strictconfig import string_list as _string_list
+from shipyard.strictconfig import string_table as _string_table
 from shipyard.uvworkspace import find_workspace
 
 PYPROJECT = "pyproject.toml"
-SHIPYARD_TOML = "shipyard.toml"
-
-T = TypeVar("T")
-
-# Field metadata: `check(value) -> problem | None` runs after the type check ("must be ...");
-# `parse(raw) -> value` replaces the type check and raises _Invalid.
-
-
-class _Invalid(Exception):
-    """A value problem, phrased to follow the key path: 'must be ..., got ...'."""
-
-    def __init__(self, problem: str, path_suffix: str = "") -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.path_suffix = path_suffix
-
 
 # -- field rules ----------------------------------------------------------------------------------
 
@@ -88,15 +76,6 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?")
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
 _ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def split_registry(image: str) -> tuple[str | None, str]:
-    """(registry host or None, path) by Docker's rule: a first component with '.', ':'
-    or equal to 'localhost' is a registry host."""
-    first, sep, rest = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return None, image
 
 
 def _check_image(value: str) -> str | None:
@@ -182,7 +161,7 @@ def _parse_debian_packages(value: Any) -> tuple[str, ...]:
     return packages
 
 
-DEPLOY_REQUESTS = ("deploy", "rollback", "status", "history")
+DEPLOY_REQUESTS = agent_contract.COMMANDS  # the agent is the one source of its verbs
 """What a deploy key can ask the host agent for (the ssh remote command's first word)."""
 
 
@@ -194,24 +173,6 @@ def _check_pattern(value: str) -> str | None:
     except re.error as exc:
         return f"is not a valid regular expression ({exc}), got {_show(value)}"
     return None
-
-
-def _string_list(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise _Invalid(f"must be a list of strings, got {_show(value)}")
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise _Invalid(f"must be a string, got {_show(item)}", f"[{index}]")
-    return tuple(value)
-
-
-def _string_table(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise _Invalid(f"must be a table of strings, got {_show(value)}")
-    for key, item in value.items():
-        if not isinstance(item, str):
-            raise _Invalid(f"must be a string, got {_show(item)} (quote it)", f".{key}")
-    return dict(value)
 
 
 _RULE_ID = re.compile(r"[A-Z]{2,3}[0-9]{3}")
@@ -245,8 +206,6 @@ class CheckConfig:
 
 
 def _check_target(value: str) -> str | None:
-    from shipyard.deploy.target import target_problem  # late: that module imports this one
-
     return target_problem(value)
 
 
@@ -436,96 +395,6 @@ def load_config(project_dir: Path) -> Config:
     return config
 
 
-def parse_table(
-    cls: type[T],
-    table: Mapping[str, Any],
-    *,
-    file: Path,
-    prefix: str,
-    fixed: Mapping[str, Any] | None = None,
-) -> T:
-    """Build the dataclass `cls` from a TOML table, checking every key against its fields.
-
-    `prefix` is the table's key path ("tool.shipyard", or "" at top level) so
-    messages name the full path; `fixed` supplies non-key fields and computed
-    defaults (a value from the table wins over a computed default).
-    """
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"{cls!r} is not a dataclass")
-    hints = typing.get_type_hints(cls)
-    keys = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("key", True)}
-    values: dict[str, Any] = dict(fixed or {})
-    for key, raw in table.items():
-        path = f"{prefix}.{key}" if prefix else key
-        spec = keys.get(key)
-        if spec is None:
-            raise _unknown_key(file, path, key, list(keys), top_level=not prefix)
-        try:
-            values[key] = _parse_value(raw, hints[key], spec, file=file, path=path)
-        except _Invalid as exc:
-            raise ConfigError(f"{file}: {path}{exc.path_suffix} {exc.problem}") from None
-    missing = [
-        name for name, f in keys.items()
-        if name not in values
-        and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        path = f"{prefix}.{missing[0]}" if prefix else missing[0]
-        raise ConfigError(f"{file}: missing required key {path}")
-    return cls(**values)
-
-
-def _parse_value(
-    raw: Any, hint: Any, spec: dataclasses.Field[Any], *, file: Path, path: str
-) -> Any:
-    parse = spec.metadata.get("parse")
-    if parse is not None:
-        return parse(raw)
-    value = _check_type(raw, hint, file=file, path=path)
-    check = spec.metadata.get("check")
-    problem = check(value) if check is not None else None
-    if problem:
-        raise _Invalid(problem)
-    return value
-
-
-def _check_type(raw: Any, hint: Any, *, file: Path, path: str) -> Any:
-    """Check a raw TOML value against a field's annotation; nested dataclasses recurse."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
-        hint = args[0]  # `X | None`: TOML has no null, so a present value must be an X
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        if not isinstance(raw, dict):
-            raise _Invalid(f"must be a table, got {_show(raw)}")
-        return parse_table(hint, raw, file=file, prefix=path)
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        return _string_list(raw)
-    value_type = typing.get_args(hint)[-1] if origin in (Mapping, dict) else None
-    if dataclasses.is_dataclass(value_type) and isinstance(value_type, type):
-        # A table of named sections (environments.staging, ...): each one strict.
-        if not isinstance(raw, dict):
-            raise _Invalid(f"must be a table of tables, got {_show(raw)}")
-        sections = {}
-        for name, item in raw.items():
-            try:
-                sections[name] = _check_type(item, value_type, file=file, path=f"{path}.{name}")
-            except _Invalid as exc:
-                raise _Invalid(exc.problem, f".{name}{exc.path_suffix}") from None
-        return types.MappingProxyType(sections)
-    if origin in (Mapping, dict):
-        return types.MappingProxyType(_string_table(raw))
-    expected = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
-    if hint not in expected:
-        raise TypeError(f"config field type {hint!r} needs a `parse` function in its metadata")
-    ok = isinstance(raw, hint) and not (hint is int and isinstance(raw, bool))
-    if hint is float and isinstance(raw, int) and not isinstance(raw, bool):
-        ok, raw = True, float(raw)
-    if not ok:
-        raise _Invalid(f"must be {expected[hint]}, got {_show(raw)}")
-    return raw
-
-
 def _check_whole(config: Config, source: Path, prefix: str) -> None:
     """Rules that involve more than one key."""
     host, _ = split_registry(config.image)
@@ -538,30 +407,6 @@ def _check_whole(config: Config, source: Path, prefix: str) -> None:
         )
 
 
-# -- helpers --------------------------------------------------------------------------------------
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
-    except tomllib.TOMLDecodeError as exc:
-        text = str(exc)
-        where = re.search(r"\(at line (\d+), column (\d+)\)$", text)
-        if where:
-            position = f"at line {where[1]}, column {where[2]}"
-        elif text.endswith("(at end of document)"):
-            position = "at the end of the file"
-        else:
-            raise ConfigError(f"{path}: invalid TOML: {text}", hint="fix the syntax") from None
-        reason = text[: text.rindex("(")].strip()
-        raise ConfigError(f"{path}: invalid TOML {position}: {reason}",
-                          hint="fix the syntax there") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})",
-                          hint="save the file as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 def _default_image(pyproject: Mapping[str, Any], project_dir: Path) -> str:
@@ -573,33 +418,3 @@ def _default_image(pyproject: Mapping[str, Any], project_dir: Path) -> str:
     normal = re.sub(r"[-_.]+", "-", name).lower()
     normal = re.sub(r"[^a-z0-9-]+", "-", normal)
     return re.sub(r"-{2,}", "-", normal).strip("-") or "app"
-
-
-def _unknown_key(
-    file: Path, path: str, key: str, valid: list[str], *, top_level: bool
-) -> ConfigError:
-    if top_level and key == "tool" and file.name == SHIPYARD_TOML:
-        return ConfigError(
-            f"{file}: unknown key {path} — shipyard.toml takes the settings at top level",
-            hint="drop the [tool.shipyard] header",
-        )
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    if close:
-        return ConfigError(f"{file}: unknown key {path} — did you mean {close[0]!r}?")
-    return ConfigError(f"{file}: unknown key {path}", hint=f"valid keys: {', '.join(valid)}")
-
-
-def _show(value: Any) -> str:
-    """A value as TOML would spell it, shortened: "eighty", 80, true, an array, a table."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 60 else text[:57] + '..."'
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__}"

@@ -31,3 +31,14 @@ class UsageError(ShipyardError):
 
 class ConfigError(UsageError):
     """Invalid configuration; the message names the file and key path."""
+
+
+class ParseError(Exception):
+    """A file that is not what it claims (a Dockerfile, YAML, authorized_keys): message and
+    line. Raised by the parsers (the Dockerfile model lives below the stages, so this does
+    too); `check` turns it into a ParseFailure, other stages into a UsageError."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line

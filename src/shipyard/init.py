@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.config import Config, load_config
-from shipyard.deploy.ci import PATHS, Provider, ci_file
 from shipyard.detect import Project, detect
 from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.native import ARCHES, arches_for
@@ -20,6 +19,7 @@ from shipyard.detect.project import IndexLookup
 from shipyard.errors import UsageError
 from shipyard.generate import files as filewriter
 from shipyard.generate import userfiles
+from shipyard.generate.cifiles import PATHS, Provider, ci_file
 from shipyard.generate.files import Action, Planned
 from shipyard.generate.render import GeneratedFile, base_image_name, render
 from shipyard.tools import ssh

@@ -15,11 +15,11 @@ import pytest
 
 from fixtures.containers import ca_secrets
 from fixtures.registry import Registry, running_registry
-from shipyard.build.run import BuildReport, build, verify_repro
 from shipyard.cli import main
 from shipyard.errors import UsageError
+from shipyard.imagebuild.run import BuildReport, build, verify_repro
 from shipyard.init import init
-from shipyard.registry.publish import publish
+from shipyard.publish.publish import publish
 from shipyard.tools.docker import Docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

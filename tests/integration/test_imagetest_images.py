@@ -23,10 +23,10 @@ from click.testing import CliRunner
 from fixtures.containers import build
 from fixtures.keys import generate_key
 from fixtures.process import run
-from shipyard.build.labels import compute_labels, label_build_args
 from shipyard.commands.imagetest import imagetest_command
 from shipyard.config import Config, TestConfig, load_config
-from shipyard.imagetest.model import Report
+from shipyard.image.labels import compute_labels, label_build_args
+from shipyard.imagetest.report import Report
 from shipyard.imagetest.run import test_image as check_image
 from shipyard.init import init
 from shipyard.tools.docker import Docker

@@ -25,9 +25,9 @@ from fixtures.containers import (
 )
 from fixtures.gitserver import GitServer
 from fixtures.imagescan import scan_image
-from shipyard.build.run import build as build_image
 from shipyard.config import load_config
-from shipyard.imagetest.layers import layer_for_step
+from shipyard.image.layers import layer_for_step
+from shipyard.imagebuild.run import build as build_image
 from shipyard.imagetest.run import test_image as run_image_tests
 from shipyard.init import init
 from shipyard.tools.docker import BuildSpec, Docker

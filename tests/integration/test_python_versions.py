@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.containers import build, ca_secrets, hardened_container, http_json, wait_healthy
-from shipyard.build.run import build as shipyard_build
 from shipyard.config import load_config
+from shipyard.imagebuild.run import build as shipyard_build
 from shipyard.imagetest.run import test_image as run_image_tests
 from shipyard.init import init
 from shipyard.tools.docker import Docker

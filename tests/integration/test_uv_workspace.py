@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.uv_workspace import commit, make_workspace
-from shipyard.build.run import build
+from shipyard.imagebuild.run import build
 from shipyard.init import init
 from shipyard.tools import buildlog
 from shipyard.tools.docker import Docker

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.build.base import BaseImage, final_base, split_digest
-from shipyard.build.ci import BuildContext
-from shipyard.build.plan import RepoFacts, ca_bundle_from_env, plan_build
-from shipyard.build.repro import Entry, compare
-from shipyard.build.sbom import Package, cyclonedx
 from shipyard.config import load_config
 from shipyard.errors import ConfigError, UsageError
-from shipyard.registry.client import is_loopback
-from shipyard.registry.publish import credentials_from_env, split_repository
+from shipyard.imagebuild.base import BaseImage, final_base, split_digest
+from shipyard.imagebuild.cienv import BuildContext
+from shipyard.imagebuild.plan import RepoFacts, ca_bundle_from_env, plan_build
+from shipyard.imagebuild.repro import Entry, compare
+from shipyard.imagebuild.sbom import Package, cyclonedx
+from shipyard.publish.client import is_loopback
+from shipyard.publish.publish import credentials_from_env, split_repository
 
 SHA = "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d"
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -123,6 +123,9 @@ FROMS = [
     ("stage-chain", "FROM debian:12 AS a\nFROM a AS b\nFROM python:3 AS c\nFROM b\n", {},
      "debian:12"),
     ("continuation", "FROM \\\n  python:3.11@sha256:abc AS x\n", {}, "python:3.11@sha256:abc"),
+    # BuildKit's parser, not a line regex: a FROM inside a heredoc is script text
+    ("heredoc", "FROM python:3.11\nRUN <<EOF\nFROM evil:1\nEOF\n", {},
+     "python:3.11"),
 ]
 
 
@@ -131,6 +134,18 @@ FROMS = [
 def test_final_base(tmp_path: Path, text: str, args: dict[str, str], expected: str) -> None:
     (tmp_path / "Dockerfile").write_text(text)
     assert final_base(tmp_path / "Dockerfile", args) == expected
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("ARG A=1\n", ":1: no FROM instruction"),
+    ("FROM python:3\nFROBNICATE x\n", ":2: unknown instruction 'FROBNICATE'"),
+])
+def test_final_base_names_file_and_line_of_a_bad_dockerfile(tmp_path: Path, text: str,
+                                                           where: str) -> None:
+    (tmp_path / "Dockerfile").write_text(text)
+    with pytest.raises(UsageError) as caught:
+        final_base(tmp_path / "Dockerfile", {})
+    assert str(caught.value).startswith(f"{tmp_path / 'Dockerfile'}{where}")
 
 
 def test_split_digest() -> None:

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from shipyard.checks import check
-from shipyard.checks.dockerfile_model import parse_dockerfile
+from shipyard.checks.compose_file import ComposeContext, parse_compose
 from shipyard.checks.model import RULES
-from shipyard.checks.rules_compose import ComposeContext, check_compose, parse_compose
+from shipyard.checks.rules_compose import check_compose
 from shipyard.checks.rules_dockerfile import DockerfileContext, check_dockerfile
 from shipyard.checks.rules_hygiene import check_hygiene
+from shipyard.dockerfile_model import parse_dockerfile
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 DOCKERFILES = sorted((CORPUS / "dockerfiles").glob("*.Dockerfile"))

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.checks.model import RULES, CheckParseError
-from shipyard.checks.rules_compose import (
-    ComposeContext,
-    check_compose,
-    interpolate,
-    parse_compose,
-)
+from shipyard.checks.compose_file import ComposeContext, interpolate, parse_compose
+from shipyard.checks.model import RULES
+from shipyard.checks.rules_compose import check_compose
+from shipyard.errors import ParseError
 
 HARDENED = """    restart: unless-stopped
     read_only: true
@@ -161,13 +158,13 @@ def test_interpolate(text: str, expected: str) -> None:
         "volumes-not-list", "volume-entry", "healthcheck-string", "image-number", "v1-format",
         "unknown-top-level"])
 def test_parse_errors_have_lines(text: str, line: int) -> None:
-    with pytest.raises(CheckParseError) as info:
+    with pytest.raises(ParseError) as info:
         parse_compose(text)
     assert info.value.line == line
 
 
 def test_v1_format_says_how_to_fix() -> None:
-    with pytest.raises(CheckParseError) as info:
+    with pytest.raises(ParseError) as info:
         parse_compose("web:\n  build: .\n")
     assert "old v1 format" in info.value.message and "services:" in info.value.message
 

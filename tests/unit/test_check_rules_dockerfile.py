@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.checks.dockerfile_model import parse_dockerfile
 from shipyard.checks.model import RULES, Finding
 from shipyard.checks.rules_dockerfile import DockerfileContext, check_dockerfile
 from shipyard.checks.rules_hygiene import check_hygiene
+from shipyard.dockerfile_model import parse_dockerfile
 
 GOOD_TAIL = """USER 10001
 HEALTHCHECK CMD ["python", "-V"]

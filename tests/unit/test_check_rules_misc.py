@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.checks.model import RULES, CheckParseError
+from shipyard.checks.model import RULES
 from shipyard.checks.rules_misc import (
     DockerIgnore,
     DockerIgnoreContext,
@@ -15,6 +15,7 @@ from shipyard.checks.rules_misc import (
     parse_authorized_keys,
     parse_ci,
 )
+from shipyard.errors import ParseError
 
 GOOD_IGNORE = "**/.git\n**/.env\n**/.env.*\n**/*.pem\n**/*.key\n**/id_rsa*\n**/id_ed25519*\n" \
               "**/.ssh\n"
@@ -68,7 +69,7 @@ def test_dockerignore_matching(patterns: str, path: str, excluded: bool) -> None
 @pytest.mark.parametrize(("text", "line"), [("*.pyc\n[]\n", 2), ("[z-a].txt\n", 1)],
                          ids=["empty-class", "bad-range"])
 def test_dockerignore_invalid_patterns_are_parse_errors(text: str, line: int) -> None:
-    with pytest.raises(CheckParseError) as info:
+    with pytest.raises(ParseError) as info:
         DockerIgnore(text)
     assert info.value.line == line
 
@@ -118,7 +119,7 @@ def test_authorized_keys_options_are_parsed() -> None:
     ("restrict ssh-ed25519\n", 1),
 ], ids=["unterminated-quote", "no-key", "garbage", "no-key-data"])
 def test_authorized_keys_parse_errors(text: str, line: int) -> None:
-    with pytest.raises(CheckParseError) as info:
+    with pytest.raises(ParseError) as info:
         parse_authorized_keys(text)
     assert info.value.line == line
 
@@ -158,7 +159,7 @@ def test_ci_labels() -> None:
 
 
 def test_ci_yaml_errors_are_parse_errors() -> None:
-    with pytest.raises(CheckParseError) as info:
+    with pytest.raises(ParseError) as info:
         parse_ci("build:\n  script: [\n")
     assert info.value.line == 3
 

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from shipyard.checks import check
-from shipyard.checks.dockerfile_model import parse_dockerfile
-from shipyard.checks.model import CheckParseError, Severity
+from shipyard.checks.model import Severity
 from shipyard.checks.run import discover, is_dockerfile
 from shipyard.commands.check import check_command
-from shipyard.errors import ConfigError, UsageError
+from shipyard.dockerfile_model import parse_dockerfile
+from shipyard.errors import ConfigError, ParseError, UsageError
 
 GOOD = """FROM python:3.12-slim
 USER 10001
@@ -44,7 +44,7 @@ IGNORE = "**/.git\n**/.env\n**/.env.*\n**/*.pem\n**/*.key\n**/id_rsa*\n**/id_ed2
         "from-as", "unknown-flag", "healthcheck-flags-only", "healthcheck-bad", "user-empty",
         "empty"])
 def test_parse_errors(text: str, line: int | None, message: str) -> None:
-    with pytest.raises(CheckParseError) as info:
+    with pytest.raises(ParseError) as info:
         parse_dockerfile(text, "Dockerfile")
     assert info.value.line == line
     assert message in info.value.message
@@ -273,7 +273,7 @@ def test_rules_never_crash_on_recombined_corpus_lines() -> None:
         text = ("FROM python:3.12-slim\n" if from_first else "") + "\n".join(lines) + "\n"
         try:
             model = parse_dockerfile(text, "Dockerfile")
-        except CheckParseError as exc:
+        except ParseError as exc:
             assert exc.message
             return
         check_dockerfile(DockerfileContext(model, "Dockerfile", read=lambda _p: "exec x &\n"))

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from shipyard.build.ci import BuildContext, Provider, complete_from_git, detect, resolve
 from shipyard.errors import UsageError
+from shipyard.imagebuild.cienv import BuildContext, Provider, complete_from_git, detect, resolve
 
 SHA = "a" * 40
 MERGE_SHA = "b" * 40

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from fixtures.process import run
-from shipyard.deploy.ci import PATHS, STAGES, PipelineOptions, Provider, render
 from shipyard.errors import UsageError
+from shipyard.generate.cifiles import PATHS, STAGES, PipelineOptions, Provider, render
 from shipyard.generate.files import STAMP_PREFIX
 
 CHECK_JSONSCHEMA = str(Path(sys.executable).with_name("check-jsonschema"))

@@ -23,15 +23,17 @@ from shipyard.deploy.setup import (
     FileStep,
     HostSetup,
     RunStep,
-    SetupOptions,
-    SetupStepFailed,
-    apply_plan,
     authorized_keys_line,
-    default_project_path,
     docker_config,
     plan_setup,
+)
+from shipyard.deploy.setup_apply import SetupStepFailed, apply_plan, render_script
+from shipyard.deploy.setup_inputs import (
+    SetupOptions,
+    configured_known_hosts,
+    default_project_path,
     prepare_setup,
-    render_script,
+    registry_token,
 )
 from shipyard.deploy.target import Target
 from shipyard.errors import UsageError
@@ -444,3 +446,55 @@ def test_prepare_setup_errors(tmp_path: Path, environment: str, remove: str | No
         (root / remove).unlink()
     with pytest.raises(UsageError, match=message):
         prepare_setup(load_config(root), environment, SetupOptions(), KEYPAIR)
+
+
+# -- where the host's key and the registry token come from (moved below the CLI) ---------------
+
+HOST_KEY = "deploy.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOm2 host\n"
+
+
+@pytest.mark.parametrize(("flag", "configured", "expected"), [
+    ("flag", "lines", "flag"),      # --known-hosts wins over the environment's
+    (None, "lines", "lines"),       # the environment's lines
+    (None, "file", "file"),         # the environment's file (relative to the project)
+    (None, None, None),             # neither: the CLI scans and asks
+])
+def test_known_hosts_precedence(tmp_path: Path, flag: str | None, configured: str | None,
+                                expected: str | None) -> None:
+    from shipyard.config import Environment
+
+    texts = {k: HOST_KEY.replace("deploy.example.com", f"{k}.example.com")
+             for k in ("flag", "lines", "file")}
+    (tmp_path / "flag_hosts").write_text(texts["flag"])
+    (tmp_path / "known_hosts").write_text(texts["file"])
+    path = tmp_path / "flag_hosts" if flag else None
+    section = {"lines": Environment(known_hosts=texts["lines"].strip()),
+               "file": Environment(known_hosts="known_hosts"), None: None}[configured]
+    found = configured_known_hosts(path, section, tmp_path)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None and f"{expected}.example.com" in found
+
+
+@pytest.mark.parametrize(("file", "variable", "prompted", "expected"), [
+    ("from-file", "from-env", "typed", "from-file"),
+    (None, " from-env\n", "typed", "from-env"),
+    (None, "", " typed ", "typed"),
+    (None, "", None, UsageError),
+    (None, "", "  ", UsageError),
+    ("   ", "from-env", None, UsageError),
+])
+def test_registry_token_precedence(tmp_path: Path, file: str | None, variable: str,
+                                   prompted: str | None, expected: object) -> None:
+    path = None
+    if file is not None:
+        path = tmp_path / "token"
+        path.write_text(file)
+    environ = {"SHIPYARD_DEPLOY_REGISTRY_TOKEN": variable}
+    prompt = (lambda: prompted) if prompted is not None else None
+    if expected is UsageError:
+        with pytest.raises(UsageError):
+            registry_token(path, environ, prompt)
+    else:
+        assert registry_token(path, environ, prompt) == expected

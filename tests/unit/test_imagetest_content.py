@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from shipyard.imagetest import secrets
+from shipyard.image import secrets
+from shipyard.image.layers import Entry, FileTree, open_archive, short_step
 from shipyard.imagetest.content import (
     ImageContents,
     base_layers,
@@ -29,7 +30,6 @@ from shipyard.imagetest.content import (
     human_size,
     scan,
 )
-from shipyard.imagetest.layers import Entry, FileTree, open_archive, short_step
 
 ARMOUR = "-----BEGIN " + "OPENSSH PRIVATE KEY-----"
 END = "-----END " + "OPENSSH PRIVATE KEY-----"

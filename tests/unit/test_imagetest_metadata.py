@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from shipyard.imagetest.layers import Entry, FileTree
-from shipyard.imagetest.metadata import (
+from shipyard.image.layers import Entry, FileTree
+from shipyard.image.metadata import (
     Expected,
     check_exec_form,
     check_healthcheck,

@@ -12,9 +12,10 @@ from click.testing import CliRunner
 
 from shipyard.commands.imagetest import imagetest_command, render_text, shorten
 from shipyard.config import Config
+from shipyard.image.results import CheckResult
 from shipyard.imagetest import run as run_module
 from shipyard.imagetest.junit import to_junit
-from shipyard.imagetest.model import CheckResult, Report
+from shipyard.imagetest.report import Report
 
 RESULTS = (
     CheckResult("metadata.user", "metadata", False,

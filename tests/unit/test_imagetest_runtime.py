@@ -9,21 +9,18 @@ from pathlib import Path
 import pytest
 
 from shipyard.config import Config, TestConfig
+from shipyard.image.results import CheckResult
 from shipyard.imagetest import readonly, runtime
-from shipyard.imagetest.model import CheckResult
 from shipyard.imagetest.run import plan
-from shipyard.imagetest.runtime import (
+from shipyard.imagetest.runtime import Runner, RunSettings, container_argv, smoke_argv
+from shipyard.imagetest.verdicts import (
     Change,
-    Runner,
-    RunSettings,
     Wait,
-    container_argv,
     health_verdict,
     http_verdict,
     last_error_line,
     logs_verdict,
     parse_diff,
-    smoke_argv,
     stop_verdict,
     writes_verdict,
 )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shipyard.errors import ConfigError
-from shipyard.imagetest.layers import Entry, FileTree
+from shipyard.image.layers import Entry, FileTree
 from shipyard.imagetest.structure import (
     CommandTest,
     FileContentTest,

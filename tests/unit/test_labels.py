@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shipyard.build.labels import (
+from shipyard.image.labels import (
     LABEL_BUILD_ARGS,
     compute_labels,
     label_build_args,

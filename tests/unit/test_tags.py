@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.build.tags import (
+from shipyard.image.tags import (
     TAG_MAX_LENGTH,
     TAG_PATTERN,
     TagInputs,

@@ -150,9 +150,11 @@ EXIT_CONFIG = 4
 EXIT_UNKNOWN_TARGET = 5
 
 # --- grammar --------------------------------------------------------------------
+COMMANDS = ("deploy", "rollback", "status", "history")  # the verbs, as HELP lists them
 HELP = "deploy [TAG], rollback [TAG], status, history [N]"
 TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"  # OCI distribution spec, tags
 COUNT_PATTERN = r"[1-9][0-9]{0,3}"
+HISTORY_MAX = 9999  # the largest N that COUNT_PATTERN admits
 MAX_COMMAND_LENGTH = 256
 DEFAULT_HISTORY = 10
 _TAG_RE = re.compile(TAG_PATTERN)

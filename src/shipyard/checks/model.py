@@ -107,15 +107,6 @@ class ParseFailure:
         return f"{where}: {self.message}"
 
 
-class CheckParseError(Exception):
-    """Raised by the parsers; run.py turns it into a ParseFailure."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_PARSE_ERROR = 2

@@ -14,14 +14,13 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from shipyard.checks import secrets
-from shipyard.checks.compose_project import EffectiveProject
-from shipyard.checks.model import CheckParseError, Finding, Rule, Severity, finding, register
+from shipyard import secretpatterns as secrets
+from shipyard.checks.compose_file import PLACEHOLDER, ComposeContext, interpolate
+from shipyard.checks.model import Finding, Rule, Severity, finding, register
 from shipyard.checks.rules_dockerfile import split_image
-from shipyard.checks.yamlfile import item_line, key_line, load_yaml
+from shipyard.checks.yamlfile import item_line, key_line
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -90,115 +89,6 @@ register(
          "Move the value to compose.override.yaml or an env_file that is not in git.",
          "seed 000"),
 )
-
-_PLACEHOLDER = "\x00"
-_INTERP = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_]\w*)")
-
-
-def _unknown_image(image: str) -> bool | None:
-    return None
-
-
-@dataclass(frozen=True)
-class ComposeContext:
-    """One compose file, and (for a base file) its services as compose will run them."""
-
-    file: str
-    data: Any
-    is_override: bool = False
-    dockerfile_healthcheck: bool = False
-    project_image: str | None = None
-    effective: EffectiveProject | None = None  # after overrides and extends
-    image_healthcheck: Callable[[str], bool | None] = _unknown_image  # local image has one?
-
-    def service(self, name: str, svc: Any) -> Any:
-        """The service as it will run: this file's keys plus overrides and `extends:`."""
-        if self.effective is None:
-            return svc
-        return self.effective.services.get(name, svc)
-
-    def not_here(self, name: str) -> str:
-        """A qualifier for absence findings about a service whose `extends:` was not read."""
-        if self.effective is None or name not in self.effective.unresolved:
-            return ""
-        return (f" (not declared here; it extends {self.effective.unresolved[name]},"
-                " which was not read)")
-
-
-def parse_compose(text: str) -> Any:
-    data = load_yaml(text)
-    if data is None:
-        raise CheckParseError("empty compose file", 1)
-    if not isinstance(data, dict):
-        raise CheckParseError("a compose file must be a mapping (services: ...)", 1)
-    _check_top_level(data)
-    services = data.get("services")
-    if services is not None and not isinstance(services, dict):
-        raise CheckParseError("`services` must be a mapping", key_line(data, "services"))
-    for name, service in (services or {}).items():
-        if service is not None and not isinstance(service, dict):
-            raise CheckParseError(f"service {name!r} must be a mapping",
-                                  key_line(services, name))
-        _check_shapes(str(name), service or {})
-    return data
-
-
-# The Compose specification's top-level keys; `docker compose` refuses any other
-# (except `x-` extensions) — notably the v1 format's services at the top level.
-_TOP_LEVEL = frozenset({"version", "name", "services", "networks", "volumes", "secrets",
-                        "configs", "include", "models"})
-
-
-def _check_top_level(data: dict[Any, Any]) -> None:
-    for key in data:
-        if str(key) in _TOP_LEVEL or str(key).startswith("x-"):
-            continue
-        value = data[key]
-        if isinstance(value, dict) and ({"image", "build"} & set(value)):
-            raise CheckParseError(
-                f"`{key}` at the top level is a service in the old v1 format, which"
-                " `docker compose` rejects: move it under `services:`", key_line(data, key))
-        raise CheckParseError(f"unknown top-level key `{key}` (docker compose rejects it)",
-                              key_line(data, key))
-
-
-# The keys the rules read, with the YAML shapes compose accepts for them: anything else is
-# a file `docker compose` refuses, so it is a parse failure here rather than a guess.
-_SHAPES: dict[str, tuple[type, ...]] = {
-    "image": (str,), "container_name": (str,), "restart": (str, bool),
-    "read_only": (bool, str), "tmpfs": (str, list), "volumes": (list,), "ports": (list,),
-    "environment": (dict, list), "healthcheck": (dict,), "depends_on": (dict, list),
-    "deploy": (dict,), "build": (str, dict), "command": (str, list), "entrypoint": (str, list),
-}
-_NAMES = {str: "a string", bool: "true or false", list: "a list", dict: "a mapping"}
-
-
-def _check_shapes(name: str, service: Any) -> None:
-    for key, shapes in _SHAPES.items():
-        if key in service and service[key] is not None and not isinstance(service[key], shapes):
-            raise CheckParseError(f"service {name}: `{key}` must be "
-                                  + " or ".join(_NAMES[s] for s in shapes),
-                                  key_line(service, key))
-    for index, entry in enumerate(service.get("volumes") or []):
-        if not isinstance(entry, str | dict):
-            raise CheckParseError(f"service {name}: volumes[{index}] must be a string or a "
-                                  "mapping", item_line(service["volumes"], index))
-
-
-def interpolate(text: str) -> str:
-    """Compose interpolation with unknown variables: defaults are used, anything else
-    becomes a placeholder (so `${TAG:-latest}` reads as latest, `${TAG}` as a variable)."""
-
-    def sub(match: re.Match[str]) -> str:
-        if match[0] == "$$":
-            return "$"
-        op, word = match[2], match[3] or ""
-        if op in (":-", "-"):
-            return interpolate(word)
-        return _PLACEHOLDER
-
-    return _INTERP.sub(sub, text)
-
 
 def _services(ctx: ComposeContext) -> Iterable[tuple[str, Any, int | None]]:
     services = ctx.data.get("services") or {}
@@ -279,7 +169,7 @@ def _volume(entry: Any) -> tuple[str, str | None, bool]:
     source, mode = parts[0], (parts[2] if len(parts) > 2 else "")
     read_only = "ro" in interpolate(mode).split(",")
     resolved = interpolate(source)
-    if resolved.startswith((".", "/", "~")) or (resolved.startswith(_PLACEHOLDER)
+    if resolved.startswith((".", "/", "~")) or (resolved.startswith(PLACEHOLDER)
                                                 and source.startswith("$")):
         return "bind", source, read_only
     return "named", source, read_only
@@ -393,10 +283,10 @@ def _image_tag(image: str) -> tuple[str, str | None, bool]:
     resolved = interpolate(image)
     repo, tag, digest = split_image(resolved)
     if digest:
-        return repo, "@" + digest, _PLACEHOLDER in digest
-    if tag is None and _PLACEHOLDER in repo.rsplit("/", 1)[-1]:
+        return repo, "@" + digest, PLACEHOLDER in digest
+    if tag is None and PLACEHOLDER in repo.rsplit("/", 1)[-1]:
         return repo, None, True  # `image: ${IMAGE}`: the whole reference is a variable
-    return repo, tag, tag is not None and _PLACEHOLDER in tag
+    return repo, tag, tag is not None and PLACEHOLDER in tag
 
 
 def co009(ctx: ComposeContext) -> Iterable[Finding]:

@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Iterable
 
 from shipyard.checks import shell
-from shipyard.checks.dockerfile_model import Instruction, Stage, env_pairs
 from shipyard.checks.model import Finding, Rule, Severity, finding, register
 from shipyard.checks.rules_dockerfile import DockerfileContext
+from shipyard.dockerfile_model import Instruction, Stage, env_pairs
 
 WARNING, INFO = Severity.WARNING, Severity.INFO
 

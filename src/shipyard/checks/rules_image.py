@@ -2,7 +2,7 @@
 
 Why metadata only: `docker image inspect` and `docker history` answer most questions
 (user, healthcheck, labels, environment, build args left in the history). The checks
-`shipyard test` makes on that metadata are reused as they are (shipyard.imagetest.metadata),
+`shipyard test` makes on that metadata are reused as they are (shipyard.image.metadata),
 so the two commands cannot disagree about an image; checking
 that a program exists needs only a *created* container: `docker cp` reads its
 filesystem while nothing from the image executes — cheaper than exporting the whole
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.checks import secrets
+from shipyard import secretpatterns as secrets
 from shipyard.checks.model import Finding, Rule, Severity, finding, register
 from shipyard.errors import UsageError
-from shipyard.imagetest import metadata
+from shipyard.image import metadata
 from shipyard.tools.docker import Docker, NotFound
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -84,7 +84,7 @@ register(
          "shipyard"),
 )
 
-# `shipyard test`'s metadata checks (shipyard.imagetest.metadata), which need neither a
+# `shipyard test`'s metadata checks (shipyard.image.metadata), which need neither a
 # running container nor the image's files, mapped to rule ids: `check --image` and
 # `shipyard test` then agree by construction.
 _FROM_IMAGETEST: Mapping[str, str] = {

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from shipyard import dockerignore
-from shipyard.checks import secrets
-from shipyard.checks.model import CheckParseError, Finding, Rule, Severity, finding, register
+from shipyard import secretpatterns as secrets
+from shipyard.checks.model import Finding, Rule, Severity, finding, register
 from shipyard.checks.yamlfile import load_yaml
+from shipyard.errors import ParseError
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -95,7 +96,7 @@ class DockerIgnore(dockerignore.DockerIgnore):
         try:
             super().__init__(text)
         except dockerignore.InvalidPattern as exc:
-            raise CheckParseError(exc.message, exc.line) from None
+            raise ParseError(exc.message, exc.line) from None
 
 
 _KEY_SAMPLES = ("id_rsa", "id_ed25519", "deploy.key", "tls.pem", ".ssh/id_rsa")
@@ -160,7 +161,7 @@ def _split_options(text: str, line: int) -> tuple[str, str]:
         elif char.isspace() and not quoted:
             return text[:index], text[index:].strip()
     if quoted:
-        raise CheckParseError("unterminated quote in the key options", line)
+        raise ParseError("unterminated quote in the key options", line)
     return text, ""
 
 
@@ -177,7 +178,7 @@ def parse_authorized_keys(text: str) -> list[KeyLine]:
             options_text, rest = _split_options(line, number)
         key_type = rest.split(None, 1)[0] if rest else ""
         if not _KEY_TYPES.match(key_type) or len(rest.split()) < 2:
-            raise CheckParseError("not an authorized_keys line: expected [options] "
+            raise ParseError("not an authorized_keys line: expected [options] "
                                   "<key type> <base64 key> [comment]", number)
         options: dict[str, str | None] = {}
         for part in re.findall(r'(?:[^,"]|"(?:\\.|[^"\\])*")+', options_text):
@@ -187,7 +188,7 @@ def parse_authorized_keys(text: str) -> list[KeyLine]:
             options[name.strip().lower()] = value if eq else None
         keys.append(KeyLine(number, options, key_type))
     if not keys:
-        raise CheckParseError("no key in the authorized_keys file", 1)
+        raise ParseError("no key in the authorized_keys file", 1)
     return keys
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.checks import (
+    compose_file,
     compose_project,
     rules_compose,
     rules_dockerfile,
@@ -22,11 +23,9 @@ from shipyard.checks import (
     rules_image,
     rules_misc,
 )
-from shipyard.checks.dockerfile_model import DockerfileModel, parse_dockerfile
 from shipyard.checks.ignore import apply_ignores
 from shipyard.checks.model import (
     RULES,
-    CheckParseError,
     Finding,
     ParseFailure,
     Report,
@@ -34,7 +33,8 @@ from shipyard.checks.model import (
     sorted_findings,
 )
 from shipyard.config import Config, load_config
-from shipyard.errors import ConfigError, ShipyardError, UsageError
+from shipyard.dockerfile_model import DockerfileModel, parse_dockerfile
+from shipyard.errors import ConfigError, ParseError, ShipyardError, UsageError
 from shipyard.tools.docker import Docker
 from shipyard.tools.git import GitRepo
 
@@ -144,7 +144,7 @@ class _Run:
             return None
         try:
             return parser(text)
-        except CheckParseError as exc:
+        except ParseError as exc:
             self.failures.append(ParseFailure(rel, exc.line, exc.message))
             return None
 
@@ -207,7 +207,7 @@ def check(
         effective = compose_project.effective_project(
             rel, data, functools.partial(_compose_data, run),
             compose_project.overrides_of(rel, files.overrides)) if not override else None
-        run.findings += rules_compose.check_compose(rules_compose.ComposeContext(
+        run.findings += rules_compose.check_compose(compose_file.ComposeContext(
             rel, data, is_override=override, dockerfile_healthcheck=healthcheck,
             project_image=config.image or None, effective=effective,
             image_healthcheck=image_health))
@@ -260,7 +260,7 @@ def _compose_data(run: _Run, rel: str, must_exist: bool = False) -> object | Non
     if rel in run.failures_by_file:
         return None
     if rel not in run.compose_cache:
-        run.compose_cache[rel] = run.parse(rel, rules_compose.parse_compose)
+        run.compose_cache[rel] = run.parse(rel, compose_file.parse_compose)
         if run.compose_cache[rel] is None:
             run.failures_by_file.add(rel)
     return run.compose_cache[rel]
@@ -350,7 +350,7 @@ def _dockerignore(run: _Run, root: Path, config: Config, files: ProjectFiles) ->
     try:
         return rules_misc.check_dockerignore(
             rules_misc.DockerIgnoreContext(rel, text, in_context))
-    except CheckParseError as exc:
+    except ParseError as exc:
         run.failures.append(ParseFailure(rel, exc.line, exc.message))
         return []
 
@@ -368,7 +368,7 @@ def _authorized_keys(run: _Run, root: Path, path: Path) -> list[Finding]:
         return []
     try:
         return rules_misc.check_authorized_keys(rel, text)
-    except CheckParseError as exc:
+    except ParseError as exc:
         run.failures.append(ParseFailure(rel, exc.line, exc.message))
         return []
 

@@ -12,11 +12,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from shipyard.checks.model import CheckParseError
+from shipyard.errors import ParseError
 
 
 def load_yaml(text: str) -> Any:
-    """Parse text; CheckParseError(message, line) when it is not valid YAML."""
+    """Parse text; ParseError(message, line) when it is not valid YAML."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -25,9 +25,9 @@ def load_yaml(text: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise CheckParseError(f"invalid YAML: {problem}", line) from None
+        raise ParseError(f"invalid YAML: {problem}", line) from None
     except YAMLError as exc:
-        raise CheckParseError(f"invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise ParseError(f"invalid YAML: {str(exc).splitlines()[0]}") from None
 
 
 def key_line(mapping: Any, key: str) -> int | None:

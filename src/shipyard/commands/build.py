@@ -47,8 +47,8 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
                   ca_bundle: Path | None, report_path: Path | None, verify_repro: bool,
                   verbose: bool) -> None:
     """Build the image with tags and labels computed from git and CI (never by hand)."""
-    from shipyard.build.run import build
-    from shipyard.build.run import verify_repro as check_repro
+    from shipyard.imagebuild.run import build
+    from shipyard.imagebuild.run import verify_repro as check_repro
 
     show = _progress(verbose)
     report = build(project_dir, ssh=ssh, network=network, no_cache=no_cache,
@@ -86,7 +86,7 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
 @click.option("--allow-local", is_flag=True, help="Also push a local (development) build.")
 def publish_command(project_dir: Path, report_path: Path | None, allow_local: bool) -> None:
     """Push every tag of the last build, the unique one first, and print the digest."""
-    from shipyard.registry.publish import publish
+    from shipyard.publish.publish import publish
 
     result = publish(project_dir, report_path=report_path, allow_local=allow_local,
                      env=os.environ)

@@ -17,12 +17,13 @@ import click
 from rich.console import Console
 from rich.syntax import Syntax
 
-from shipyard.deploy.ci import Provider
 from shipyard.errors import UsageError
+from shipyard.generate.cifiles import Provider
 
 if TYPE_CHECKING:
     from shipyard.config import Environment
-    from shipyard.deploy.setup import CiValues, SetupPlan, Step
+    from shipyard.deploy.setup import SetupPlan, Step
+    from shipyard.deploy.setup_inputs import CiValues
     from shipyard.deploy.target import Target
 
 console = Console()
@@ -155,19 +156,21 @@ def host_setup_command(
     """
     from shipyard.config import load_config
     from shipyard.deploy import setup as host
+    from shipyard.deploy import setup_inputs
+    from shipyard.deploy.setup_apply import render_script
     from shipyard.tools import ssh
 
     config = load_config(project_dir)
     if key_out is not None and key_out.exists():
         raise UsageError(f"{key_out} exists; not overwriting a key",
                          hint="choose a new path for --key-out")
-    options = host.SetupOptions(
+    options = setup_inputs.SetupOptions(
         target=target, admin=admin, host_path=host_path, home=home, compose_file=compose_file,
         image_repository=image_repository, registry=registry,
         registry_login=not no_registry_login, registry_user=registry_user,
         agent_path=agent_path, python=python_path)
     key = ssh.generate_keypair(f"shipyard-{environment}")
-    setup, admin_target = host.prepare_setup(config, environment, options, key)
+    setup, admin_target = setup_inputs.prepare_setup(config, environment, options, key)
     deploy_target = setup.target
     known = _known_hosts(deploy_target, known_hosts, config.environments.get(environment),
                          project_dir, apply_, yes)
@@ -181,8 +184,8 @@ def host_setup_command(
         _apply(plan, admin_target, known, admin_key, secrets)
     else:
         console.rule(f"Run as root on {deploy_target.host} (review first)")
-        click.echo(host.render_script(plan))
-    _report(plan, host.ci_values(key.private, known or "", deploy_target), key_out,
+        click.echo(render_script(plan))
+    _report(plan, setup_inputs.ci_values(key.private, known or "", deploy_target), key_out,
             known is not None)
 
 
@@ -190,7 +193,7 @@ def _apply(plan: SetupPlan, admin: Target, known: str, admin_key: Path | None,
            secrets: dict[str, str]) -> None:
     import tempfile
 
-    from shipyard.deploy.setup import apply_plan
+    from shipyard.deploy.setup_apply import apply_plan
     from shipyard.tools.ssh import write_private
 
     total = len(plan.steps)
@@ -240,17 +243,13 @@ def _report(plan: SetupPlan, values: CiValues, key_out: Path | None, known: bool
 def _known_hosts(target: Target, path: Path | None, configured: Environment | None,
                  project_dir: Path, apply_: bool, yes: bool) -> str | None:
     """The host's key: --known-hosts, the environment's, else ssh-keyscan (verified by you)."""
-    from shipyard.deploy.target import FileValue, known_hosts_value
+    from shipyard.deploy.setup_inputs import configured_known_hosts
     from shipyard.errors import ShipyardError
     from shipyard.tools import ssh
 
-    if path is not None:
-        return ssh.read_known_hosts(path)
-    if configured is not None and configured.known_hosts:
-        value = known_hosts_value(configured.known_hosts, "known_hosts", project_dir)
-        if isinstance(value, FileValue):
-            return ssh.read_known_hosts(value.path)
-        return value.text
+    known = configured_known_hosts(path, configured, project_dir)
+    if known is not None:
+        return known
     try:
         scanned = ssh.keyscan(target.host, target.port)
     except ShipyardError as exc:
@@ -270,19 +269,12 @@ def _known_hosts(target: Target, path: Path | None, configured: Environment | No
 
 
 def _registry_token(path: Path | None) -> str:
-    if path is not None:
-        token = path.read_text(encoding="utf-8").strip()
-    else:
-        token = os.environ.get("SHIPYARD_DEPLOY_REGISTRY_TOKEN", "").strip()
-        if not token:
-            if not sys.stdin.isatty():
-                raise UsageError("no registry token",
-                                 hint="use --registry-token-file, "
-                                      "SHIPYARD_DEPLOY_REGISTRY_TOKEN, or a terminal")
-            token = click.prompt("Read-only registry token", hide_input=True, err=True).strip()
-    if not token:
-        raise UsageError("the registry token is empty")
-    return token
+    from shipyard.deploy.setup_inputs import registry_token
+
+    def ask() -> str:
+        return str(click.prompt("Read-only registry token", hide_input=True, err=True))
+
+    return registry_token(path, os.environ, ask if sys.stdin.isatty() else None)
 
 
 # -- CI pipelines --------------------------------------------------------------------------------
@@ -308,17 +300,17 @@ def _ci_command(provider: Provider) -> click.Command:
                 production_branches: tuple[str, ...], install: str | None) -> None:
         from dataclasses import replace
 
-        from shipyard.deploy import ci
+        from shipyard.generate import cifiles
         from shipyard.generate.files import Action, apply, plan
 
-        options = ci.PipelineOptions()
+        options = cifiles.PipelineOptions()
         if staging_branches:
             options = replace(options, staging_branches=staging_branches)
         if production_branches:
             options = replace(options, production_branches=production_branches)
         if install:
             options = replace(options, install=install)
-        file = ci.ci_file(provider, options)
+        file = cifiles.ci_file(provider, options)
         if not write:
             click.echo(file.content, nl=False)
             return

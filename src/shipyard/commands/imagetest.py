@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from shipyard.errors import ShipyardError
-from shipyard.imagetest.model import CheckResult, Report
+from shipyard.image.results import CheckResult
+from shipyard.imagetest.report import Report
 
 _STYLE = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "skip": ("SKIP", "yellow")}
 MAX_DETAILS = 12

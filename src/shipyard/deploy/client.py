@@ -19,25 +19,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from shipyard.build.tags import TAG_PATTERN
+from shipyard.agent import agent as contract
 from shipyard.config import DEPLOY_REQUESTS
 from shipyard.deploy.target import Credentials, Target
 from shipyard.errors import ShipyardError, UsageError
+from shipyard.image.tags import TAG_PATTERN
 from shipyard.tools import ssh
 
 Verb = Literal["deploy", "rollback", "status", "history"]
 
 AGENT_EXIT: dict[int, str] = {
-    0: "ok",
-    1: "failed (rolled back)",
-    2: "refused",
-    3: "another deploy holds the lock (timed out waiting)",
-    4: "configuration error on the host",
-    5: "unknown rollback target",
+    contract.EXIT_OK: "ok",
+    contract.EXIT_FAILED: "failed (rolled back)",
+    contract.EXIT_REFUSED: "refused",
+    contract.EXIT_LOCK_TIMEOUT: "another deploy holds the lock (timed out waiting)",
+    contract.EXIT_CONFIG: "configuration error on the host",
+    contract.EXIT_UNKNOWN_TARGET: "unknown rollback target",
 }
-"""The agent's exit statuses (its contract), as the CLI words them."""
+"""The agent's exit statuses (its contract, defined in agent.py), as the CLI words them."""
 
-HISTORY_MAX = 9999
+HISTORY_MAX = contract.HISTORY_MAX
 
 
 class AgentExit(ShipyardError):

@@ -12,7 +12,8 @@ from shipyard import appenv
 from shipyard.detect.project import Project
 from shipyard.detect.python_version import python_image
 from shipyard.generate import native_steps
-from shipyard.generate.commands import (
+from shipyard.generate.example_env import example_env, optional_env
+from shipyard.generate.install_steps import (
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
@@ -22,7 +23,6 @@ from shipyard.generate.commands import (
     server_command,
     smoke_test,
 )
-from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.uvproject import (
     DEPENDENCY_PYPROJECT,
     from_workspace_root,

@@ -2,12 +2,14 @@
 Images" and the checklist).
 
 Why a package of small modules: each group of checks needs a different view of the
-image — its config (metadata.py, pure), every layer's files (content.py, from
-`docker save`), a running container (runtime.py) — and the pure parts are tested as
-tables without an engine. run.py puts them in order and returns a Report (model.py);
+image — its config (shipyard.image.metadata, pure, shared with `check --image`), every
+layer's files (content.py, structure.py, from `docker save`), a running container
+(runtime.py runs it, verdicts.py judges it) — and the pure parts are tested as tables
+without an engine. run.py puts them in order and returns a Report (shipyard.image.results);
 junit.py renders it for CI.
 """
 
-from shipyard.imagetest.model import CheckResult, Report
+from shipyard.image.results import CheckResult
+from shipyard.imagetest.report import Report
 
 __all__ = ["CheckResult", "Report"]

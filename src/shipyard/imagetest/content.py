@@ -43,8 +43,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shipyard.imagetest import owners, secrets
-from shipyard.imagetest.layers import (
+from shipyard.image import secrets
+from shipyard.image.layers import (
     Entry,
     EntryKind,
     FileTree,
@@ -53,7 +53,8 @@ from shipyard.imagetest.layers import (
     merge_layer,
     short_step,
 )
-from shipyard.imagetest.model import CheckResult, failed, passed, verdict
+from shipyard.image.results import CheckResult, failed, passed, verdict
+from shipyard.imagetest import owners
 from shipyard.tools.docker import Docker
 
 FindingKind = Literal["private_key", "token", "env_file", "git"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from shipyard.imagetest.model import GROUPS, Report
+from shipyard.image.results import GROUPS
+from shipyard.imagetest.report import Report
 
 # XML 1.0 forbids most control characters, which container logs can contain.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

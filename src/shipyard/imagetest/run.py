@@ -22,8 +22,10 @@ from typing import Any
 
 from shipyard import appenv, healthprobe
 from shipyard.config import Config
-from shipyard.imagetest import content, layers, metadata, structure
-from shipyard.imagetest.model import CheckResult, Report, timed
+from shipyard.image import layers, metadata
+from shipyard.image.results import CheckResult, timed
+from shipyard.imagetest import content, structure
+from shipyard.imagetest.report import Report
 from shipyard.imagetest.runtime import Runner, RunSettings
 from shipyard.tools.docker import Docker
 from shipyard.tools.git import GitRepo, NoCommits

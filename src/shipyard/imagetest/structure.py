@@ -30,8 +30,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from shipyard.errors import ConfigError
-from shipyard.imagetest.layers import FileTree
-from shipyard.imagetest.model import CheckResult, verdict
+from shipyard.image.layers import FileTree
+from shipyard.image.results import CheckResult, verdict
 from shipyard.tools.docker import Docker
 
 SCHEMA_VERSION = "2.0.0"

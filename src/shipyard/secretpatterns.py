@@ -21,7 +21,17 @@ _SECRET_FILES = re.compile(
     r"(?:^|/)(\.env(?:\.[\w.-]+)?|id_rsa|id_dsa|id_ecdsa|id_ed25519|[\w.-]+\.pem|[\w.-]+\.key"
     r"|[\w.-]+\.p12|[\w.-]+\.pfx|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.ssh|\.aws"
     r"|\.docker/config\.json|credentials(?:\.json)?|secrets?\.(?:json|ya?ml|toml))/?$")
-_URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+
+
+def url_credentials_pattern(not_in_parts: str = "") -> re.Pattern[str]:
+    """scheme://user:password@ — the one statement of that shape; group 1 is the password.
+    `not_in_parts` are characters neither part may hold (DF007 excludes `$`, so a variable
+    reference is not taken for a literal credential)."""
+    return re.compile(rf"[a-z][a-z0-9+.-]*://[^/\s:@{not_in_parts}]+:([^/\s@{not_in_parts}]+)@",
+                      re.IGNORECASE)
+
+
+URL_CREDENTIALS = url_credentials_pattern()
 _TOKEN_VALUES = re.compile(
     r"(AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20,}"
     r"|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|sk-[A-Za-z0-9]{32,})")
@@ -70,7 +80,7 @@ def content_is_public(text: str) -> bool:
 
 
 def url_with_credentials(text: str) -> bool:
-    return bool(_URL_CREDENTIALS.search(text))
+    return bool(URL_CREDENTIALS.search(text))
 
 
 def looks_like_token(value: str) -> bool:

@@ -18,8 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.imagetest import layers
-from shipyard.imagetest.layers import ImageArchive, merge_layer, open_archive, save_image
+from shipyard.image import layers
+from shipyard.image.layers import ImageArchive, merge_layer, open_archive, save_image
 from shipyard.tools.docker import Docker
 
 IGNORED = ("etc/shadow", "etc/shadow-", "etc/gshadow", "etc/gshadow-", "var/log/*",

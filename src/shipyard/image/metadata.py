@@ -15,9 +15,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.imagetest import secrets
-from shipyard.imagetest.layers import FileTree
-from shipyard.imagetest.model import CheckResult, failed, passed, skipped, verdict
+from shipyard.image import secrets
+from shipyard.image.layers import FileTree
+from shipyard.image.results import CheckResult, failed, passed, skipped, verdict
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 REVISION_LABEL = "org.opencontainers.image.revision"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard import appenv
+from shipyard.buildsecrets import CA_SECRET_ID as CA_SECRET_ID
 from shipyard.detect.project import Project
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
@@ -20,7 +21,6 @@ POETRY_PIN = "poetry==2.2.1"
 SETUPTOOLS_PIN = "setuptools==75.8.0"  # reads setup.py's install_requires (egg_info)
 # Turns egg_info's requires.txt (base + the chosen extras) into a requirements file.
 EGG_REQUIREMENTS = "docker/egg_requirements.py"
-CA_SECRET_ID = "ca_bundle"  # noqa: S105 - the id of a secret, not a secret
 # A corporate TLS-intercepting proxy's CA reaches pip/uv/git only as a BuildKit
 # secret: mounted for one RUN, never written to a layer.
 CA_ENV = (

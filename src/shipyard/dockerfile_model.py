@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from shipyard.checks.model import CheckParseError
+from shipyard.errors import ParseError
 
 try:  # the Go parser; a wheel without type information
     import dockerfile as _go  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -295,10 +295,10 @@ def _unquote(text: str) -> str:
 
 def parse_dockerfile(text: str, path: str,
                      build_args: Mapping[str, str] | None = None) -> DockerfileModel:
-    """Parse and structurally validate; CheckParseError(message, line) for anything the
+    """Parse and structurally validate; ParseError(message, line) for anything the
     engine would refuse."""
     if _go is None:  # pragma: no cover
-        raise CheckParseError("the `dockerfile` package is not installed "
+        raise ParseError("the `dockerfile` package is not installed "
                               "(pip install dockerfile); cannot parse Dockerfiles")
     commands = _go_parse(text)
     instructions = [_instruction(c) for c in commands]
@@ -341,7 +341,7 @@ def _go_parse(text: str) -> Sequence[Any]:
     try:
         return tuple(_go.parse_string(text))
     except _go.GoParseError as exc:
-        raise CheckParseError(str(exc), _error_line(text)) from None
+        raise ParseError(str(exc), _error_line(text)) from None
 
 
 def _error_line(text: str) -> int | None:
@@ -378,26 +378,26 @@ def _validate(instructions: Sequence[Instruction]) -> None:
     seen_from = False
     for item in instructions:
         if item.cmd not in KNOWN:
-            raise CheckParseError(f"unknown instruction {item.original.split()[0]!r}", item.line)
+            raise ParseError(f"unknown instruction {item.original.split()[0]!r}", item.line)
         if not seen_from and item.cmd not in ("ARG", "FROM"):
-            raise CheckParseError(f"{item.cmd} before the first FROM (only ARG may come first)",
+            raise ParseError(f"{item.cmd} before the first FROM (only ARG may come first)",
                                   item.line)
         seen_from = seen_from or item.cmd == "FROM"
         if item.cmd in _NEEDS_ARGS and not item.args and not _resets_to_empty(item):
-            raise CheckParseError(f"{item.cmd} needs at least one argument", item.line)
+            raise ParseError(f"{item.cmd} needs at least one argument", item.line)
         if item.cmd in ("COPY", "ADD") and len(item.args) < 2:
-            raise CheckParseError(f"{item.cmd} needs a source and a destination", item.line)
+            raise ParseError(f"{item.cmd} needs a source and a destination", item.line)
         if item.cmd == "FROM" and not (len(item.args) == 1 or
                                        (len(item.args) == 3 and item.args[1].upper() == "AS")):
-            raise CheckParseError("FROM takes `image [AS name]`", item.line)
+            raise ParseError("FROM takes `image [AS name]`", item.line)
         if item.cmd == "HEALTHCHECK" and item.args[0].upper() not in ("CMD", "NONE"):
-            raise CheckParseError("HEALTHCHECK takes CMD ... or NONE", item.line)
+            raise ParseError("HEALTHCHECK takes CMD ... or NONE", item.line)
         if item.cmd == "HEALTHCHECK" and item.args[0].upper() == "CMD" and len(item.args) < 2:
-            raise CheckParseError("HEALTHCHECK CMD needs a command", item.line)
+            raise ParseError("HEALTHCHECK CMD needs a command", item.line)
         allowed = _FLAGS.get(item.cmd, frozenset())
         for raw in item.flags:
             key = raw[2:].partition("=")[0]
             if key not in allowed:
-                raise CheckParseError(f"unknown flag --{key} for {item.cmd}", item.line)
+                raise ParseError(f"unknown flag --{key} for {item.cmd}", item.line)
     if not seen_from:
-        raise CheckParseError("no FROM instruction", instructions[-1].line if instructions else 1)
+        raise ParseError("no FROM instruction", instructions[-1].line if instructions else 1)

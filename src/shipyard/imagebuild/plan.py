@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from shipyard.build.base import BaseImage
-from shipyard.build.ci import BuildContext
-from shipyard.build.labels import compute_labels, label_build_args, labels_without_build_args
-from shipyard.build.tags import TagInputs, TagSet, compute_tags, image_refs
+from shipyard.buildsecrets import CA_SECRET_ID as CA_SECRET_ID
 from shipyard.config import Config
 from shipyard.errors import ConfigError, UsageError
+from shipyard.image.labels import compute_labels, label_build_args, labels_without_build_args
+from shipyard.image.tags import TagInputs, TagSet, compute_tags, image_refs
+from shipyard.imagebuild.base import BaseImage
+from shipyard.imagebuild.cienv import BuildContext
 from shipyard.tools.docker import BuildSecret, BuildSpec
 
-CA_SECRET_ID = "ca_bundle"  # noqa: S105 - the id of a secret, not a secret
 _SECRETISH = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE|CREDENTIAL|API_?KEY|AUTH)", re.I)
 
 

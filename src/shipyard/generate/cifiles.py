@@ -33,7 +33,7 @@ PATHS: dict[Provider, str] = {
 STAGES = ("build", "test", "publish", "deploy")
 
 _env = jinja2.Environment(
-    loader=jinja2.PackageLoader("shipyard.deploy", "templates"),
+    loader=jinja2.PackageLoader("shipyard.generate", "templates"),
     undefined=jinja2.StrictUndefined,
     variable_start_string="[[",
     variable_end_string="]]",

@@ -18,6 +18,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from shipyard.secretpatterns import URL_CREDENTIALS
+
 PRIVATE_KEY = re.compile(
     rb"-----BEGIN (?:OPENSSH |RSA |EC |DSA |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
     rb"\r?\n(?:[A-Za-z-]+: [^\n]*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40}"
@@ -44,11 +46,10 @@ _NOT_A_VALUE_SUFFIXES = {"FILE", "PATH", "DIR", "FILENAME", "LENGTH", "TTL", "TI
                          "HEADER", "NAME", "ENV", "VAR", "TYPE", "ID", "URL_FILE", "EXPIRY"}
 _PLACEHOLDER_VALUES = {"", "none", "null", "false", "true", "0", "1", "-", "*", "unset",
                        "changeme-at-runtime", "<set-me>"}
-_URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@", re.I)
+
 ASSIGNMENT = re.compile(
     r"(?<![A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]*)=(\"[^\"]*\"|'[^']*'|[^\s\"']*)")
 """NAME=value as it appears in .env files, `ENV` lines and `RUN |N NAME=value` history."""
-
 
 @dataclass(frozen=True)
 class Hit:
@@ -56,13 +57,11 @@ class Hit:
 
     what: str
 
-
 def is_elf(data: bytes) -> bool:
     """Compiled code: skipped by the content detectors because shared libraries embed test
     keys and tables that look like tokens (libgnutls carries a PEM private key, libunistring
     an 'AKIA…' Unicode name). A leaked deploy key is a text file, not an ELF section."""
     return data[:4] == b"\x7fELF"
-
 
 def private_keys(data: bytes) -> list[Hit]:
     hits = []
@@ -74,7 +73,6 @@ def private_keys(data: bytes) -> list[Hit]:
         hits.append(Hit("PuTTY private key"))
     return hits
 
-
 def tokens(data: bytes) -> list[Hit]:
     hits = []
     for what, literals, pattern in _TOKENS:
@@ -85,13 +83,11 @@ def tokens(data: bytes) -> list[Hit]:
                 hits.append(Hit(f"{what} ({redact(match.group(0).decode())})"))
     return hits
 
-
 def redact(secret: str) -> str:
     """The format's prefix and the length: enough to find it, not enough to use it."""
     prefix = re.match(r"[A-Za-z]+[_-]|AKIA", secret)
     shown = prefix.group(0) if prefix else secret[:2]
     return f"{shown}… {len(secret)} chars"
-
 
 def is_secret_name(name: str) -> bool:
     """True when a variable/label name says it holds a secret: DJANGO_SECRET_KEY,
@@ -103,14 +99,12 @@ def is_secret_name(name: str) -> bool:
         return True
     return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
 
-
 def is_literal_secret_value(value: str) -> bool:
     """A value that is really there (not empty, not a placeholder or a reference)."""
     text = value.strip().strip("\"'")
     if text.lower() in _PLACEHOLDER_VALUES:
         return False
     return not (text.startswith("$") or text.startswith("/run/secrets/"))
-
 
 def assignment_secrets(text: str) -> list[Hit]:
     """Secret-named NAME=value pairs with literal values, e.g. in a .env file or a history
@@ -122,12 +116,10 @@ def assignment_secrets(text: str) -> list[Hit]:
             hits.append(Hit(f"{name} has a literal value"))
     return hits
 
-
 def url_credentials(text: str) -> list[Hit]:
     return [Hit("a URL with a password (scheme://user:password@host)")
-            for match in _URL_CREDENTIALS.finditer(text)
+            for match in URL_CREDENTIALS.finditer(text)
             if is_literal_secret_value(match.group(1))]
-
 
 def text_secrets(text: str) -> list[Hit]:
     """Everything above that applies to a line of text (history, an ENV value, a label)."""

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
-from shipyard.build.tags import pick_release
 from shipyard.errors import UsageError
+from shipyard.image.tags import pick_release
 from shipyard.tools.git import SHORT_SHA_LENGTH
 
 Provider = Literal["gitlab", "github", "generic", "local"]

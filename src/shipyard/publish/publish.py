@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.build.run import REPORT_NAME, BuildReport
 from shipyard.errors import UsageError
-from shipyard.registry.client import RegistryClient, RegistryError
+from shipyard.image.buildreport import REPORT_NAME, BuildReport
+from shipyard.image.tags import split_registry
+from shipyard.publish.client import RegistryClient, RegistryError
 from shipyard.tools.docker import Docker
 
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
@@ -46,9 +47,9 @@ class PublishResult:
 
 def split_repository(repository: str) -> tuple[str, str]:
     """(registry host, name) of a repository that names its registry."""
-    first, _, rest = repository.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
+    host, rest = split_registry(repository)
+    if host is not None and rest:
+        return host, rest
     raise UsageError(
         f"image {repository!r} names no registry",
         hint="set tool.shipyard.registry (e.g. registry.example.com) or a full image name",

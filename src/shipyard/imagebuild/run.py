@@ -12,53 +12,17 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from shipyard.build import ci, repro, sbom
-from shipyard.build.base import BaseImage, final_base, split_digest
-from shipyard.build.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
 from shipyard.config import Config, load_config
-from shipyard.errors import UsageError
+from shipyard.image.buildreport import REPORT_NAME, SBOM_NAME, BuildReport
+from shipyard.imagebuild import cienv, repro, sbom
+from shipyard.imagebuild.base import BaseImage, final_base, split_digest
+from shipyard.imagebuild.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
 from shipyard.tools.docker import Docker, NotFound
 from shipyard.tools.git import GitRepo
-
-REPORT_NAME = "shipyard-build.json"
-SBOM_NAME = "shipyard-sbom.cdx.json"
-
-
-@dataclass
-class BuildReport:
-    image_id: str
-    repository: str
-    unique_tag: str
-    tags: list[str]
-    refs: list[str]
-    labels: dict[str, str]
-    build_args: dict[str, str]
-    base: dict[str, str | None]
-    local: bool
-    provider: str
-    started_at: str
-    durations: dict[str, float] = field(default_factory=dict)
-    sbom: str | None = None
-    packages: int = 0
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
-
-    @classmethod
-    def load(cls, path: Path) -> BuildReport:
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
-        except FileNotFoundError as exc:
-            raise UsageError(f"{path}: no build report", hint="run `shipyard build` first") from exc
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"{path}: not a shipyard build report ({exc})",
-                             hint="rebuild with `shipyard build`") from exc
 
 
 def resolve_base(docker: Docker, reference: str) -> BaseImage:
@@ -81,7 +45,7 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
               ca_bundle: Path | None = None, now: datetime | None = None) -> BuildPlan:
     config: Config = load_config(project_dir)
     repo = GitRepo(project_dir)
-    context = ci.resolve(env, repo)
+    context = cienv.resolve(env, repo)
     facts = RepoFacts(repo.commit_time(), tuple(repo.all_tags()),
                       repo.is_dirty(ignore=(REPORT_NAME, SBOM_NAME)), repo.remote_url())
     if not ssh and env.get("SSH_AUTH_SOCK"):

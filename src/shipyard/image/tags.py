@@ -47,8 +47,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shipyard.agent import agent as agent_contract
+
 TAG_MAX_LENGTH = 128
-TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+TAG_PATTERN = re.compile(agent_contract.TAG_PATTERN)  # the agent checks tags; one grammar
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 LATEST = "latest"
 
@@ -278,3 +280,13 @@ def image_refs(repository: str, tags: TagSet | Iterable[str]) -> list[str]:
         if not TAG_PATTERN.fullmatch(name):
             raise ValueError(f"{name!r} is not a valid image tag")
     return [f"{repository}:{name}" for name in names]
+
+
+def split_registry(image: str) -> tuple[str | None, str]:
+    """(registry host or None, path) by Docker's rule: a first component with '.', ':'
+    or equal to 'localhost' is a registry host. The one statement of that rule: config,
+    publish and host setup all ask here."""
+    first, sep, rest = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first, rest
+    return None, image

@@ -1,1 +1,0 @@
-"""Registries: a minimal OCI distribution client and `shipyard publish`."""
