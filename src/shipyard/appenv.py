@@ -19,15 +19,14 @@ import secrets
 import shlex
 from collections.abc import Iterable, Mapping
 
+from shipyard.secretpatterns import is_secret_name, name_words, names_a_value
+
 LABEL = "org.shipyard.env.required"
 """Image label: `NAME:kind` words of the variables the app cannot start without."""
 
 KINDS = frozenset({"str", "bool", "int", "float", "list", "json", "url", "path", "db", "postgres",
                    "cache", "email_url", "search_url", "email"})
 
-_SECRET_WORDS = re.compile(
-    r"(^|_)(SECRETS?|PASSWORD|PASSWD|PASSPHRASE|TOKEN|KEY|APIKEY|PRIVATEKEY|CREDENTIALS?)(_|$)")
-_NOT_SECRET_SUFFIXES = ("_FILE", "_PATH", "_DIR", "_NAME", "_ID", "_URL", "_HEADER", "_PREFIX")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # What a placeholder is for each kind: parsable by the usual readers (django-environ,
@@ -43,9 +42,12 @@ PLACEHOLDER = "shipyard-placeholder"
 
 
 def is_secret_like(name: str) -> bool:
-    """SECRET_KEY, DB_PASSWORD, API_TOKEN, METRICS_KEY: a value only the owner may know."""
-    upper = name.upper()
-    return bool(_SECRET_WORDS.search(upper)) and not upper.endswith(_NOT_SECRET_SUFFIXES)
+    """SECRET_KEY, DB_PASSWORD, API_TOKEN, METRICS_KEY: a value only the owner may know.
+
+    The shared rule (secretpatterns.is_secret_name), widened to any *_KEY: here a false
+    positive only means a random throwaway value instead of a placeholder."""
+    return is_secret_name(name) or (names_a_value(name) and name_words(name)[-1] in (
+        "KEY", "SECRETS"))
 
 
 def encode(needed: Iterable[tuple[str, str]]) -> str:

@@ -9,14 +9,21 @@ secret, and pass.
 
 from __future__ import annotations
 
+import itertools
 import re
 
-_SECRET_WORDS = re.compile(
-    r"(?:^|_)(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|APIKEY|API_KEY|ACCESS_KEY|PRIVATE_KEY"
-    r"|SECRET_KEY|CREDENTIALS?|AUTH_TOKEN|PAT)(?:_|$)", re.IGNORECASE)
-_SAFE_SUFFIX = re.compile(
-    r"_(FILE|PATH|DIR|ID|URL|HOST|USER|USERNAME|NAME|SOCK|ENDPOINT|HEADER|TYPE|LENGTH|ENABLED"
-    r"|REQUIRED|MODE|ENV|VAR)$", re.IGNORECASE)
+# Words that make a variable or label name say "this holds a secret", alone (DB_PASSWORD,
+# api-token) or as a pair (DJANGO_SECRET_KEY, AWS_ACCESS_KEY); a last word naming where or
+# what kind the value is (SECRET_KEY_FILE, PASSWORD_HOST, TOKEN_TTL) says it is not one.
+_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY",
+                           "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY", "PAT"})
+_SECRET_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"),
+                           ("SECRET", "KEY"), ("AUTH", "KEY"), ("SIGNING", "KEY"),
+                           ("ENCRYPTION", "KEY"), ("AUTH", "TOKEN")})
+_NOT_A_VALUE = frozenset({"FILE", "PATH", "DIR", "FILENAME", "LENGTH", "TTL", "TIMEOUT",
+                          "HEADER", "NAME", "ENV", "VAR", "TYPE", "ID", "EXPIRY", "URL", "HOST",
+                          "USER", "USERNAME", "SOCK", "ENDPOINT", "ENABLED", "REQUIRED",
+                          "MODE", "PREFIX"})
 _SECRET_FILES = re.compile(
     r"(?:^|/)(\.env(?:\.[\w.-]+)?|id_rsa|id_dsa|id_ecdsa|id_ed25519|[\w.-]+\.pem|[\w.-]+\.key"
     r"|[\w.-]+\.p12|[\w.-]+\.pfx|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.ssh|\.aws"
@@ -37,9 +44,26 @@ _TOKEN_VALUES = re.compile(
     r"|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|sk-[A-Za-z0-9]{32,})")
 
 
+def name_words(name: str) -> list[str]:
+    return [w for w in re.split(r"[^A-Za-z0-9]+", name.upper()) if w]
+
+
 def is_secret_name(name: str) -> bool:
-    """True for NPM_TOKEN, DJANGO_SECRET_KEY, DB_PASSWORD; false for SECRET_KEY_FILE."""
-    return bool(_SECRET_WORDS.search(name)) and not _SAFE_SUFFIX.search(name)
+    """True when a variable/label name says it holds a secret: NPM_TOKEN, DJANGO_SECRET_KEY,
+    DB_PASSWORD, api-token; not GPG_KEY (a public fingerprint) nor SECRET_KEY_FILE. The one
+    definition `check`, `test` and `init` share."""
+    words = name_words(name)
+    if not words or words[-1] in _NOT_A_VALUE:
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
+
+
+def names_a_value(name: str) -> bool:
+    """False for names whose last word says where or what kind the value is (…_FILE)."""
+    words = name_words(name)
+    return bool(words) and words[-1] not in _NOT_A_VALUE
 
 
 _NOT_SECRET_VALUES = frozenset({"", "yes", "no", "true", "false", "on", "off", "0", "1", "none",

@@ -14,11 +14,11 @@ Findings never repeat the secret itself: reports end up in CI logs.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
 from shipyard.secretpatterns import URL_CREDENTIALS
+from shipyard.secretpatterns import is_secret_name as is_secret_name  # one rule, re-exported
 
 PRIVATE_KEY = re.compile(
     rb"-----BEGIN (?:OPENSSH |RSA |EC |DSA |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
@@ -38,12 +38,6 @@ _TOKENS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes]], ...] = (
 )
 _PLACEHOLDER_TOKEN = re.compile(rb"EXAMPLE|XXXX|xxxx|0000000000")
 
-_SECRET_WORDS = {"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY",
-                 "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY"}
-_SECRET_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("SECRET", "KEY"),
-                 ("AUTH", "KEY"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY")}
-_NOT_A_VALUE_SUFFIXES = {"FILE", "PATH", "DIR", "FILENAME", "LENGTH", "TTL", "TIMEOUT",
-                         "HEADER", "NAME", "ENV", "VAR", "TYPE", "ID", "URL_FILE", "EXPIRY"}
 _PLACEHOLDER_VALUES = {"", "none", "null", "false", "true", "0", "1", "-", "*", "unset",
                        "changeme-at-runtime", "<set-me>"}
 
@@ -88,16 +82,6 @@ def redact(secret: str) -> str:
     prefix = re.match(r"[A-Za-z]+[_-]|AKIA", secret)
     shown = prefix.group(0) if prefix else secret[:2]
     return f"{shown}… {len(secret)} chars"
-
-def is_secret_name(name: str) -> bool:
-    """True when a variable/label name says it holds a secret: DJANGO_SECRET_KEY,
-    DB_PASSWORD, api-token; not GPG_KEY (a public fingerprint) nor SECRET_KEY_FILE."""
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", name.upper()) if w]
-    if not words or words[-1] in _NOT_A_VALUE_SUFFIXES:
-        return False
-    if any(w in _SECRET_WORDS for w in words):
-        return True
-    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
 
 def is_literal_secret_value(value: str) -> bool:
     """A value that is really there (not empty, not a placeholder or a reference)."""
