@@ -16,7 +16,7 @@ from shipyard.dockerignore import DockerIgnore
 from shipyard.errors import UsageError
 from shipyard.generate.files import Action
 from shipyard.generate.ignoremerge import BEGIN, END
-from shipyard.generate.userfiles import copy_sources
+from shipyard.generate.userfiles import context_sources
 from shipyard.init import init
 
 ALLOW_LIST = "# only what the image needs\n*\n!/shop\n!/manage.py\n!/requirements.txt\n"
@@ -191,7 +191,7 @@ def test_invalid_user_pattern_is_a_one_line_error(shop: Path) -> None:
     assert info.value.message.startswith(".dockerignore:3: invalid pattern '[z-a]'")
 
 
-def test_copy_sources_are_the_named_context_files() -> None:
+def test_context_sources_are_the_named_context_files() -> None:
     dockerfile = ("COPY uv.lock pyproject.toml ./\nCOPY . .\nCOPY --from=builder /opt/venv /v\n"
                   "COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/x\n"
                   "COPY ./packages/lib/ packages/lib/\nRUN echo COPY a b\n"
@@ -199,9 +199,9 @@ def test_copy_sources_are_the_named_context_files() -> None:
                   "COPY --chown=app \\\n    certs/ca.pem /etc/ssl/\n"
                   "ADD https://example.com/x.tgz /tmp/\nCOPY $SRC /x\n"
                   "COPY <<EOF /etc/motd\nhello\nEOF\nADD vendor.tar.gz /opt/\n")
-    assert copy_sources(dockerfile) == ["uv.lock", "pyproject.toml", "docker/entrypoint.sh",
-                                        "packages/lib", "conf/app.ini", "conf/log.ini",
-                                        "certs/ca.pem", "vendor.tar.gz"]
+    assert context_sources(dockerfile) == ["uv.lock", "pyproject.toml", "docker/entrypoint.sh",
+                                           "packages/lib", "conf/app.ini", "conf/log.ini",
+                                           "certs/ca.pem", "vendor.tar.gz"]
 
 
 def test_skipped_users_dockerfile_keeps_what_it_copies(shop: Path) -> None:

@@ -5,8 +5,9 @@ allow-list (`*`, then `!app` ...) with Shipyard's deny-list once put a project's
 `settings/dev.py` into the image, which then ran with DEBUG=True. So the user's lines
 stay exactly as they are, and one marked block adds only what is missing:
 
-- `!path` re-includes for the files the generated Dockerfile COPYs by name, when the
-  user's file would leave them out (an allow-list knows nothing of docker/entrypoint.sh);
+- `!path` re-includes for the files the Dockerfile reads by name (COPY sources and RUN
+  bind-mount sources: userfiles.context_sources), when the user's file would leave them
+  out (an allow-list knows nothing of docker/entrypoint.sh or docker/runtime_libs.py);
 - exclusions that must hold for any image: VCS history, .env files, keys, Shipyard's
   own outputs, bytecode and virtualenvs, and development-mode settings files.
 
@@ -92,7 +93,7 @@ def split_block(text: str) -> tuple[list[str], int | None]:
 
 def merge(current: str, *, copies: Sequence[str], extra: Sequence[Exclusion] = (),
           top_dirs: Sequence[str] = ()) -> Merged:
-    """current with the missing re-includes (copies: paths the Dockerfile COPYs) and
+    """current with the missing re-includes (copies: context paths the Dockerfile reads) and
     exclusions (REQUIRED + extra) in Shipyard's block. Raises InvalidPattern for a
     line BuildKit would refuse."""
     user_lines, position = split_block(current)

@@ -1,7 +1,7 @@
 """The user's own files win: wire the .dockerignore merge into `init`, and say what
 the final build context would let into the image.
 
-Why a separate step: the merge needs to know what the Dockerfile copies — the
+Why a separate step: the merge needs to know what the Dockerfile reads — the
 generated one, or the user's own kept with --skip — (to re-include it under an
 allow-list, and past Shipyard's exclusions) and which development-mode settings files
 the project has (to keep them out), and after planning, the final .dockerignore —
@@ -33,26 +33,45 @@ def ignore_file(root: Path) -> str:
     return DOCKERFILE_IGNORE if (root / DOCKERFILE_IGNORE).is_file() else IGNORE
 
 
-def copy_sources(dockerfile: str) -> list[str]:
-    """Context paths a Dockerfile COPYs or ADDs by name: not `.`, not from another stage
-    (`--from=`), not URLs, here-documents or `$VARIABLES` (which cannot be re-included)."""
+def context_sources(dockerfile: str) -> list[str]:
+    """Every context path a Dockerfile reads by name — what the build cannot do without,
+    so a .dockerignore must let it in: the sources of COPY/ADD and of RUN bind mounts
+    (`--mount=type=bind,source=docker/runtime_libs.py`). Not `.`, not what comes from
+    another stage or image (`--from`, `from=`), not URLs, here-documents or
+    `$VARIABLES` (which cannot be re-included)."""
     sources: list[str] = []
     for line in re.sub(r"\\[ \t]*\n", " ", dockerfile).splitlines():
         words = line.split()
-        if not words or words[0].upper() not in ("COPY", "ADD"):
+        if not words:
             continue
-        if any(w.startswith("--from") for w in words):
-            continue
-        args = [w for w in words[1:] if not w.startswith("--")]
-        if args and args[0].startswith("["):
-            try:
-                args = [str(a) for a in json.loads(" ".join(args))]
-            except (ValueError, TypeError):
-                continue
-        sources += [a.removeprefix("./").rstrip("/") for a in args[:-1]
-                    if a not in (".", "./") and not a.startswith("<<")
-                    and "$" not in a and "://" not in a]
-    return list(dict.fromkeys(s for s in sources if s))
+        if words[0].upper() in ("COPY", "ADD"):
+            sources += _copy_sources(words)
+        elif words[0].upper() == "RUN":
+            sources += [_mount_source(w) for w in words[1:] if w.startswith("--mount=")]
+    return list(dict.fromkeys(
+        s for s in (s.removeprefix("./").rstrip("/") for s in sources if s)
+        if s and s != "." and not s.startswith("<<") and "$" not in s and "://" not in s))
+
+
+def _copy_sources(words: list[str]) -> list[str]:
+    if any(w.startswith("--from") for w in words):
+        return []
+    args = [w for w in words[1:] if not w.startswith("--")]
+    if args and args[0].startswith("["):
+        try:
+            args = [str(a) for a in json.loads(" ".join(args))]
+        except (ValueError, TypeError):
+            return []
+    return args[:-1]
+
+
+def _mount_source(flag: str) -> str:
+    """The context path a RUN mount reads: a bind mount (the default type) without
+    from=; "" for the others and for a bind of the whole context (no source)."""
+    options = dict(o.split("=", 1) for o in flag.removeprefix("--mount=").split(",") if "=" in o)
+    if options.get("type", "bind") != "bind" or "from" in options:
+        return ""
+    return options.get("source", options.get("src", "")).strip("\"'")
 
 
 def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[DevModeFile],
@@ -65,7 +84,7 @@ def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[De
         theirs = root / "Dockerfile"
         dockerfile = theirs.read_text(encoding="utf-8", errors="replace") \
             if theirs.is_file() else ""
-    copies = copy_sources(dockerfile)
+    copies = context_sources(dockerfile)
     extra = [Exclusion(f.path, (f.path,)) for f in dev if f.excludable]
     target = ignore_file(root)
     top_dirs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
@@ -115,13 +134,13 @@ def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
                             f"checkout; add `{found.path}` to {name} unless the image needs it")
     dockerfile = by_path.get("Dockerfile")
     if dockerfile is not None and dockerfile.action is not Action.SKIP:
-        for source in copy_sources(dockerfile.file.content):
+        for source in context_sources(dockerfile.file.content):
             planned_file = by_path.get(source)
             if planned_file and planned_file.action is Action.SKIP and not (root / source).exists():
                 warnings.append(f"{source} is skipped and does not exist, but the Dockerfile "
                                 f"copies it: the build will fail")
             elif ignore.excludes(source):
-                warnings.append(f"{name} leaves out {source}, which the Dockerfile copies: "
+                warnings.append(f"{name} leaves out {source}, which the Dockerfile reads: "
                                 f"the build will fail; add `!{source}` to {name}")
     module = _module_file(root, import_check)
     if module is not None and ignore.excludes(module):
