@@ -15,6 +15,7 @@ so the image holds the member, not the whole repository.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from shipyard.uvworkspace import UvWorkspace
@@ -39,19 +40,43 @@ def project_stage(workspace: UvWorkspace | None) -> str:
 
 def from_workspace_root(dockerfile: str, member: str) -> str:
     """A Dockerfile written for the member directory, rewritten for the workspace root as
-    build context: sources of COPY (not --from) move under the member, the code is the
-    member's directory (built in /src/<member>, copied to /app as before)."""
+    build context. Every path that names the member's files moves under the member:
+    sources of COPY (not --from) and of RUN bind mounts from the context (not from=),
+    and what later stages COPY from the builder's /src (the code is built in
+    /src/<member>: `/src/alembic.ini` is `/src/<member>/alembic.ini` there)."""
     out = []
     for line in dockerfile.splitlines(keepends=True):
         if line == "COPY . .\n":
             out += [f"WORKDIR /src/{member}\n", f"COPY {member} .\n"]
-        elif line == "COPY --from=builder /src /app\n":
-            out.append(f"COPY --from=builder /src/{member} /app\n")
+        elif line.startswith("COPY --from=builder "):
+            out.append(_builder_source_under_member(line, member))
         elif line.startswith("COPY ") and "--from=" not in line:
             out.append(_under_member(line, member))
         else:
-            out.append(line)
+            out.append(_BIND_MOUNT.sub(lambda m: _mount_under_member(m, member), line))
     return "".join(out)
+
+
+_BIND_MOUNT = re.compile(r"--mount=(\S+)")
+
+
+def _mount_under_member(match: re.Match[str], member: str) -> str:
+    """A RUN mount of a context file (a bind without from=) reads the member's file."""
+    options = match.group(1).split(",")
+    keys = dict(o.split("=", 1) for o in options if "=" in o)
+    if keys.get("type", "bind") != "bind" or "from" in keys:
+        return match.group(0)
+    moved = [f"{o.split('=', 1)[0]}={member}/{o.split('=', 1)[1].removeprefix('./')}"
+             if o.split("=", 1)[0] in ("source", "src") else o for o in options]
+    return "--mount=" + ",".join(moved)
+
+
+def _builder_source_under_member(line: str, member: str) -> str:
+    words = line.split()
+    moved = [f"/src/{member}" + w.removeprefix("/src")
+             if i < len(words) - 1 and (w == "/src" or w.startswith("/src/")) else w
+             for i, w in enumerate(words)]
+    return " ".join(moved) + "\n"
 
 
 def _under_member(line: str, member: str) -> str:
