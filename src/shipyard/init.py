@@ -102,8 +102,9 @@ def init(
     dev = find_dev_mode_files(root)
     files, mergers = userfiles.with_dockerignore_merge(root, files, dev, skip)
     planned = filewriter.plan(root, files, force, skip=skip, replace=replace, mergers=mergers)
+    member = project.workspace.member if project.workspace else None
     warnings, context_notes = userfiles.context_warnings(root, planned, dev,
-                                                          project.import_check)
+                                                          project.import_check, member)
     project.warnings += warnings
     notes += context_notes
     if dry_run or any(p.action is Action.CONFLICT for p in planned):

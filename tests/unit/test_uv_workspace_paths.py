@@ -54,3 +54,22 @@ def test_from_workspace_root_moves_mounts_and_builder_copies_under_the_member() 
         "COPY --from=dependency-project /src/ /src/\n"
         "COPY --from=builder /src/backend/alembic.ini /app/alembic.ini\n"
         "COPY --from=builder /opt/venv /opt/venv\n")
+
+
+def test_a_rerun_reads_the_workspace_ignore_file_relative_to_the_workspace_root(
+        tmp_path: Path) -> None:
+    """Dockerfile.dockerignore filters the workspace root: a second init must not claim it
+    leaves out the member's module (it let in `backend`), but must name the member's path
+    when a line of the user's does leave it out."""
+    root = tmp_path / "repo"
+    shutil.copytree(PROJECT, root)
+    (root / ".git").mkdir()
+    member = root / "backend"
+    init(member)
+    again = init(member)
+    assert [w for w in again.project.warnings if "leaves out" in w] == []
+    ignore = member / "Dockerfile.dockerignore"
+    ignore.write_text(ignore.read_text() + "backend/src/tracker/main.py\n")
+    edited = init(member)
+    assert any(w.startswith("Dockerfile.dockerignore leaves out backend/src/tracker/main.py,")
+               for w in edited.project.warnings), edited.project.warnings

@@ -104,10 +104,16 @@ def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[De
 
 
 def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
-                     import_check: str) -> tuple[list[str], list[str]]:
-    """(warnings, notes) about what the final build context lets into the image."""
+                     import_check: str, member: str | None = None
+                     ) -> tuple[list[str], list[str]]:
+    """(warnings, notes) about what the final build context lets into the image.
+
+    member: root is this directory of a uv workspace whose root is the build context, so
+    the ignore file is Dockerfile.dockerignore and its patterns (and the Dockerfile's
+    paths) are relative to the workspace root, not to root."""
     by_path = {p.file.path: p for p in planned}
-    name = ignore_file(root)
+    name = DOCKERFILE_IGNORE if member else ignore_file(root)
+    prefix = f"{member}/" if member else ""
     item = by_path.get(name)
     text = item.final if item else ""
     if item is None or (item.action is Action.SKIP and not (root / name).is_file()):
@@ -119,33 +125,35 @@ def context_warnings(root: Path, planned: list[Planned], dev: list[DevModeFile],
     warnings: list[str] = []
     notes: list[str] = []
     for found in dev:
-        if ignore.excludes(found.path):
+        if ignore.excludes(prefix + found.path):
             if found.excludable:
                 notes.append(f"kept out of the image: {found.describe()}")
             continue
         if found.excludable:  # .dockerignore skipped, or the user's lines after the block
             warnings.append(f"{found.describe()}: it would go into the image and switch it to "
-                            f"development mode; add `{found.path}` to {name}")
+                            f"development mode; add `{prefix}{found.path}` to {name}")
         elif found.debug:
             warnings.append(f"{found.describe()}: it goes into the image; make sure production "
-                            f"never selects it, or add `{found.path}` to {name}")
+                            f"never selects it, or add `{prefix}{found.path}` to {name}")
         else:
             warnings.append(f"{found.describe()}: it would go into the image as it is in your "
-                            f"checkout; add `{found.path}` to {name} unless the image needs it")
+                            f"checkout; add `{prefix}{found.path}` to {name} unless the image "
+                            "needs it")
     dockerfile = by_path.get("Dockerfile")
     if dockerfile is not None and dockerfile.action is not Action.SKIP:
         for source in context_sources(dockerfile.file.content):
-            planned_file = by_path.get(source)
-            if planned_file and planned_file.action is Action.SKIP and not (root / source).exists():
+            local = source.removeprefix(prefix)
+            planned_file = by_path.get(local)
+            if planned_file and planned_file.action is Action.SKIP and not (root / local).exists():
                 warnings.append(f"{source} is skipped and does not exist, but the Dockerfile "
-                                f"copies it: the build will fail")
+                                f"reads it: the build will fail")
             elif ignore.excludes(source):
                 warnings.append(f"{name} leaves out {source}, which the Dockerfile reads: "
                                 f"the build will fail; add `!{source}` to {name}")
     module = _module_file(root, import_check)
-    if module is not None and ignore.excludes(module):
-        warnings.append(f"{name} leaves out {module}, the application's module: the build's "
-                        f"smoke test will fail; add `!{module}` to {name}")
+    if module is not None and ignore.excludes(prefix + module):
+        warnings.append(f"{name} leaves out {prefix}{module}, the application's module: the "
+                        f"build's smoke test will fail; add `!{prefix}{module}` to {name}")
     return warnings, notes
 
 
