@@ -77,7 +77,7 @@ def init(
     if config is not None:  # [tool.shipyard] build_packages/runtime_packages: the escape hatch
         project.native.configured_build = list(config.build_packages)
         project.native.configured_runtime = list(config.runtime_packages)
-    notes: list[str] = []
+    notes: list[str] = list(project.notes)
     if project.workspace is not None:
         notes.append(f"uv workspace member `{project.workspace.member}`: uv.lock at"
                      f" {project.workspace.root} pins it, and `shipyard build` uses that"

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.detect.appdata import app_data_dirs, is_app_data_path
 from shipyard.detect.scan import module_name, python_files
 
 VENV = "/opt/venv"
@@ -46,7 +47,9 @@ _ENV_READ = re.compile(
 class InstanceWrites:
     links: list[str] = field(default_factory=list)  # image paths linked to the data volume
     local_only: list[str] = field(default_factory=list)  # kept out of the build context
+    build_scratch: list[str] = field(default_factory=list)  # made empty for build steps only
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,15 @@ def detect_instance_writes(root: Path, *, install_mode: str, data_dir: str,
     if apps and uses:
         for app in apps:
             _link_instance(root, app, install_mode, data_dir, uses[0], found)
-    found.warnings += _sqlite_in_app(root, texts, data_dir)
+    handled = app_data_dirs(root, texts) if install_mode == "source" else []
+    for directory in handled:  # linkding's <project>/data: the image links it to the volume
+        found.links.append(f"{APP_DIR}/{directory.relative}")
+        found.local_only.append(directory.relative)
+        found.build_scratch.append(directory.relative)
+        found.notes.append(f"{directory.where}: SQLite files go to {directory.relative}/ in the"
+                           f" application directory: the image links /app/{directory.relative}"
+                           f" to the data volume {data_dir}")
+    found.warnings += _sqlite_in_app(root, texts, data_dir, skip_fixed=bool(handled))
     found.warnings += _relative_writes(root, texts, data_dir, stdout_switch)
     return found
 
@@ -129,8 +140,10 @@ def _instance_uses(root: Path, texts: dict[Path, str], flask_sqlalchemy: bool) -
     return [use for _, use in sorted(uses, key=lambda u: u[0])]
 
 
-def _sqlite_in_app(root: Path, texts: dict[Path, str], data_dir: str) -> list[str]:
-    """A SQLite file placed next to the code (BASE_DIR / 'db.sqlite3', basedir + 'app.db')."""
+def _sqlite_in_app(root: Path, texts: dict[Path, str], data_dir: str,
+                   skip_fixed: bool = False) -> list[str]:
+    """A SQLite file placed next to the code (BASE_DIR / 'db.sqlite3', basedir + 'app.db');
+    skip_fixed: files in a data directory the image links to the volume (appdata) pass."""
     warnings = []
     for path, text in texts.items():
         if "sqlite" not in text.lower():
@@ -143,7 +156,7 @@ def _sqlite_in_app(root: Path, texts: dict[Path, str], data_dir: str) -> list[st
                 "sqlite:///" in lowered or "backends.sqlite3" in lowered
                 or re.search(r"\.(?:sqlite3?|db)['\"]", segment)))
                 or _SQLITE_CONNECT_RELATIVE.search(segment))
-            if not in_app:
+            if not in_app or (skip_fixed and is_app_data_path(segment)):
                 continue
             env = _ENV_READ.search(segment)
             fix = (f"set {env[1]} to a path on the data volume (e.g. sqlite:///{data_dir}/app.db"

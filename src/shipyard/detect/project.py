@@ -94,6 +94,8 @@ class Project:
     log_switch: LogSwitch | None = None  # the app's own "log to stdout" env var, set in ENV
     data_links: list[str] = field(default_factory=list)  # image paths linked to data_dir
     context_excludes: list[str] = field(default_factory=list)  # local state, not for the image
+    build_scratch: list[str] = field(default_factory=list)  # empty dirs for the build steps
+    notes: list[str] = field(default_factory=list)  # decisions init reports (not warnings)
 
     @property
     def needs_compiler(self) -> bool:
@@ -165,6 +167,8 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
                                     data_dir=project.data_dir, dependency_names=deps.names,
                                     stdout_switch=project.log_switch is not None)
     project.data_links, project.context_excludes = writes.links, writes.local_only
+    project.build_scratch = writes.build_scratch
+    project.notes += writes.notes
     project.warnings += writes.warnings
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)

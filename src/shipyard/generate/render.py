@@ -115,6 +115,12 @@ def render(project: Project, image: str | None = None,
         if project.django and project.django.compilemessages:
             commands.append(f"python {project.django.manage_py} compilemessages")
         commands.append(COMPILE_SOURCE)
+        if project.build_scratch and len(commands) > 1:
+            # Settings that open their SQLite files on load (linkding's task queue) need the
+            # data directory during collectstatic; it must not reach the image, where that
+            # path is a link to the data volume.
+            scratch = " ".join(shlex.quote(d) for d in project.build_scratch)
+            commands = [f"mkdir -p {scratch}", *commands, f"rm -rf {scratch}"]
         build_steps.append(" \\\n && ".join(commands))
     runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
