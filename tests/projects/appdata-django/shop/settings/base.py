@@ -1,3 +1,4 @@
+# ruff: noqa: PTH100, PTH118, PTH120 - written in the os.path shape real settings use
 """Settings in linkding's shape: the project keeps its SQLite files in <project>/data,
 a path fixed here (no env var moves it), and a task queue opens its file on load."""
 
