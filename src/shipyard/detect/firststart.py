@@ -20,7 +20,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.detect.scan import python_files
+from shipyard.detect.scan import python_texts
 
 # init-db, init_db, initdb, create-db, create_db, db-init, init-database, create-tables...
 _INIT_NAME = re.compile(
@@ -44,7 +44,7 @@ def detect_first_start(root: Path, *, flask_app: str, data_dir: str) -> list[Fir
 
     flask_app is the app target `flask --app` loads ("pkg:create_app()")."""
     found: dict[str, FirstStart] = {}
-    texts = _texts(root)
+    texts = python_texts(root)
     registered = {name for text in texts.values() for name in _added_commands(text)}
     for path, text in texts.items():
         try:
@@ -93,13 +93,3 @@ def _command_name(decorator: ast.expr, function: str, registered: set[str],
 def _added_commands(text: str) -> set[str]:
     """Functions passed to `<something>.cli.add_command(f)` in text."""
     return set(re.findall(r"\.cli\.add_command\(\s*(\w+)", text))
-
-
-def _texts(root: Path) -> dict[Path, str]:
-    texts: dict[Path, str] = {}
-    for path in python_files(root):
-        try:
-            texts[path] = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-    return texts

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.detect.appdata import app_data_dirs, is_app_data_path
-from shipyard.detect.scan import module_name, python_files
+from shipyard.detect.scan import module_name, python_texts
 
 VENV = "/opt/venv"
 APP_DIR = "/app"
@@ -63,7 +63,7 @@ def detect_instance_writes(root: Path, *, install_mode: str, data_dir: str,
                            stdout_switch: bool = False) -> InstanceWrites:
     """stdout_switch: the image sets the app's own switch to log to stdout (logswitch),
     so its log files are no concern."""
-    texts = _texts(root)
+    texts = python_texts(root)
     found = InstanceWrites()
     apps = [app for path, text in texts.items() for app in _flask_apps(root, path, text)]
     uses = _instance_uses(root, texts, "flask-sqlalchemy" in dependency_names)
@@ -212,13 +212,3 @@ def _statements(text: str) -> list[tuple[int, str]]:
             if segment:
                 found.append((node.lineno, segment))
     return found
-
-
-def _texts(root: Path) -> dict[Path, str]:
-    texts: dict[Path, str] = {}
-    for path in python_files(root):
-        try:
-            texts[path] = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-    return texts

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.detect.scan import python_files
+from shipyard.detect.scan import python_texts
 
 # LOG_TO_STDOUT, LOG_STDOUT, LOGS_TO_STDOUT, LOG_TO_STDERR, LOG_TO_CONSOLE, APP_LOG_STDOUT...
 _SWITCH_NAME = re.compile(r"^(?:\w+_)?LOGS?_(?:TO_)?(?:STDOUT|STDERR|CONSOLE)$")
@@ -39,7 +39,7 @@ class LogSwitch:
 
 def detect_log_switch(root: Path) -> LogSwitch | None:
     """The env var that turns the app's file logging into stdout logging, if visible."""
-    texts = _texts(root)
+    texts = python_texts(root)
     reads: dict[str, str] = {}  # switch name -> the source line that reads it
     for text in texts.values():
         for line in text.splitlines():
@@ -66,13 +66,3 @@ def _value(read: str) -> str:
     value is what `if os.environ.get(X):` tests."""
     match = _COMPARED.search(read.split("#", 1)[0])
     return match["value"] if match else "1"
-
-
-def _texts(root: Path) -> dict[Path, str]:
-    texts: dict[Path, str] = {}
-    for path in python_files(root):
-        try:
-            texts[path] = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-    return texts

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from shipyard.detect.scan import SKIP_DIRS, python_files
+from shipyard.detect.scan import SKIP_DIRS, python_texts
 
 Tool = Literal["django", "flask-migrate", "alembic", "procfile"]
 
@@ -85,7 +85,7 @@ def detect_migrations(
 
 def _flask_migrate(root: Path, names: set[str], flask_app: str | None,
                    found: Migrations) -> str | None:
-    sources = _python_texts(root)
+    sources = python_texts(root)
     if "flask-migrate" not in names and not any(
             _FLASK_MIGRATE_IMPORT.search(text) for text in sources.values()):
         return None
@@ -219,13 +219,3 @@ def _procfile_release(root: Path, found: Migrations) -> None:
                 f"Procfile line {number}: `{command}` needs FLASK_APP: set it in the"
                 " container's environment")
         return
-
-
-def _python_texts(root: Path) -> dict[Path, str]:
-    texts: dict[Path, str] = {}
-    for path in python_files(root):
-        try:
-            texts[path] = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-    return texts

@@ -51,6 +51,18 @@ def python_files(root: Path) -> Iterator[Path]:
                 yield Path(dirpath) / filename
 
 
+def python_texts(root: Path) -> dict[Path, str]:
+    """Every project Python file's text (what python_files walks), unreadable ones skipped:
+    the detectors that scan sources with regexes read the tree once each through this."""
+    texts: dict[Path, str] = {}
+    for path in python_files(root):
+        try:
+            texts[path] = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+    return texts
+
+
 def module_name(root: Path, path: Path) -> str:
     """Dotted module for path, treating a top-level src/ as the import root."""
     rel = path.relative_to(root).with_suffix("")
