@@ -812,3 +812,16 @@ def test_uv_lock_walk_follows_extras_and_not_dev_dependencies(tmp_path: Path) ->
     assert uv_lock_installs(lock, "not-in-the-lock") is None
     lock.write_text("not toml [", encoding="utf-8")
     assert uv_lock_installs(lock, "api") is None
+
+
+def test_a_manage_py_that_is_not_djangos_does_not_make_a_django_project(tmp_path: Path) -> None:
+    """CTFd's manage.py is a Flask command-line script: the Flask app is what runs."""
+    (tmp_path / "manage.py").write_text(
+        "from flask.cli import FlaskGroup\nfrom app import create_app\n"
+        "cli = FlaskGroup(create_app=create_app)\n")
+    (tmp_path / "app.py").write_text("from flask import Flask\n\n\ndef create_app():\n"
+                                     "    return Flask(__name__)\n")
+    (tmp_path / "requirements.txt").write_text("flask==3.1.0\n")
+    project = detect(tmp_path)
+    assert project.framework == "flask"
+    assert project.app_target == "app:create_app()"

@@ -140,9 +140,6 @@ CONTRADICTIONS = [
                                    "repo/api/pyproject.toml": PYPROJECT.format(">=3.13")},
      "repo/api", None, [".python-version in ../ (repository root) pins Python 3.12",
                         "pyproject.toml"]),
-    ("runtime-txt-vs-lock", {"app/runtime.txt": "python-3.10.4\n",
-                             "app/uv.lock": LOCK.format(">=3.12")},
-     "app", None, ["runtime.txt pins Python 3.10", "requires-python >=3.12 in uv.lock"]),
     ("upper-bound", {"app/.python-version": "3.14\n",
                      "app/pyproject.toml": PYPROJECT.format(">=3.10,<3.14")},
      "app", None, ["pins Python 3.14", "requires-python >=3.10,<3.14 in pyproject.toml"]),
@@ -165,6 +162,16 @@ def test_contradictions_are_one_line_errors(tmp_path: Path, files: dict[str, str
     assert "\n" not in message
     for word in words:
         assert word in message
+
+
+def test_a_stale_runtime_txt_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    """Heroku's runtime.txt is often left behind (python-3.6 next to requires-python
+    >=3.8): the bounds win, and init says which file to update."""
+    project = detect(make(tmp_path, {"app/runtime.txt": "python-3.10.4\n",
+                                     "app/uv.lock": LOCK.format(">=3.12")}, "app"))
+    assert project.python_version == "3.12"
+    assert any("runtime.txt pins Python 3.10, which requires-python >=3.12 in uv.lock excludes:"
+               " ignored" in w for w in project.warnings)
 
 
 BASE_IMAGES = [("3.9", "python:3.9-slim-bookworm"), ("3.11", "python:3.11-slim-bookworm"),

@@ -230,7 +230,7 @@ def _detect_framework(
     root: Path, name: str, pyproject: dict[str, Any], deps: Dependencies,
 ) -> Project:
     manage = root / "manage.py"
-    if manage.is_file():
+    if manage.is_file() and (_is_django_manage(manage) or "django" in deps.names):
         return _django(root, name, deps, manage)
     apps = find_app_objects(root)
     install_mode: Literal["source", "package"] = (
@@ -262,6 +262,13 @@ def _detect_framework(
         " wrote a generic Dockerfile; set the command in docker/entrypoint.sh"
     )
     return project
+
+
+def _is_django_manage(manage: Path) -> bool:
+    """A Django manage.py, not another framework's script of that name (CTFd's is a Flask
+    command-line script); a project that depends on Django counts as Django either way."""
+    text = manage.read_text(encoding="utf-8", errors="replace")
+    return "django" in text.lower()
 
 
 def _note_ambiguity(project: Project, apps: list[AppObject]) -> None:

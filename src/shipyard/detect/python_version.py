@@ -92,6 +92,14 @@ def choose_python(root: Path, pyproject: dict[str, Any], flag: str | None = None
     for spec, where in extra_bounds:
         _add(bounds, spec, where, warnings)
     pins = _pins(root, flag, warnings)
+    if bounds.sources:
+        # Heroku's runtime.txt is often left behind (httpbin: python-3.6 next to
+        # requires-python >=3.8): a stale one is a warning, not a reason to stop.
+        stale = [p for p in pins if p.source == "runtime.txt" and not bounds.allows(p.version)]
+        for pin in stale:
+            warnings.append(f"runtime.txt pins Python {pin.version}, which {bounds.text}"
+                            " excludes: ignored (delete or update runtime.txt)")
+        pins = [p for p in pins if p not in stale]
     if pins:
         pin = pins[0]
         for other in pins[1:]:
