@@ -1,0 +1,75 @@
+"""The backing-services decision (shipyard.imagetest.services): PostgreSQL or SQLite, as a
+table, and the argv the app containers get when a services network is attached."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shipyard.imagetest.runtime import RunSettings, container_argv
+from shipyard.imagetest.services import Postgres, database_env, decide, distributions
+
+IMAGE = "postgres:15-bookworm"
+SITE = "app/.venv/lib/python3.12/site-packages"
+
+
+@pytest.mark.parametrize(("missing", "installed", "available", "variables"), [
+    ([("DATABASE_URL", "db")], {"psycopg2-binary"}, True, ("DATABASE_URL",)),
+    ([("DATABASE_URL", "postgres")], {"psycopg"}, True, ("DATABASE_URL",)),
+    ([("DATABASE_URL", "db")], {"asyncpg", "django"}, True, ("DATABASE_URL",)),
+    ([("DATABASE_URL", "db")], {"Psycopg2"}, True, ("DATABASE_URL",)),
+    ([("DATABASE_URL", "db"), ("SECRET_KEY", "str")], {"psycopg2"}, True, ("DATABASE_URL",)),
+    ([("DATABASE_URL", "db")], {"django"}, True, ()),  # no driver: SQLite
+    ([("DATABASE_URL", "db")], {"psycopg2-binary"}, False, ()),  # no image: SQLite
+    ([("DATABASE_URL", "db")], set(), False, ()),
+    ([("SECRET_KEY", "str"), ("CACHE_URL", "cache")], {"psycopg"}, True, ()),  # no db kind
+    ([], {"psycopg"}, True, ()),
+])
+def test_decide(missing: list[tuple[str, str]], installed: set[str], available: bool,
+                variables: tuple[str, ...]) -> None:
+    decision = decide(missing, installed, IMAGE, available)
+    assert decision.variables == variables
+    assert decision.postgres == bool(variables)
+    if variables:
+        assert IMAGE in decision.reason
+    elif any(kind in ("db", "postgres") for _, kind in missing):
+        assert decision.reason.startswith("SQLite for DATABASE_URL")
+    else:
+        assert decision.reason == ""
+
+
+def test_reason_names_what_is_missing() -> None:
+    assert "no PostgreSQL driver" in decide([("DATABASE_URL", "db")], {"django"}, IMAGE,
+                                            True).reason
+    assert "postgres_image" in decide([("DATABASE_URL", "db")], {"psycopg"}, IMAGE,
+                                      False).reason
+
+
+def test_distributions_from_dist_info() -> None:
+    paths = [f"{SITE}/psycopg2_binary-2.9.10.dist-info/METADATA",
+             f"{SITE}/psycopg2_binary-2.9.10.dist-info/RECORD",
+             f"{SITE}/Django-5.1.dist-info/METADATA",
+             "usr/lib/python3/dist-packages/asyncpg-0.29.0.dist-info/METADATA",
+             f"{SITE}/psycopg/__init__.py",  # a package directory is not a distribution
+             "usr/share/doc/psycopg-3.2.dist-info/METADATA"]  # not in site-packages
+    assert distributions(paths) == {"psycopg2-binary", "django", "asyncpg"}
+
+
+def test_each_app_container_gets_its_own_database() -> None:
+    decision = decide([("DATABASE_URL", "db")], {"psycopg"}, IMAGE, True)
+    app, probe = database_env(decision, Postgres("shipyard-test-n", "pw"))
+    assert app == {"DATABASE_URL": "postgres://shipyard:pw@postgres:5432/shipyard"}
+    assert probe == {"DATABASE_URL": "postgres://shipyard:pw@postgres:5432/shipyard_probe"}
+
+
+def test_with_a_services_network_the_containers_are_created_then_started() -> None:
+    settings = RunSettings(image="app:1", env={"DATABASE_URL": "postgres://a"},
+                           probe_env={"DATABASE_URL": "postgres://b"})
+    plain = container_argv(settings, "n", read_only=True)
+    assert plain[:2] == ["run", "-d"]
+    networked = container_argv(replace(settings, network="net"), "n", read_only=True)
+    assert networked[0] == "create" and networked[1:] == plain[2:]
+    assert "DATABASE_URL=postgres://a" in plain
+    assert "DATABASE_URL=postgres://b" in container_argv(settings, "n", read_only=False)
+    assert "DATABASE_URL=postgres://a" not in container_argv(settings, "n", read_only=False)
