@@ -3,12 +3,16 @@ table, and the argv the app containers get when a services network is attached."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
+from test_imagetest_runtime import HEALTHY, FakeDocker, run_fake
 
-from shipyard.imagetest.runtime import RunSettings, container_argv
+from shipyard.imagetest.runtime import RunSettings, container_argv, smoke_argv
 from shipyard.imagetest.services import Postgres, database_env, decide, distributions
+from shipyard.tools.docker import DockerError
+from shipyard.tools.process import Result
 
 IMAGE = "postgres:15-bookworm"
 SITE = "app/.venv/lib/python3.12/site-packages"
@@ -73,3 +77,45 @@ def test_with_a_services_network_the_containers_are_created_then_started() -> No
     assert "DATABASE_URL=postgres://a" in plain
     assert "DATABASE_URL=postgres://b" in container_argv(settings, "n", read_only=False)
     assert "DATABASE_URL=postgres://a" not in container_argv(settings, "n", read_only=False)
+
+
+class NetworkedFakeDocker(FakeDocker):
+    """FakeDocker that also knows `create`, `network connect` and `start`."""
+
+    def __init__(self, *, connect_error: str = "") -> None:
+        super().__init__(HEALTHY)
+        self.connect_error = connect_error
+
+    def run(self, args: Sequence[str], *, check: bool = True, **kw: object) -> Result:
+        argv = list(args)
+        if argv[0] == "create":
+            self.started.append(argv[argv.index("--name") + 1])
+        if argv[:2] == ["network", "connect"] and self.connect_error:
+            self.calls.append(argv)
+            raise DockerError(Result(tuple(argv), 1, "", self.connect_error))
+        return super().run(args, check=check, **kw)
+
+
+def test_runner_connects_the_services_network_before_the_app_starts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    docker = NetworkedFakeDocker()
+    got = run_fake(docker, monkeypatch, network="net")
+    assert got["runtime.healthy"].status == "pass"
+    verbs = [c[0] if c[0] != "network" else " ".join(c[:3]) for c in docker.calls
+             if c[0] in ("create", "network", "start", "run")]
+    assert verbs == ["create", "network connect net", "start"] * 2
+
+
+def test_runner_removes_a_container_whose_network_cannot_be_connected(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    docker = NetworkedFakeDocker(connect_error="network net not found")
+    got = run_fake(docker, monkeypatch, network="net")  # asserts nothing is left behind
+    assert got["runtime.healthy"].status == "fail"
+    assert "network net not found" in got["runtime.healthy"].reason
+
+
+def test_smoke_joins_only_the_services_network() -> None:
+    settings = RunSettings(image="app:1", smoke=("python", "-V"))
+    assert smoke_argv(settings)[smoke_argv(settings).index("--network") + 1] == "none"
+    networked = smoke_argv(replace(settings, network="net"))
+    assert networked[networked.index("--network") + 1] == "net"

@@ -106,9 +106,11 @@ def container_argv(settings: RunSettings, name: str, *, read_only: bool) -> list
 
 def smoke_argv(settings: RunSettings) -> list[str]:
     """`docker run --rm` arguments for the smoke command: entrypoint replaced by its argv[0],
-    same hardening, no network (an import or --version needs none)."""
+    same hardening, no network (an import or --version needs none) but the internal one
+    of the backing services, when there is one (a `migrate --check` needs the database)."""
     program, *args = settings.smoke
-    argv = ["run", "--rm", "--read-only", "--network", "none", "--cap-drop", "ALL",
+    argv = ["run", "--rm", "--read-only", "--network", settings.network or "none",
+            "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges"]
     for path in TMPFS:
         argv += ["--tmpfs", path]
