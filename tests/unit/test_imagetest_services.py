@@ -9,8 +9,15 @@ from dataclasses import replace
 import pytest
 from test_imagetest_runtime import HEALTHY, FakeDocker, run_fake
 
+from shipyard.errors import ShipyardError
 from shipyard.imagetest.runtime import RunSettings, container_argv, smoke_argv
-from shipyard.imagetest.services import Postgres, database_env, decide, distributions
+from shipyard.imagetest.services import (
+    Postgres,
+    database_env,
+    decide,
+    distributions,
+    throwaway_postgres,
+)
 from shipyard.tools.docker import DockerError
 from shipyard.tools.process import Result
 
@@ -119,3 +126,54 @@ def test_smoke_joins_only_the_services_network() -> None:
     assert smoke_argv(settings)[smoke_argv(settings).index("--network") + 1] == "none"
     networked = smoke_argv(replace(settings, network="net"))
     assert networked[networked.index("--network") + 1] == "net"
+
+
+class PostgresFakeDocker:
+    """Records the engine calls of throwaway_postgres; pg_isready answers when told."""
+
+    def __init__(self, *, ready: bool) -> None:
+        self.ready = ready
+        self.calls: list[list[str]] = []
+        self.removed: list[str] = []
+
+    def run(self, args: Sequence[str], *, check: bool = True, **_: object) -> Result:
+        self.calls.append(list(args))
+        code = 1 if args[0] == "exec" and "pg_isready" in args and not self.ready else 0
+        return Result(tuple(args), code, "", "")
+
+    def logs(self, name: str, tail: int = 50) -> str:
+        return "FATAL: could not start"
+
+    def remove_containers(self, refs: Sequence[str]) -> None:
+        self.removed += refs
+
+
+def _throwaway(docker: PostgresFakeDocker) -> Postgres:
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    with throwaway_postgres(docker, IMAGE, clock=lambda: clock[0],  # type: ignore[arg-type]
+                            sleep=sleep) as server:
+        started = docker.calls[1]
+        assert started[started.index("--network") + 1] == server.network
+        assert f"POSTGRES_PASSWORD={server.password}" in started
+        return server
+
+
+def test_throwaway_postgres_is_removed_with_its_network() -> None:
+    docker = PostgresFakeDocker(ready=True)
+    server = _throwaway(docker)
+    assert docker.calls[0][:3] == ["network", "create", "--internal"]
+    assert docker.removed == [f"{server.network}-postgres"]
+    assert docker.calls[-1] == ["network", "rm", server.network]
+
+
+def test_a_postgres_that_never_gets_ready_is_removed_too() -> None:
+    docker = PostgresFakeDocker(ready=False)
+    with pytest.raises(ShipyardError, match="not ready after 60 s: FATAL"):
+        _throwaway(docker)
+    network = docker.calls[0][-1]
+    assert docker.removed == [f"{network}-postgres"]
+    assert docker.calls[-1] == ["network", "rm", network]
