@@ -14,6 +14,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,8 +116,12 @@ def ensure_all(client: Client) -> None:
         ensure(client, standin)
 
 
-def ensure(client: Client, standin: StandIn) -> None:
-    """Make standin.name available in the engine: reuse, re-import, pull, or build."""
+def ensure(client: Client, standin: StandIn,
+           check: Callable[[], None] | None = None) -> None:
+    """Make standin.name available in the engine: reuse, re-import, pull, or build.
+
+    check: verifies a freshly imported stand-in (raises TestbedError); default: the
+    Python check. A stand-in that fails it is removed with its tarball."""
     labels = _labels(client, standin.name)
     if labels is not None:
         recipe = labels.get(STANDIN_LABEL)
@@ -131,7 +136,7 @@ def ensure(client: Client, standin: StandIn) -> None:
     tarball = CACHE_DIR / f"{slug}-{standin.recipe_id}.tar"
     if tarball.exists():
         _import(client, standin, tarball)
-        _verify(client, standin, tarball)
+        _verify(client, standin, tarball, check)
         say(f"base image {standin.name}: re-imported cached stand-in {tarball}")
         return
     if labels is None and _pull(client, standin.name):
@@ -140,7 +145,7 @@ def ensure(client: Client, standin: StandIn) -> None:
     say(f"base image {standin.name}: cannot pull, building a stand-in with debootstrap (~1 min)")
     _debootstrap(standin, tarball)
     _import(client, standin, tarball)
-    _verify(client, standin, tarball)
+    _verify(client, standin, tarball, check)
     say(f"base image {standin.name}: stand-in built and cached in {tarball}")
 
 
@@ -175,10 +180,19 @@ def _debootstrap(standin: StandIn, tarball: Path) -> None:
         partial.rename(tarball)
 
 
-def _verify(client: Client, standin: StandIn, tarball: Path) -> None:
+def _verify(client: Client, standin: StandIn, tarball: Path,
+            check: Callable[[], None] | None = None) -> None:
     """Fail now, not in some later build, when a stand-in lacks what the generated
     Dockerfiles use: its Python version on PATH, ssl, and a venv that brings pip.
     A broken stand-in is removed with its tarball, so the next run rebuilds it."""
+    if check is not None:
+        try:
+            check()
+        except TestbedError:
+            run([client.binary, "image", "rm", standin.name], check=False)
+            tarball.unlink(missing_ok=True)
+            raise
+        return
     proc = run([client.binary, "run", "--rm", "--network", "none", standin.name,
                 "sh", "-c", STANDIN_CHECK], check=False, timeout=120)
     lines = proc.stdout.splitlines()

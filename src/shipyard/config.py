@@ -291,6 +291,9 @@ class TestConfig:
     acceptance: str | None = field(default=None, metadata={"check": _check_not_empty})
     """Command run on the host against the running container (BASE_URL set), e.g. pytest."""
     acceptance_timeout: float = field(default=600.0, metadata={"check": _check_positive})
+    postgres_image: str = field(default="postgres:15-bookworm",
+                                metadata={"check": _check_not_empty})
+    """Local image for the throwaway PostgreSQL a test run starts (shipyard.imagetest.services)."""
     compiler_allow: tuple[str, ...] = field(default=(), metadata={"parse": _parse_names})
     """Build tools allowed in the final image, by tool (gcc, make) or file name (gcc-12)."""
     volumes: tuple[str, ...] = field(default=("/data",), metadata={"parse": _parse_abs_paths})

@@ -24,7 +24,7 @@ from shipyard import appenv, healthprobe
 from shipyard.config import Config
 from shipyard.image import layers, metadata
 from shipyard.image.results import CheckResult, timed
-from shipyard.imagetest import content, structure
+from shipyard.imagetest import content, services, structure
 from shipyard.imagetest.report import Report
 from shipyard.imagetest.runtime import Runner, RunSettings
 from shipyard.tools.docker import Docker
@@ -91,6 +91,7 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
         inspect.get("Config") or {}) is not None)
     results: list[CheckResult] = []
     notes: list[str] = []
+    database_needs = _missing_env(run, inspect)
     run = _with_throwaway_env(run, inspect, notes)
 
     def emit(new: list[CheckResult]) -> None:
@@ -108,6 +109,7 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
                 base, note = content.base_layers(docker, inspect)
                 notes.append(note)
             contents = content.scan(archive, base)
+            installed = services.distributions(contents.tree.entries)
             scan_seconds = time.monotonic() - scan_began
             expected = metadata.Expected(run.port, settings.required_labels,
                                          *_head(project))
@@ -122,11 +124,33 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
                 emit(structure.run_suites(suites, docker=docker, image=image,
                                           config=inspect.get("Config") or {},
                                           tree=contents.tree))
+    decision = services.decide(database_needs, installed, config.test.postgres_image,
+                               bool(docker.has_image(config.test.postgres_image)))
+    if decision.postgres:
+        with services.throwaway_postgres(docker, config.test.postgres_image) as server:
+            app_env, probe_env = services.database_env(decision, server)
+            notes.append(decision.reason + f" (network {server.network}, removed afterwards)")
+            _run_containers(docker, replace(run, env={**run.env, **app_env},
+                                            probe_env=probe_env, network=server.network), emit)
+    else:
+        if decision.reason:
+            notes.append(decision.reason)
+        _run_containers(docker, run, emit)
+    return Report(image, str(inspect.get("Id", "")), tuple(results),
+                  time.monotonic() - began, tuple(notes))
+
+
+def _run_containers(docker: Docker, run: RunSettings,
+                    emit: Callable[[list[CheckResult]], None]) -> None:
     runner = Runner(docker, run)
     emit([timed(runner.smoke)])
     emit(runner.run())
-    return Report(image, str(inspect.get("Id", "")), tuple(results),
-                  time.monotonic() - began, tuple(notes))
+
+
+def _missing_env(run: RunSettings, inspect: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, kind) the image's label asks for and [tool.shipyard.test.env] does not give."""
+    labels = (inspect.get("Config") or {}).get("Labels") or {}
+    return appenv.missing(appenv.decode(labels.get(appenv.LABEL, "")), run.env)
 
 
 def health_probe(config: Config, image_env: Sequence[str]) -> healthprobe.HealthProbe:
@@ -150,8 +174,7 @@ def _with_throwaway_env(run: RunSettings, inspect: dict[str, Any], notes: list[s
     """Throwaway values for what the image's label says the app cannot start without
     (shipyard.appenv), unless [tool.shipyard.test.env] gives a value: the test is about
     the image, and a random SECRET_KEY proves as much as the real one would."""
-    labels = (inspect.get("Config") or {}).get("Labels") or {}
-    missing = appenv.missing(appenv.decode(labels.get(appenv.LABEL, "")), run.env)
+    missing = _missing_env(run, inspect)
     if not missing:
         return run
     data_dir = run.volumes[0] if run.volumes else None

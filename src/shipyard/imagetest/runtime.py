@@ -74,6 +74,10 @@ class RunSettings:
     acceptance_timeout: float = 600.0
     project_dir: Path | None = None
     has_healthcheck: bool = True
+    network: str | None = None
+    """A second network for the app containers (backing services, imagetest.services)."""
+    probe_env: Mapping[str, str] = field(default_factory=dict)
+    """Overrides of env for the writable probe only (its own database)."""
 
     @property
     def writable(self) -> tuple[str, ...]:
@@ -82,8 +86,10 @@ class RunSettings:
 
 
 def container_argv(settings: RunSettings, name: str, *, read_only: bool) -> list[str]:
-    """`docker run -d` arguments for the hardened container (or the writable probe)."""
-    argv = ["run", "-d", "--name", name, "--label", "org.shipyard.test=1"]
+    """`docker run -d` arguments for the hardened container (or the writable probe);
+    `docker create` when a services network must be connected before it starts."""
+    verb = ["create"] if settings.network else ["run", "-d"]
+    argv = [*verb, "--name", name, "--label", "org.shipyard.test=1"]
     if read_only:
         argv.append("--read-only")
     for path in TMPFS:
@@ -92,16 +98,19 @@ def container_argv(settings: RunSettings, name: str, *, read_only: bool) -> list
              "-p", f"127.0.0.1::{settings.port}"]
     for volume in settings.volumes:
         argv += ["--mount", f"type=volume,destination={volume}"]
-    for key, value in sorted(settings.env.items()):
+    env = {**settings.env, **({} if read_only else settings.probe_env)}
+    for key, value in sorted(env.items()):
         argv += ["-e", f"{key}={value}"]
     return [*argv, settings.image]
 
 
 def smoke_argv(settings: RunSettings) -> list[str]:
     """`docker run --rm` arguments for the smoke command: entrypoint replaced by its argv[0],
-    same hardening, no network (an import or --version needs none)."""
+    same hardening, no network (an import or --version needs none) but the internal one
+    of the backing services, when there is one (a `migrate --check` needs the database)."""
     program, *args = settings.smoke
-    argv = ["run", "--rm", "--read-only", "--network", "none", "--cap-drop", "ALL",
+    argv = ["run", "--rm", "--read-only", "--network", settings.network or "none",
+            "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges"]
     for path in TMPFS:
         argv += ["--tmpfs", path]
@@ -197,12 +206,17 @@ class Runner:
         try:
             self.docker.run(container_argv(self.settings, name, read_only=read_only),
                             timeout=120)
+            if self.settings.network:  # the engine (API < 1.44) takes one --network at create
+                created.append(name)
+                self.docker.run(["network", "connect", self.settings.network, name])
+                self.docker.run(["start", name], timeout=120)
         except DockerError as exc:
             container.error = _first_line(exc.stderr) or str(exc)
-            if self.docker.exists(name, "container"):
+            if name not in created and self.docker.exists(name, "container"):
                 created.append(name)
             return container
-        created.append(name)
+        if name not in created:
+            created.append(name)
         container.host_port = self._host_port(name)
         return container
 
