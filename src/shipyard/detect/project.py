@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from shipyard.detect.debugdefault import debug_on_by_default
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
 from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.django import DjangoInfo, detect_django
@@ -148,6 +149,11 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
                                                 for n, f in facts.pins.items()})
     project.compiled += project.native.reasons
     project.warnings += project.native.warnings
+    debug = debug_on_by_default(root, project.django.settings_chain) if project.django else None
+    if debug is not None and debug[0] not in project.env:
+        project.env[debug[0]] = "False"
+        project.notes.append(f"{debug[1]}: DEBUG is on unless {debug[0]} is set: the image sets"
+                             f" {debug[0]}=False (a deployment can still override it)")
     for name in data_dir_variables(root):
         project.env.setdefault(name, project.data_dir)
     if project.django is None:
