@@ -8,7 +8,9 @@ SQLite file is cheap.
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,11 +72,22 @@ class NoteStore:
             conn.close()
 
     def initialize(self) -> None:
-        """Create the data directory and schema if they do not exist yet."""
+        """Create the data directory and schema if they do not exist yet.
+
+        Every server worker runs this at start, at the same moment: switching the journal
+        mode can answer "database is locked" at once (SQLite's busy timeout does not cover
+        it), so it is retried for a bounded while."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(SCHEMA)
+        for attempt in range(100):
+            try:
+                with self._connect() as conn:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                time.sleep(0.05 + random.random() / 10)  # noqa: S311 - jitter, not crypto
 
     def list(self) -> list[NoteRecord]:
         """All notes, oldest first."""
