@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.tree import write_tree as make
 from shipyard.detect import detect
 from shipyard.detect.django import load_settings
 
@@ -21,14 +22,6 @@ WSGI = ('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "{module}")\
         "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n")
 BASE = ('STATIC_ROOT = BASE_DIR / "staticfiles"\nWSGI_APPLICATION = "config.wsgi.application"\n'
         'ROOT_URLCONF = "config.urls"\n')
-
-
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def cookiecutter(**extra: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.tree import write_tree as make
 from shipyard.detect import detect
 from shipyard.detect.django_urls import regex_to_path
 from shipyard.detect.health import best_route, choose_probe, find_health_route, health_rank
@@ -19,14 +20,6 @@ from shipyard.healthprobe import HealthProbe
 
 FASTAPI = "from fastapi import FastAPI\n\napp = FastAPI()\n"
 FLASK = "from flask import Flask\n\napp = Flask(__name__)\n"
-
-
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def found(root: Path, files: dict[str, str], django: bool = False) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.tree import write_tree as make
 from shipyard.detect import detect
 from shipyard.detect.firststart import detect_first_start
 from shipyard.generate.render import render
@@ -50,14 +51,6 @@ def {function}():
     pass
 """
 REQUIREMENTS = {"requirements.txt": "Flask==3.1.0\ngunicorn==23.0.0\n"}
-
-
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def click_app(name: str = '"init-db"', function: str = "init_db_command",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.tree import write_tree as make
 from shipyard.detect import detect
 from shipyard.generate.render import render
 
@@ -37,14 +38,6 @@ PLAIN_FLASK = "from flask import Flask\n\napp = Flask(__name__)\n"
 SQLA = ("from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
         "app = Flask(__name__)\napp.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///blog.db'\n"
         "db = SQLAlchemy(app)\n")
-
-
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 LINKS = [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.tree import write_tree as make
 from shipyard.detect import detect
 from shipyard.generate.render import render
 
@@ -28,14 +29,6 @@ def setup_logging(app):
 """
 FLASK = {"requirements.txt": "Flask==3.1.0\ngunicorn==23.0.0\n",
          "board/__init__.py": "from flask import Flask\napp = Flask(__name__)\n"}
-
-
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def app(name: str = "LOG_TO_STDOUT", read: str = "os.environ.get('{name}')",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.tree import write_tree as make
 from shipyard.detect import detect
 from shipyard.detect.migrations import detect_migrations
 from shipyard.generate.render import render
@@ -59,14 +60,6 @@ DJANGO = {"manage.py": MANAGE, "site_cfg/__init__.py": "", "site_cfg/settings.py
 HATCH = ('[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
          '[project]\nname = "svc"\nversion = "1"\n'
          'dependencies = ["fastapi", "uvicorn", "alembic"]\n')
-
-
-def make(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 CASES = [
