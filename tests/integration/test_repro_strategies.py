@@ -1,8 +1,9 @@
 """`--verify-repro` per install strategy: two builds of one commit have the same files.
 
 The Django example (pip, pinned requirements) is covered in test_build_publish.py; this
-covers the uv lock with the project installed as a package (the FastAPI example), whose
-`*.dist-info/uv_cache.json` held the source tree's wall-clock mtimes (issue 19).
+covers a uv lock with the project installed as a package (the FastAPI example, whose
+`*.dist-info/uv_cache.json` held the source tree's wall-clock mtimes: issue 19), a
+pyproject without a lock (package mode, pip) and a classic setup.py.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fixtures.containers import ca_secrets
+from fixtures.strategy_projects import pyproject_project, setup_py_project
 from shipyard.imagebuild.run import build, verify_repro
 from shipyard.init import init
 from shipyard.tools.docker import Docker
@@ -33,13 +36,18 @@ def _commit_all(project: Path) -> None:
                        capture_output=True)
 
 
-@pytest.mark.parametrize("example", ["fastapi-app"])
-def test_verify_repro_passes_for_uv_lock_package_install(
-    docker_engine: Docker, tmp_path: Path, example: str
-) -> None:
-    project = tmp_path / example
-    shutil.copytree(EXAMPLES / example, project, ignore=shutil.ignore_patterns(
+def _fastapi_example(root: Path) -> Path:
+    shutil.copytree(EXAMPLES / "fastapi-app", root, ignore=shutil.ignore_patterns(
         "__pycache__", "*.egg-info", "build", "var", ".venv"))
+    return root
+
+
+@pytest.mark.parametrize("make", [_fastapi_example, pyproject_project, setup_py_project],
+                         ids=["uv-lock-package", "pyproject-no-lock-package", "setup-py"])
+def test_verify_repro_passes_per_strategy(
+    docker_engine: Docker, tmp_path: Path, make: Callable[[Path], Path]
+) -> None:
+    project = make(tmp_path / "app")
     init(project)
     with (project / ".gitignore").open("a") as handle:
         handle.write("shipyard-build.json\nshipyard-sbom.cdx.json\n")
