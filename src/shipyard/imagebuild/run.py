@@ -18,6 +18,7 @@ from pathlib import Path
 
 from shipyard.config import Config, load_config
 from shipyard.image.buildreport import REPORT_NAME, SBOM_NAME, BuildReport
+from shipyard.image.labels import CREATED
 from shipyard.imagebuild import cienv, repro, sbom
 from shipyard.imagebuild.base import BaseImage, final_base, split_digest
 from shipyard.imagebuild.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
@@ -58,6 +59,15 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
                       no_cache=no_cache, dockerfile_text=dockerfile_text)
 
 
+def _created(plan: BuildPlan, fallback: datetime) -> datetime:
+    """The image's `created` label (the commit time) as a datetime."""
+    created = plan.labels.get(CREATED)
+    try:
+        return datetime.fromisoformat(created.replace("Z", "+00:00")) if created else fallback
+    except ValueError:
+        return fallback
+
+
 def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
           docker: Docker | None = None, ssh: tuple[str, ...] = (), network: str | None = None,
           no_cache: bool = False, ca_bundle: Path | None = None,
@@ -75,7 +85,7 @@ def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
     report_path = report_path or project_dir / REPORT_NAME
     packages = sbom.collect(docker, image_id)
     sbom_path = report_path.with_name(SBOM_NAME)
-    document = sbom.cyclonedx(plan.refs[0], image_id, packages, started_at)
+    document = sbom.cyclonedx(plan.refs[0], image_id, packages, _created(plan, started_at))
     sbom_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     report = BuildReport(
         image_id=image_id, repository=plan.repository, unique_tag=plan.tags.unique,
