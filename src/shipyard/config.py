@@ -24,6 +24,9 @@ Defaults, and why:
 * build_args: none. Names the build sets itself (BUILD_REVISION, ...) are
   refused so labels cannot be forged from config.
 * platforms: none, meaning the engine's native platform.
+* builder "docker": BuildKit through the local engine is what developers have;
+  "buildah" is for CI runners that must not be privileged (and gives one digest
+  per commit).
 * moving_tags ["main", "master"]: the usual default branches get a moving
   tag; other branches opt in. A list gives each branch a tag named after it;
   a table maps branch → tag (``{ develop = "edge" }``); [] turns them off.
@@ -104,6 +107,14 @@ def _check_not_empty(value: str) -> str | None:
 
 def _check_port(value: int) -> str | None:
     return None if 1 <= value <= 65535 else f"must be between 1 and 65535, got {value}"
+
+
+BUILDERS = ("docker", "buildah")
+
+
+def _check_builder(value: str) -> str | None:
+    return None if value in BUILDERS else \
+        f"must be one of {', '.join(BUILDERS)}, got {_show(value)}"
 
 
 def _check_health_path(value: str) -> str | None:
@@ -327,6 +338,9 @@ class Config:
         default_factory=lambda: types.MappingProxyType({}), metadata={"parse": _parse_build_args}
     )
     platforms: tuple[str, ...] = field(default=(), metadata={"parse": _parse_platforms})
+    builder: str = field(default="docker", metadata={"check": _check_builder})
+    """`docker` (BuildKit through the engine) or `buildah` (daemonless, unprivileged; its
+    `--timestamp` makes two builds of one commit the same digest)."""
     moving_tags: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({"main": "main", "master": "master"}),
         metadata={"parse": _parse_moving_tags},
