@@ -150,7 +150,7 @@ def _fake_distribution(root: Path) -> Path:
 
 def _launch(root: Path, *argv: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.Popen([sys.executable, str(root / "launch.py"), *argv], env=env,
+    return subprocess.Popen([sys.executable, str(root / "launch.py"), *argv], env=env, cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -162,6 +162,20 @@ def test_launcher_turns_sigterm_into_a_clean_exit(tmp_path: Path) -> None:
     out, err = process.communicate(timeout=10)
     assert (process.returncode, out) == (0, "cleaned up\n"), err
     assert "stopped on SIGTERM" in err
+
+
+@pytest.mark.parametrize("argv", [("python", "-m", "fakesrv"), ("python", "fakesrv.py")],
+                         ids=["python-m", "python-file"])
+def test_launcher_runs_python_modules_and_files_in_process(tmp_path: Path,
+                                                           argv: tuple[str, ...]) -> None:
+    root = _fake_distribution(tmp_path)
+    (root / "fakesrv.py").write_text(SERVER + "\nif __name__ == '__main__':\n    main()\n")
+    process = _launch(root, *argv)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=10)
+    assert (process.returncode, out) == (0, "cleaned up\n"), err
 
 
 def test_launcher_execs_what_is_not_a_console_script(tmp_path: Path) -> None:

@@ -29,8 +29,8 @@ LAUNCHER = '''\
 
 As PID 1 a Python program that installs no SIGTERM handler never sees `docker stop`:
 this runs PROGRAM ARGS... in-process with one installed, so the server stops as on
-Ctrl-C. PROGRAM is a console script of the installed packages or `python -m MODULE`;
-anything else is exec'd as it is.
+Ctrl-C. PROGRAM is a console script of the installed packages, `python -m MODULE` or
+`python FILE`; anything else is exec'd as it is.
 """
 
 import os
@@ -51,18 +51,24 @@ def on_sigterm(signum, frame):
 def main(argv):
     program, args = argv[0], argv[1:]
     found = list(entry_points(group="console_scripts", name=os.path.basename(program)))
-    module = args[1] if os.path.basename(program).startswith("python") and \\
-        args[:1] == ["-m"] and len(args) > 1 else None
-    if not found and module is None:
+    python = os.path.basename(program).startswith("python") and bool(args)
+    module = args[1] if python and args[0] == "-m" and len(args) > 1 else None
+    path = args[0] if python and not args[0].startswith("-") else None
+    if not found and module is None and path is None:
         os.execvp(program, argv)
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         if module is not None:
             sys.argv = [module, *args[2:]]
             runpy.run_module(module, run_name="__main__", alter_sys=True)
-            return 0
-        sys.argv = [program, *args]
-        return found[0].load()()
+        elif path is not None:
+            sys.argv = list(args)
+            sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+            runpy.run_path(path, run_name="__main__")
+        else:
+            sys.argv = [program, *args]
+            return found[0].load()()
+        return 0
     except KeyboardInterrupt:
         if stopping:
             print("launch: stopped on SIGTERM", file=sys.stderr)
