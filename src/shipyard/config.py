@@ -33,6 +33,7 @@ Defaults, and why:
 * port 8000 (gunicorn/uvicorn's default); health_path unset: `init` finds the app's
   health route (else probes / and counts any answer below 500), and `test` reads the
   path from the image's ENV (HEALTHCHECK_PATH).
+* command: none — `init` picks the server command (shipyard.detect.startcommand).
 * build_packages, runtime_packages: none. Debian packages `shipyard init` adds to
   the builder (headers) and the runtime stage (libraries) on top of what it
   detects — the escape hatch when detection misses one.
@@ -255,6 +256,16 @@ def _parse_argv(value: Any) -> tuple[str, ...]:
     return argv
 
 
+def _parse_command(value: Any) -> tuple[str, ...]:
+    argv = _parse_argv(value)
+    if not argv:
+        raise _Invalid("must name a program, e.g. [\"my-server\", \"--port\", \"${PORT}\"]")
+    if len(argv) == 1 and len(argv[0].split()) > 1:
+        raise _Invalid(f"must be one word per item (it is not run by a shell), got"
+                       f" {_show(argv[0])}; write {_show(argv[0].split())}", "[0]")
+    return argv
+
+
 def _parse_abs_paths(value: Any) -> tuple[str, ...]:
     paths = _string_list(value)
     for index, item in enumerate(paths):
@@ -354,6 +365,10 @@ class Config:
     runtime_packages: tuple[str, ...] = field(default=(),
                                               metadata={"parse": _parse_debian_packages})
     """Extra Debian packages in the runtime stage, besides the libraries found by ELF scan."""
+    command: tuple[str, ...] = field(default=(), metadata={"parse": _parse_command})
+    """The server command the entrypoint execs after the migrations (one word per item;
+    `${PORT}` and other `${NAME}` expand from the container's environment). Empty: init's
+    own (gunicorn/uvicorn, a Procfile web: line, the console script's options)."""
     environments: Mapping[str, Environment] = field(
         default_factory=lambda: types.MappingProxyType({}))
     """Deploy targets by name (`shipyard deploy NAME`)."""

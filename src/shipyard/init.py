@@ -72,6 +72,7 @@ def init(
         config = load_config(root)
     project = detect(root, extras=extras, python=python,
                      health_path=config.health_path if config else None,
+                     command=config.command if config else None,
                      arches=arches_for(config.platforms) if config else ARCHES,
                      index=index, base_available=base_available)
     if config is not None:  # [tool.shipyard] build_packages/runtime_packages: the escape hatch

@@ -14,6 +14,7 @@ from pathlib import Path
 from shipyard import appenv
 from shipyard.buildsecrets import CA_SECRET_ID as CA_SECRET_ID
 from shipyard.detect.project import Project
+from shipyard.generate.start_steps import start_lines
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
 UV_PIN = "uv==0.13.8"
@@ -149,7 +150,10 @@ def _list_stage(project: Project) -> str:
 
 
 def server_command(project: Project) -> str:
-    """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI."""
+    """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI, else the
+    start command (configured, a Procfile's web: line, a console script's: start_steps)."""
+    if project.start is not None:
+        return start_lines(project.start, project.port)
     if project.interface == "wsgi":
         return (
             "# gunicorn >= 25 opens a control socket in $XDG_RUNTIME_DIR, else under $HOME\n"

@@ -23,6 +23,7 @@ from shipyard.generate.install_steps import (
     server_command,
     smoke_test,
 )
+from shipyard.generate.start_steps import LAUNCHER, LAUNCHER_FILE, LAUNCHER_PATH
 from shipyard.generate.uvproject import (
     DEPENDENCY_PYPROJECT,
     from_workspace_root,
@@ -147,6 +148,8 @@ def render(project: Project, image: str | None = None,
         "migration_copies": migration_copies(project),
         "first_start": project.first_start,
         "server_command": server_command(project),
+        "launcher": (LAUNCHER_FILE, LAUNCHER_PATH) if project.start and project.start.launcher
+        else None,
         "example_env": example_env(project),
         "optional_env": optional_env(project),
         "env_label": (appenv.LABEL, appenv.encode(project.needed_env)),
@@ -166,6 +169,8 @@ def render(project: Project, image: str | None = None,
         GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS,
                       strategy="lines"),
     ]
+    if context["launcher"]:
+        files.insert(3, GeneratedFile(LAUNCHER_FILE, LAUNCHER))
     if project.needs_ssh:
         files.insert(1, GeneratedFile("docker/known_hosts", known_hosts or ""))
     if project.dependencies.kind == "uv":
