@@ -202,6 +202,20 @@ class CheckConfig:
     severity: str = field(default="error", metadata={"check": _check_severity})
 
 
+@dataclass(frozen=True)
+class FrontendConfig:
+    """`[tool.shipyard.frontend]`: the JavaScript build stage init writes when the build
+    context has a package.json with a `build` script and a lock (shipyard.detect.frontend)."""
+
+    enabled: bool = True
+    """false: no JavaScript stage, even when one is found."""
+    image: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """The stage's base image (default: oven/bun:1-slim for bun, else node:<major>-trixie-slim
+    with the major from .nvmrc, .node-version or engines.node, else the current LTS)."""
+    dir: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """The directory (relative to the build context) whose package.json has the build script."""
+
+
 # -- the schema -----------------------------------------------------------------------------------
 
 
@@ -345,6 +359,7 @@ class Config:
     """Deploy targets by name (`shipyard deploy NAME`)."""
     test: TestConfig = field(default_factory=TestConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
     """`shipyard test IMAGE` settings."""
 
     @property
