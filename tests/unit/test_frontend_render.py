@@ -14,6 +14,7 @@ import pytest
 
 from fixtures.tree import write_tree
 from fixtures.uv_workspace import make_workspace
+from shipyard.checks import check
 from shipyard.config import load_config
 from shipyard.errors import ConfigError
 from shipyard.init import init
@@ -41,7 +42,7 @@ def test_output_inside_the_app_is_laid_over_the_sources(tmp_path: Path) -> None:
     # the install layer depends on the manifest and the lock only
     assert stage.index("COPY package.json package-lock.json ./") < stage.index("npm ci") \
         < stage.index("COPY . .") < stage.index("npm run build")
-    assert "-newer /frontend-build/start" in stage and "tar -xf - -C /out" in stage
+    assert "-newer /frontend-build/start" in stage and "-C /out" in stage
     builder = dockerfile[dockerfile.index("FROM base AS builder"):]
     assert builder.index("COPY . .") < builder.index(BUILDER_COPY) < builder.index("compileall")
     assert builder.index(BUILDER_COPY) < builder.index("FROM base AS runtime")
@@ -103,3 +104,11 @@ def test_a_misspelt_frontend_key_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "shipyard.toml").write_text("[frontend]\nimgae = \"node:22\"\n")
     with pytest.raises(ConfigError, match=r"frontend\.imgae"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["frontend-npm-static", "frontend-outdir-workspace"])
+def test_the_stage_passes_shipyard_check(tmp_path: Path, name: str) -> None:
+    root = _copy(name, tmp_path)
+    init(root)
+    report = check(root)
+    assert [(f.rule_id, f.line, f.message) for f in report.findings] == []

@@ -26,6 +26,7 @@ _CA_ENV = (f"if [ -f /run/secrets/{CA_SECRET_ID} ]; then"
            f" export NODE_EXTRA_CA_CERTS=/run/secrets/{CA_SECRET_ID}; fi")
 _MARK = "/frontend-build/start"  # outside /src, so never output itself
 _LIST = "/frontend-build/files"
+_TAR = "/frontend-build/out.tar"  # a file, not a pipe: a failing tar fails the RUN
 # What counts as build output: files newer than the mark, outside dependency trees;
 # TypeScript's incremental state is not output.
 _COLLECT = (f"find . -name node_modules -prune -o -type f -newer {_MARK}"
@@ -63,7 +64,7 @@ def stage(build: FrontendBuild) -> str:
         f"RUN mkdir -p /frontend-build && touch {_MARK} \\",
         f" && {build.build_command} \\",
         f" && cd /src && mkdir -p /out && {_COLLECT} \\",
-        f" && tar -cf - -T {_LIST} | tar -xf - -C /out",
+        f" && tar -cf {_TAR} -T {_LIST} && tar -xf {_TAR} -C /out",
     ]
     return "\n".join(lines) + "\n"
 

@@ -172,8 +172,10 @@ def render(project: Project, image: str | None = None,
         files.insert(1, GeneratedFile(DEPENDENCY_PYPROJECT, _env.get_template(
             "dependency_pyproject.py.j2").render(context)))
     if project.workspace is not None:  # the context is the workspace root (uvproject)
+        js_lines = frontend_stage.ignore_lines(project.frontend, allow_list=False)
         files = [GeneratedFile("Dockerfile.dockerignore",
-                               workspace_ignore(f.content, project.workspace)
+                               workspace_ignore(f.content.removesuffix(js_lines),
+                                                project.workspace)
                                + frontend_stage.ignore_lines(project.frontend, allow_list=True))
                  if f.path == ".dockerignore" else f for f in files]
     if scan:
