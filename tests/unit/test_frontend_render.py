@@ -22,6 +22,7 @@ from shipyard.init import init
 PROJECTS = Path(__file__).resolve().parent.parent / "projects"
 BUILD = json.dumps({"name": "x", "scripts": {"build": "node build.js"}})
 BUILDER_COPY = "COPY --from=frontend /out/ /src/"
+FROM = "FROM --platform=$BUILDPLATFORM "  # the stage runs on the build machine
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -37,7 +38,7 @@ def _copy(name: str, tmp_path: Path) -> Path:
 def test_output_inside_the_app_is_laid_over_the_sources(tmp_path: Path) -> None:
     root = _copy("frontend-npm-static", tmp_path)
     dockerfile = _files(root)["Dockerfile"]
-    stage = dockerfile[dockerfile.index("FROM node:24-trixie-slim AS frontend"):
+    stage = dockerfile[dockerfile.index(FROM + "node:24-trixie-slim AS frontend"):
                        dockerfile.index("FROM base AS builder")]
     # the install layer depends on the manifest and the lock only
     assert stage.index("COPY package.json package-lock.json ./") < stage.index("npm ci") \
@@ -54,9 +55,13 @@ def test_output_inside_the_app_is_laid_over_the_sources(tmp_path: Path) -> None:
 
 
 def test_output_outside_the_javascript_directory(tmp_path: Path) -> None:
-    files = _files(_copy("frontend-outdir-workspace", tmp_path))
+    root = _copy("frontend-outdir-workspace", tmp_path)
+    notes = init(root, dry_run=True).notes  # what init and --dry-run report
+    assert ("JavaScript build in frontend/: `npm run build` ('node build.js') with npm from"
+            " package-lock.json, image node:24-trixie-slim (.nvmrc: 24)") in "\n".join(notes)
+    files = _files(root)
     dockerfile = files["Dockerfile"]
-    stage = dockerfile[dockerfile.index("FROM node:24-trixie-slim AS frontend"):  # .nvmrc: 24
+    stage = dockerfile[dockerfile.index(FROM + "node:24-trixie-slim AS frontend"):  # .nvmrc
                        dockerfile.index("FROM base AS builder")]
     assert "COPY package.json package-lock.json ./\nCOPY frontend/package.json frontend/" in stage
     assert "COPY frontend frontend\nWORKDIR /src/frontend" in stage  # only the JS sources
@@ -78,7 +83,7 @@ def test_uv_workspace_member_builds_from_the_workspace_root(tmp_path: Path) -> N
         "frontend/package.json": BUILD})
     files = _files(member)
     dockerfile = files["Dockerfile"]
-    stage = dockerfile[dockerfile.index("FROM oven/bun:1-slim AS frontend"):
+    stage = dockerfile[dockerfile.index(FROM + "oven/bun:1-slim AS frontend"):
                        dockerfile.index("FROM base AS builder")]
     assert "COPY package.json bun.lock ./" in stage  # not moved under backend/
     assert "bun install --frozen-lockfile" in stage and "bun run build" in stage
@@ -92,7 +97,7 @@ def test_uv_workspace_member_builds_from_the_workspace_root(tmp_path: Path) -> N
 def test_the_stage_can_be_turned_off_or_given_an_image(tmp_path: Path) -> None:
     root = _copy("frontend-npm-static", tmp_path)
     (root / "shipyard.toml").write_text('[frontend]\nimage = "node:22-bookworm-slim"\n')
-    assert "FROM node:22-bookworm-slim AS frontend" in _files(root)["Dockerfile"]
+    assert FROM + "node:22-bookworm-slim AS frontend" in _files(root)["Dockerfile"]
     (root / "shipyard.toml").write_text("[frontend]\nenabled = false\n")
     result = init(root, dry_run=True)
     dockerfile = next(p.file.content for p in result.planned if p.file.path == "Dockerfile")

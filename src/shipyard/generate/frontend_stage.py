@@ -41,7 +41,8 @@ def stage(build: FrontendBuild) -> str:
         f" {_at(build.install_dir, build.lock)}).",
         "# The manifests and the lock come first, so a change to the code alone reuses the",
         "# install layer; the builder takes every file the build wrote (/out, paths kept).",
-        f"FROM {build.image} AS {STAGE}",
+        "# Built on the build machine's platform: the output is the same for every target.",
+        f"FROM --platform=$BUILDPLATFORM {build.image} AS {STAGE}",
         "WORKDIR /src",
     ]
     lines += _copies([*build.manifests, _at(build.install_dir, build.lock)])
