@@ -1,7 +1,8 @@
 """Apps whose assets a JavaScript build writes build and serve them: the bundle written
 into the app's static folder (linkding's shape), and the single-page app written
 outside the JavaScript directory into the Python package (full-stack-fastapi-template's
-Vite outDir), both from `npm run build` in the `frontend` stage on node:24-trixie-slim.
+Vite outDir), from `npm run build` in the `frontend` stage on node:24-trixie-slim, and
+the same shape as a bun workspace, built on oven/bun:1-slim.
 
 Before: the image had no JavaScript stage; both apps refuse to import without their
 build output, so the build's import check failed."""
@@ -59,5 +60,17 @@ def test_output_outside_the_javascript_directory_reaches_the_package(
         no_node = docker_engine.run(["run", "--rm", "--entrypoint", "sh", tag, "-c",
                                      "command -v node || echo none"]).stdout.strip()
         assert no_node == "none"  # the toolchain stayed in its stage
+    finally:
+        docker_engine.remove_images([tag])
+
+
+def test_bun_workspace_builds_in_the_bun_stage(docker_engine: Docker, tmp_path: Path) -> None:
+    tag = _build(docker_engine, "frontend-bun-outdir", tmp_path)
+    try:
+        with hardened_container(docker_engine, tag) as container:
+            wait_healthy(container)
+            status, body = http_get(f"{container.url}/")
+            assert status == 200 and "Hello from the frontend build" in body
+            assert "built by bun 1." in body  # oven/bun:1-slim ran it, not node
     finally:
         docker_engine.remove_images([tag])
