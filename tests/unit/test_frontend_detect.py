@@ -154,3 +154,16 @@ def test_settings_choose_the_image_and_the_directory_or_turn_it_off(tmp_path: Pa
     assert found is None and "enabled = false" in notes[0]
     found, warnings, _ = choose_frontend(tmp_path, FrontendConfig(dir="missing"))
     assert found is None and "dir = 'missing'" in warnings[0]
+
+
+def test_a_build_outside_the_build_context_is_named(tmp_path: Path) -> None:
+    write_tree(tmp_path, {".git/HEAD": "", "frontend/package.json": BUILD,
+                          "frontend/package-lock.json": "{}", "backend/app.py": ""})
+    found, warnings = detect_frontend(tmp_path / "backend")
+    assert found is None
+    assert warnings == [f"{tmp_path / 'frontend' / 'package.json'} has a build script, but it"
+                        f" is outside the build context ({tmp_path / 'backend'}): no JavaScript"
+                        " build in the image; build it before `shipyard build`, or package"
+                        " from that repository root"]
+    (tmp_path / "frontend" / "package.json").unlink()  # nothing up to the repository root
+    assert detect_frontend(tmp_path / "backend") == (None, [])

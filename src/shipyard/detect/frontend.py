@@ -85,6 +85,11 @@ def detect_frontend(context: Path, *, directory: str | None = None,
     warnings: list[str] = []
     found = _find_build_dir(context, directory, warnings)
     if found is None:
+        outside = _outside_context(context) if directory is None else None
+        if outside is not None:
+            warnings.append(f"{outside} has a build script, but it is outside the build"
+                            f" context ({context}): no JavaScript build in the image; build it"
+                            " before `shipyard build`, or package from that repository root")
         return None, warnings
     rel, manifest = found
     lock = _find_lock(context, rel)
@@ -152,6 +157,29 @@ def _find_build_dir(context: Path, directory: str | None,
                         f" {candidates[0][0]}/ (others: {others}); choose with"
                         " [tool.shipyard.frontend] dir")
     return candidates[0]
+
+
+def _outside_context(context: Path) -> str | None:
+    """A package.json with a build script between the context and the repository root
+    (in a directory on the way up, or one level below one), which the Dockerfile cannot
+    reach. Outside a git repository nothing is searched: there is no known top."""
+    here = context.resolve()
+    top = next((p for p in here.parents if (p / ".git").exists()), None)
+    if top is None:
+        return None
+    for parent in here.parents:
+        try:
+            children = sorted(p for p in parent.iterdir() if p.is_dir() and p != here
+                              and p.name not in _SKIP and not p.name.startswith("."))
+        except OSError:
+            children = []
+        for candidate in (parent, *children):
+            manifest = _read_manifest(candidate / "package.json")
+            if manifest is not None and _build_script(manifest):
+                return str(candidate / "package.json")
+        if parent == top:
+            break
+    return None
 
 
 def _build_script(manifest: dict[str, Any]) -> bool:
@@ -346,4 +374,5 @@ def choose_frontend(context: Path, settings: _Settings | None
     if settings is not None and not settings.enabled:
         return None, warnings, [f"{_join(found.directory, 'package.json')} has a build script;"
                                 " no JavaScript stage ([tool.shipyard.frontend] enabled = false)"]
-    return found, warnings, [found.describe + "; the builder takes every file it writes"]
+    return found, warnings, [found.describe + "; the builder takes every file it writes"
+                             " ([tool.shipyard.frontend] enabled = false turns it off)"]
