@@ -41,6 +41,9 @@ Defaults, and why:
   10 s SIGTERM grace; no smoke or acceptance command unless given.
 * check: `[tool.shipyard.check]` for `shipyard check` (CheckConfig): ignore no rule,
   fail on errors only (`severity = "warning"` fails on warnings too).
+* frontend: `[tool.shipyard.frontend]` (FrontendConfig): a JavaScript build stage
+  whenever a package.json `build` script and a lock are found; the image by package
+  manager and Node version; `enabled = false` for projects whose build is not for the image.
 """
 
 from __future__ import annotations
@@ -359,8 +362,9 @@ class Config:
     """Deploy targets by name (`shipyard deploy NAME`)."""
     test: TestConfig = field(default_factory=TestConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
-    frontend: FrontendConfig = field(default_factory=FrontendConfig)
     """`shipyard test IMAGE` settings."""
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    """The JavaScript build stage `init` writes (FrontendConfig)."""
 
     @property
     def repository(self) -> str:
