@@ -38,6 +38,11 @@ LAYOUTS = [
      ".", ".", "pnpm", "pnpm-lock.yaml", ("package.json",), "node:24-trixie-slim"),
     ({"package.json": BUILD, "yarn.lock": YARN_V1},
      ".", ".", "yarn", "yarn.lock", ("package.json",), "node:24-trixie-slim"),
+    # a pnpm workspace: its members come from pnpm-workspace.yaml, which the install reads
+    ({"package.json": BUILD, "pnpm-lock.yaml": "", "pnpm-workspace.yaml": "packages:\n  - ui\n",
+      "ui/package.json": NO_BUILD},
+     ".", ".", "pnpm", "pnpm-lock.yaml", ("package.json", "ui/package.json",
+                                          "pnpm-workspace.yaml"), "node:24-trixie-slim"),
     # the JavaScript project in a subdirectory with its own lock
     ({"web/package.json": BUILD, "web/package-lock.json": "{}"},
      "web", "web", "npm", "package-lock.json", ("web/package.json",), "node:24-trixie-slim"),

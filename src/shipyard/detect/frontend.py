@@ -29,6 +29,8 @@ LOCKS: tuple[tuple[str, Manager], ...] = (
     ("bun.lock", "bun"), ("bun.lockb", "bun"), ("pnpm-lock.yaml", "pnpm"),
     ("yarn.lock", "yarn"), ("package-lock.json", "npm"), ("npm-shrinkwrap.json", "npm"),
 )
+# What the install reads besides the manifests (never .npmrc: it may hold a token).
+_INSTALL_CONFIG = ("pnpm-workspace.yaml", ".yarnrc.yml", "bunfig.toml")
 # Node majors an image is chosen from, newest first; the default is the current LTS.
 NODE_MAJORS = (24, 22, 20)
 DEFAULT_NODE = 24
@@ -53,7 +55,8 @@ class FrontendBuild:
     lock: str
     """The lock file's name, in install_dir."""
     manifests: tuple[str, ...]
-    """package.json files the install needs: install_dir's and its JS workspace members'."""
+    """What the install reads: install_dir's package.json, its JS workspace members', and
+    the package manager's workspace/config file (pnpm-workspace.yaml, ...)."""
     workspace_dirs: tuple[str, ...]
     """JS workspace member directories besides `directory` (their sources are copied too)."""
     image: str
@@ -106,6 +109,8 @@ def detect_frontend(context: Path, *, directory: str | None = None,
                  *(_join(m, "package.json") for m in members)]
     if rel != install_dir and _join(rel, "package.json") not in manifests:
         manifests.append(_join(rel, "package.json"))
+    manifests += [_join(install_dir, name) for name in _INSTALL_CONFIG
+                  if (context / install_dir / name).is_file()]
     chosen, source = _image(context, rel, install_dir, manager, manifest, image)
     return FrontendBuild(
         directory=rel, install_dir=install_dir, manager=manager, lock=lock_name,
