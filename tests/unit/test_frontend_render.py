@@ -117,3 +117,14 @@ def test_the_stage_passes_shipyard_check(tmp_path: Path, name: str) -> None:
     init(root)
     report = check(root)
     assert [(f.rule_id, f.line, f.message) for f in report.findings] == []
+
+
+def test_pnpm_comes_through_corepack_at_a_fixed_version(tmp_path: Path) -> None:
+    root = _copy("frontend-npm-static", tmp_path)
+    (root / "package-lock.json").rename(root / "pnpm-lock.yaml")
+    dockerfile = _files(root)["Dockerfile"]
+    stage = dockerfile[dockerfile.index(FROM + "node:24-trixie-slim AS frontend"):
+                       dockerfile.index("FROM base AS builder")]
+    assert "ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_DEFAULT_TO_LATEST=0" in stage
+    assert stage.index("COREPACK_DEFAULT_TO_LATEST=0") < stage.index(
+        "corepack enable && pnpm install --frozen-lockfile") < stage.index("pnpm run build")

@@ -45,6 +45,12 @@ def stage(build: FrontendBuild) -> str:
         f"FROM --platform=$BUILDPLATFORM {build.image} AS {STAGE}",
         "WORKDIR /src",
     ]
+    if build.manager in ("yarn", "pnpm"):
+        lines += [
+            "# corepack fetches yarn/pnpm: the version package.json's packageManager names, else",
+            "# the one this corepack knows (not \"latest\": repeatable, no signature lookups).",
+            "ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_DEFAULT_TO_LATEST=0",
+        ]
     lines += _copies([*build.manifests, _at(build.install_dir, build.lock)])
     if build.install_dir != ".":
         lines.append(f"WORKDIR {_abs(build.install_dir)}")
