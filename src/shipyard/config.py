@@ -45,6 +45,9 @@ Defaults, and why:
   10 s SIGTERM grace; no smoke or acceptance command unless given.
 * check: `[tool.shipyard.check]` for `shipyard check` (CheckConfig): ignore no rule,
   fail on errors only (`severity = "warning"` fails on warnings too).
+* frontend: `[tool.shipyard.frontend]` (FrontendConfig): a JavaScript build stage
+  whenever a package.json `build` script and a lock are found; the image by package
+  manager and Node version; `enabled = false` for projects whose build is not for the image.
 """
 
 from __future__ import annotations
@@ -214,6 +217,20 @@ class CheckConfig:
     severity: str = field(default="error", metadata={"check": _check_severity})
 
 
+@dataclass(frozen=True)
+class FrontendConfig:
+    """`[tool.shipyard.frontend]`: the JavaScript build stage init writes when the build
+    context has a package.json with a `build` script and a lock (shipyard.detect.frontend)."""
+
+    enabled: bool = True
+    """false: no JavaScript stage, even when one is found."""
+    image: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """The stage's base image (default: oven/bun:1-slim for bun, else node:<major>-trixie-slim
+    with the major from .nvmrc, .node-version or engines.node, else the current LTS)."""
+    dir: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """The directory (relative to the build context) whose package.json has the build script."""
+
+
 # -- the schema -----------------------------------------------------------------------------------
 
 
@@ -375,6 +392,8 @@ class Config:
     test: TestConfig = field(default_factory=TestConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
     """`shipyard test IMAGE` settings."""
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    """The JavaScript build stage `init` writes (FrontendConfig)."""
 
     @property
     def repository(self) -> str:

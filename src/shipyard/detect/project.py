@@ -20,6 +20,7 @@ from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.django import DjangoInfo, detect_django
 from shipyard.detect.envvars import EnvRead, app_env_reads
 from shipyard.detect.firststart import FirstStart, detect_first_start
+from shipyard.detect.frontend import FrontendBuild
 from shipyard.detect.health import choose_probe, find_health_route
 from shipyard.detect.instance import detect_instance_writes
 from shipyard.detect.logswitch import LogSwitch, detect_log_switch
@@ -102,6 +103,7 @@ class Project:
     build_scratch: list[str] = field(default_factory=list)  # empty dirs for the build steps
     notes: list[str] = field(default_factory=list)  # decisions init reports (not warnings)
     start: StartCommand | None = None  # the server command when not init's gunicorn/uvicorn
+    frontend: FrontendBuild | None = None  # a JavaScript build stage (detect.frontend)
 
     @property
     def needs_compiler(self) -> bool:
