@@ -40,6 +40,7 @@ from fixtures.process import run
 from fixtures.registry import Registry, running_registry
 from fixtures.sshd import SSH_BINARY, Sshd, running_sshd
 from shipyard.agent import agent_source
+from shipyard.agent.agent import group_alive
 from shipyard.init import init
 from shipyard.tools.docker import Docker
 
@@ -69,7 +70,7 @@ services:
     healthcheck:
       interval: 2s
       timeout: 5s
-      start_period: 6s
+      start_period: 30s
       retries: 3
 """
 AGENT_CONFIG = {"deploy_timeout": 180, "lock_timeout": 300, "log_lines": 20}
@@ -434,7 +435,7 @@ def test_issue11_faults_on_the_real_engine(deployment: Deployment, published: Pu
         record = d.lock_record()
         os.kill(record["pid"], signal.SIGKILL)
         victim.communicate(timeout=120)
-        os.killpg(record["group"], 0)  # the orphaned pull is alive and holds the lock
+        assert group_alive(record["group"])  # the orphaned pull outlived its agent
 
         # 2: status tells what runs, not what the env file says.
         status = d.ok("status").stdout.splitlines()
@@ -443,11 +444,16 @@ def test_issue11_faults_on_the_real_engine(deployment: Deployment, published: Pu
                               f"drift: web runs {repository}:v2, the env file says "
                               f"{repository}:v3"]
 
-        # 3 and 7: the next call stops the orphan; the rollback needs no registry.
+        # 3 and 7: the next call stops the orphan (if compose has not died by itself yet,
+        # of EPIPE on the dead agent's pipe: tests/unit/test_agent_flow.py pins that case);
+        # the rollback needs no registry.
+        orphan_left = group_alive(record["group"])
         started = time.monotonic()
         back = d.ok("rollback", "v1")
-        assert time.monotonic() - started < 120
-        assert f"!!! stopping process group {record['group']} (step pull)" in back.stdout
+        assert time.monotonic() - started < 120  # not lock_timeout (300 s) behind the orphan
+        if orphan_left:
+            assert f"!!! stopping process group {record['group']} (step pull)" in back.stdout
+        assert not group_alive(record["group"])
         assert "==> every image is on this host: nothing to pull" in back.stdout
         assert d.version() == "v1"
     interrupted, done = d.journal()[-2:]

@@ -608,17 +608,18 @@ def test_fault6_two_deploys_at_once_the_older_build_loses_and_says_why(host: Hos
     assert host.fake.state()["running"] == "v2" and host.env() == tagged("v2")
 
 
+@pytest.mark.parametrize("drops_fds", [False, True], ids=["holds-the-lock", "lock-free"])
 def test_fault7_the_orphaned_step_of_a_killed_agent_is_stopped_by_the_next_call(
-        host: Host) -> None:
+        host: Host, drops_fds: bool) -> None:
     host.ok("deploy v1")
-    host.fake.set_rules(repository=REPO, pull_seconds=60)
+    host.fake.set_rules(repository=REPO, pull_seconds=60, pull_drops_fds=drops_fds)
     victim = host.start("deploy v2")
     wait_until(lambda: host.fake.state().get("pull_started") == 2, "the deploy to reach pull")
     record = json.loads(host.lock_record())
     group = record["group"]
     os.kill(victim.pid, signal.SIGKILL)
     victim.communicate(timeout=10)
-    assert agent_module.group_alive(group)  # the orphaned `compose pull` holds the lock
+    assert agent_module.group_alive(group)  # the orphaned `compose pull` runs on
     host.fake.set_rules(repository=REPO)
     started = time.monotonic()
     result = host.ok("deploy v2")

@@ -127,9 +127,11 @@ lock left by a killed agent is detected and broken safely by the kernel: flock
 locks vanish with the last descriptor. The descriptor is inherited by the agent's
 children on purpose, so an orphaned ``docker compose`` of a killed agent keeps the
 project locked until it has exited too. Every step runs in its own process group,
-recorded in the lock record as ``group`` when it starts: a run that finds the lock
-held, the recorded agent pid gone and that group alive stops the group (SIGTERM,
-then SIGKILL) instead of waiting for it. While holding the lock the agent writes
+recorded in the lock record as ``group`` when it starts: a run that finds the
+recorded agent pid gone and that group alive stops the group (SIGTERM, then
+SIGKILL), whether it holds the lock (then instead of waiting for it) or not (docker
+compose's plugin does not keep the inherited descriptor, and must not run on beside
+the next deploy). While holding the lock the agent writes
 its pid, action, caller, tags and current step (pre_deploy, env, pull, up, verify,
 restore) into the lock file as JSON and empties it on a clean exit; a run that
 takes the lock and finds that record knows its predecessor was killed, checks
@@ -1286,7 +1288,8 @@ class Agent:
         lock = self.lock
         leftover = lock.acquire(self.config.lock_timeout, self.out)
         try:
-            if leftover is not None:
+            if leftover is not None:  # its step may run on without the lock (docker's
+                stop_orphaned_group(leftover, self.out)  # plugins drop inherited fds)
                 self._record_interrupted(leftover)
             env_text = self.read_env()
             tag_before = env_value(env_text, self.config.tag_variable)
