@@ -26,15 +26,18 @@ from shipyard.detect.logswitch import LogSwitch, detect_log_switch
 from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.native import ARCHES, NativeDeps, detect_native
 from shipyard.detect.pinindex import IndexFacts, pinned
+from shipyard.detect.pkgdirs import link_package_dirs
 from shipyard.detect.pysource import SourceIndex
 from shipyard.detect.python_version import DEFAULT_PYTHON, KNOWN_PYTHONS, choose_python
 from shipyard.detect.scan import (
+    ENTRY_MODULES,
     SKIP_DIRS,
     AppObject,
     data_dir_variables,
     find_app_objects,
     package_data_files,
 )
+from shipyard.detect.workerclass import WorkerClass, detect_worker_class
 from shipyard.errors import UsageError
 from shipyard.healthprobe import HealthProbe, fallback
 from shipyard.uvworkspace import UvWorkspace, find_workspace
@@ -94,6 +97,8 @@ class Project:
     first_start: list[FirstStart] = field(default_factory=list)  # once per data volume
     log_switch: LogSwitch | None = None  # the app's own "log to stdout" env var, set in ENV
     data_links: list[str] = field(default_factory=list)  # image paths linked to data_dir
+    dir_links: dict[str, str] = field(default_factory=dict)  # image path -> tmpfs/volume dir
+    worker_class: WorkerClass | None = None  # gunicorn's, when the app module monkey-patches
     context_excludes: list[str] = field(default_factory=list)  # local state, not for the image
     build_scratch: list[str] = field(default_factory=list)  # empty dirs for the build steps
     notes: list[str] = field(default_factory=list)  # decisions init reports (not warnings)
@@ -162,6 +167,12 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
         if read.sqlite and not read.raises:  # (a read that insists on a value gets none)
             project.env.setdefault(read.name, read.sqlite)
     _add_server_requirements(project)
+    if project.interface == "wsgi":
+        project.worker_class = detect_worker_class(root, project.import_check, deps.names)
+    if project.worker_class:
+        project.notes.append(f"{project.worker_class.where}: the app monkey-patches for"
+                             f" {project.worker_class.name}: gunicorn runs"
+                             f" --worker-class {project.worker_class.name}")
     _add_migrations(project)
     if project.framework == "flask" and not project.migrations:  # schema from a CLI command
         project.first_start = detect_first_start(root, flask_app=project.app_target,
@@ -176,6 +187,12 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project.build_scratch = writes.build_scratch
     project.notes += writes.notes
     project.warnings += writes.warnings
+    folders = link_package_dirs(root, install_mode=project.install_mode,
+                                data_dir=project.data_dir, handled=writes.local_only)
+    project.dir_links, project.context_excludes = folders.links, [*project.context_excludes,
+                                                                  *folders.local_only]
+    project.notes += folders.notes
+    project.warnings += folders.warnings
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)
     if deps.kind == "none":
@@ -278,7 +295,11 @@ def _is_django_manage(manage: Path) -> bool:
 
 
 def _note_ambiguity(project: Project, apps: list[AppObject]) -> None:
-    if len(apps) > 1:
+    if len(apps) > 1 and apps[0].module in ENTRY_MODULES:  # the project's own choice
+        others = ", ".join(f"{a.module}:{a.attribute}" for a in apps[1:])
+        project.notes.append(f"{apps[0].path} builds the app: using {project.app_target}"
+                             f" (also found: {others})")
+    elif len(apps) > 1:
         others = ", ".join(f"{a.module}:{a.attribute}" for a in apps[1:])
         project.warnings.append(
             f"several app objects found; using {project.app_target} (others: {others});"

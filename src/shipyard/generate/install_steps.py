@@ -139,14 +139,16 @@ def _list_stage(project: Project) -> str:
 def server_command(project: Project) -> str:
     """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI."""
     if project.interface == "wsgi":
+        worker = (f" \\\n    --worker-class {project.worker_class.name}"
+                  if project.worker_class else "")
         return (
             "# gunicorn >= 25 opens a control socket in $XDG_RUNTIME_DIR, else under $HOME\n"
             "# (/app, read-only): the tmpfs is the place for it, on every gunicorn version.\n"
             'export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"\n'
             'exec gunicorn --bind "0.0.0.0:${PORT:-%d}" --workers "${WEB_CONCURRENCY:-2}" \\\n'
-            "    --worker-tmp-dir /dev/shm --access-logfile - --error-logfile - \\\n"
+            "    --worker-tmp-dir /dev/shm --access-logfile - --error-logfile -%s \\\n"
             '    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" %s'
-            % (project.port, shlex.quote(project.app_target))
+            % (project.port, worker, shlex.quote(project.app_target))
         )
     if project.interface == "asgi":
         target = project.app_target
