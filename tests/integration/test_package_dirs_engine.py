@@ -3,7 +3,9 @@ from __file__, one of them through os.pardir) and makes them when wsgi.py builds
 app at import — CTFd's shape — builds and passes `shipyard test` on the read-only root:
 the image links the cache to the tmpfs and the uploads to the data volume, and leaves
 the log folder read-only (the app then logs to stdout only).
-wsgi.py monkey-patches for gevent, so gunicorn runs gevent workers.
+wsgi.py monkey-patches for gevent, so gunicorn runs gevent workers. Its DATABASE_URL
+comes from config.ini, else the env var (a configparser interpolation), else SQLite in
+the package: the image sets it to the data volume.
 
 Before: init took manage.py's app, and the build's import check died with
 PermissionError making `.data/filesystem_cache` in the read-only /app."""
@@ -42,6 +44,9 @@ def test_folders_inside_the_package_are_linked_and_the_image_passes(
     tag = f"shipyard-test/pkgdirs:{tmp_path.name}"
     build(docker_engine, project, tag)
     try:
+        # the import check at build created the SQLite database: not in the image
+        assert docker_engine.run(["run", "--rm", "--entrypoint", "ls", tag, "-A", "/data"]
+                                 ).stdout.split() == []
         report = run_image_tests(tag, Config(project_dir=project), project, docker=docker_engine)
         failed = [f"{r.id}: {r.reason}" for r in report.results if r.status == "fail"
                   and r.id.startswith(("runtime.", "smoke."))]  # labels: set by `build`
@@ -55,6 +60,7 @@ def test_folders_inside_the_package_are_linked_and_the_image_passes(
 
             assert listing("/data/uploads") == ["hello"]  # through /app/board/uploads
             assert len(listing("/tmp/filesystem_cache")) == 1  # the page, cached
+            assert "board.db" in listing("/data")  # DATABASE_URL from config.ini's env
             assert "posted hello" in container.logs()  # the log folder stays read-only
             processes = docker_engine.run(["exec", container.id, "cat", "/proc/1/cmdline"]
                                           ).stdout.replace("\0", " ")

@@ -105,18 +105,23 @@ def test_fixture_links_cache_to_tmpfs_and_logs_uploads_to_the_volume() -> None:
     assert project.dir_links == {"/app/.data/filesystem_cache": "/tmp/filesystem_cache",
                                  "/app/board/uploads": "/data/uploads"}
     # a log folder is not made writable (containers log to stdout): a warning says why
-    assert any("board/config.py:12: LOG_FOLDER" in w and "stdout" in w
+    assert any("board/config.py:31: LOG_FOLDER" in w and "stdout" in w
                for w in project.warnings), project.warnings
-    assert any("board/config.py:11: CACHE_DIR" in n and "/tmp/filesystem_cache" in n
+    assert any("board/config.py:30: CACHE_DIR" in n and "/tmp/filesystem_cache" in n
                for n in project.notes), project.notes
     files = {f.path: f.content for f in render(project)}
     dockerfile, entrypoint = files["Dockerfile"], files["docker/entrypoint.sh"]
-    assert ("install -d -o app -g app -m 0750 /data/uploads && mkdir -p /app/board"
-            " && ln -s /data/uploads /app/board/uploads") in dockerfile
+    assert "&& mkdir -p /app/board && ln -s /data/uploads /app/board/uploads" in dockerfile
     assert "ln -s /tmp/filesystem_cache /app/.data/filesystem_cache" in dockerfile
     # a fresh tmpfs or volume: the targets are made before anything imports the app
     mkdir = entrypoint.index("mkdir -p /data/uploads /tmp/filesystem_cache")
     assert mkdir < entrypoint.index('exec "$@"')
+    # the import check at build: link targets made on a throwaway /tmp and in the data
+    # volume's folder, which is emptied again (a fresh volume starts as a copy of it)
+    smoke = dockerfile[dockerfile.index("# Smoke test"):dockerfile.index("EXPOSE")]
+    assert "--mount=type=tmpfs,target=/tmp" in smoke
+    assert "mkdir -p /data/uploads /tmp/filesystem_cache && python -c \"import wsgi\"" in smoke
+    assert smoke.rstrip().endswith("&& find /data -mindepth 1 -delete")
     ignored = files[".dockerignore"].splitlines()
     assert {"board/uploads", ".data/filesystem_cache"} <= set(ignored)
     assert "board/logs" not in ignored

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,9 +18,11 @@ from shipyard.detect.debugdefault import debug_on_by_default
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
 from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.django import DjangoInfo, detect_django
-from shipyard.detect.envvars import EnvRead, app_env_reads
+from shipyard.detect.envvars import EnvRead, app_env_reads, strongest
 from shipyard.detect.firststart import FirstStart, detect_first_start
+from shipyard.detect.flaskcli import locked_flask, with_flask_app_env
 from shipyard.detect.health import choose_probe, find_health_route
+from shipyard.detect.inienv import ini_env_reads
 from shipyard.detect.instance import detect_instance_writes
 from shipyard.detect.logswitch import LogSwitch, detect_log_switch
 from shipyard.detect.migrations import Migration, detect_migrations
@@ -36,6 +38,7 @@ from shipyard.detect.scan import (
     data_dir_variables,
     find_app_objects,
     package_data_files,
+    python_texts,
 )
 from shipyard.detect.workerclass import WorkerClass, detect_worker_class
 from shipyard.errors import UsageError
@@ -163,6 +166,8 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
         project.env.setdefault(name, project.data_dir)
     if project.django is None:
         project.env_reads = app_env_reads(root, _app_files(root), data_dir=project.data_dir)
+    ini = ini_env_reads(root, python_texts(root), data_dir=project.data_dir)
+    project.env_reads = strongest([*project.env_reads, *ini.reads])
     for read in project.env_reads:  # a SQLite default moves onto the data volume
         if read.sqlite and not read.raises:  # (a read that insists on a value gets none)
             project.env.setdefault(read.name, read.sqlite)
@@ -177,6 +182,11 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     if project.framework == "flask" and not project.migrations:  # schema from a CLI command
         project.first_start = detect_first_start(root, flask_app=project.app_target,
                                                  data_dir=project.data_dir)
+    flask = locked_flask(root, deps) if project.framework == "flask" else None
+    project.migrations = [replace(m, command=with_flask_app_env(m.command, flask))
+                          for m in project.migrations]  # Flask < 2.2 has no --app
+    project.first_start = [replace(f, command=with_flask_app_env(f.command, flask))
+                           for f in project.first_start]
     project.log_switch = detect_log_switch(root)
     if project.log_switch:
         project.env.setdefault(project.log_switch.name, project.log_switch.value)
@@ -186,7 +196,8 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project.data_links, project.context_excludes = writes.links, writes.local_only
     project.build_scratch = writes.build_scratch
     project.notes += writes.notes
-    project.warnings += writes.warnings
+    moved = tuple(f"{where}:" for where in ini.moved)  # SQLite defaults the ENV moves
+    project.warnings += [w for w in writes.warnings if not w.startswith(moved)]
     folders = link_package_dirs(root, install_mode=project.install_mode,
                                 data_dir=project.data_dir, handled=writes.local_only)
     project.dir_links, project.context_excludes = folders.links, [*project.context_excludes,
