@@ -137,3 +137,13 @@ def test_user_dockerignore_gets_the_linked_folders(tmp_path: Path) -> None:
     init(root)
     lines = (root / ".dockerignore").read_text().splitlines()
     assert {"board/uploads", ".data/filesystem_cache"} <= set(lines), lines
+
+
+def test_two_folders_with_one_name_get_their_own_targets(tmp_path: Path) -> None:
+    root = make(tmp_path / "proj", {
+        "requirements.txt": "Flask==3.1.0\n",
+        "app/__init__.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "app/config.py": IMPORTS + 'UPLOAD_DIR = Path(__file__).parent / "uploads"\n',
+        "admin/config.py": IMPORTS + 'UPLOAD_DIR = Path(__file__).parent / "uploads"\n'})
+    assert detect(root).dir_links == {"/app/admin/uploads": "/data/uploads",
+                                      "/app/app/uploads": "/data/app-uploads"}

@@ -99,6 +99,8 @@ def link_package_dirs(root: Path, *, install_mode: str, data_dir: str,
                 f" volume {data_dir} (or /tmp for scratch files)")
             continue
         target = directory.target(data_dir)
+        if target in found.links.values():  # two folders named alike: never share one
+            target = f"{target.rsplit('/', 1)[0]}/{directory.relative.replace('/', '-')}"
         found.links[f"{APP_DIR}/{directory.relative}"] = target
         found.local_only.append(directory.relative)
         why = ("a cache or temporary folder: the tmpfs, emptied on every start" if
