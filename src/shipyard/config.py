@@ -24,12 +24,16 @@ Defaults, and why:
 * build_args: none. Names the build sets itself (BUILD_REVISION, ...) are
   refused so labels cannot be forged from config.
 * platforms: none, meaning the engine's native platform.
+* builder "docker": BuildKit through the local engine is what developers have;
+  "buildah" is for CI runners that must not be privileged (and gives one digest
+  per commit).
 * moving_tags ["main", "master"]: the usual default branches get a moving
   tag; other branches opt in. A list gives each branch a tag named after it;
   a table maps branch → tag (``{ develop = "edge" }``); [] turns them off.
 * port 8000 (gunicorn/uvicorn's default); health_path unset: `init` finds the app's
   health route (else probes / and counts any answer below 500), and `test` reads the
   path from the image's ENV (HEALTHCHECK_PATH).
+* command: none — `init` picks the server command (shipyard.detect.startcommand).
 * build_packages, runtime_packages: none. Debian packages `shipyard init` adds to
   the builder (headers) and the runtime stage (libraries) on top of what it
   detects — the escape hatch when detection misses one.
@@ -41,6 +45,9 @@ Defaults, and why:
   10 s SIGTERM grace; no smoke or acceptance command unless given.
 * check: `[tool.shipyard.check]` for `shipyard check` (CheckConfig): ignore no rule,
   fail on errors only (`severity = "warning"` fails on warnings too).
+* frontend: `[tool.shipyard.frontend]` (FrontendConfig): a JavaScript build stage
+  whenever a package.json `build` script and a lock are found; the image by package
+  manager and Node version; `enabled = false` for projects whose build is not for the image.
 """
 
 from __future__ import annotations
@@ -104,6 +111,14 @@ def _check_not_empty(value: str) -> str | None:
 
 def _check_port(value: int) -> str | None:
     return None if 1 <= value <= 65535 else f"must be between 1 and 65535, got {value}"
+
+
+BUILDERS = ("docker", "buildah")
+
+
+def _check_builder(value: str) -> str | None:
+    return None if value in BUILDERS else \
+        f"must be one of {', '.join(BUILDERS)}, got {_show(value)}"
 
 
 def _check_health_path(value: str) -> str | None:
@@ -202,6 +217,20 @@ class CheckConfig:
     severity: str = field(default="error", metadata={"check": _check_severity})
 
 
+@dataclass(frozen=True)
+class FrontendConfig:
+    """`[tool.shipyard.frontend]`: the JavaScript build stage init writes when the build
+    context has a package.json with a `build` script and a lock (shipyard.detect.frontend)."""
+
+    enabled: bool = True
+    """false: no JavaScript stage, even when one is found."""
+    image: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """The stage's base image (default: oven/bun:1-slim for bun, else node:<major>-trixie-slim
+    with the major from .nvmrc, .node-version or engines.node, else the current LTS)."""
+    dir: str | None = field(default=None, metadata={"check": _check_not_empty})
+    """The directory (relative to the build context) whose package.json has the build script."""
+
+
 # -- the schema -----------------------------------------------------------------------------------
 
 
@@ -241,6 +270,16 @@ def _parse_argv(value: Any) -> tuple[str, ...]:
     argv = _string_list(value)
     if argv and not argv[0].strip():
         raise _Invalid("must start with a program name, got an empty string", "[0]")
+    return argv
+
+
+def _parse_command(value: Any) -> tuple[str, ...]:
+    argv = _parse_argv(value)
+    if not argv:
+        raise _Invalid("must name a program, e.g. [\"my-server\", \"--port\", \"${PORT}\"]")
+    if len(argv) == 1 and len(argv[0].split()) > 1:
+        raise _Invalid(f"must be one word per item (it is not run by a shell), got"
+                       f" {_show(argv[0])}; write {_show(argv[0].split())}", "[0]")
     return argv
 
 
@@ -327,6 +366,9 @@ class Config:
         default_factory=lambda: types.MappingProxyType({}), metadata={"parse": _parse_build_args}
     )
     platforms: tuple[str, ...] = field(default=(), metadata={"parse": _parse_platforms})
+    builder: str = field(default="docker", metadata={"check": _check_builder})
+    """`docker` (BuildKit through the engine) or `buildah` (daemonless, unprivileged; its
+    `--timestamp` makes two builds of one commit the same digest)."""
     moving_tags: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({"main": "main", "master": "master"}),
         metadata={"parse": _parse_moving_tags},
@@ -340,12 +382,18 @@ class Config:
     runtime_packages: tuple[str, ...] = field(default=(),
                                               metadata={"parse": _parse_debian_packages})
     """Extra Debian packages in the runtime stage, besides the libraries found by ELF scan."""
+    command: tuple[str, ...] = field(default=(), metadata={"parse": _parse_command})
+    """The server command the entrypoint execs after the migrations (one word per item;
+    `${PORT}` and other `${NAME}` expand from the container's environment). Empty: init's
+    own (gunicorn/uvicorn, a Procfile web: line, the console script's options)."""
     environments: Mapping[str, Environment] = field(
         default_factory=lambda: types.MappingProxyType({}))
     """Deploy targets by name (`shipyard deploy NAME`)."""
     test: TestConfig = field(default_factory=TestConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
     """`shipyard test IMAGE` settings."""
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    """The JavaScript build stage `init` writes (FrontendConfig)."""
 
     @property
     def repository(self) -> str:

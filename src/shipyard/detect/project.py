@@ -21,6 +21,7 @@ from shipyard.detect.django import DjangoInfo, detect_django
 from shipyard.detect.envvars import EnvRead, app_env_reads, strongest
 from shipyard.detect.firststart import FirstStart, detect_first_start
 from shipyard.detect.flaskcli import locked_flask, with_flask_app_env
+from shipyard.detect.frontend import FrontendBuild
 from shipyard.detect.health import choose_probe, find_health_route
 from shipyard.detect.inienv import ini_env_reads
 from shipyard.detect.instance import detect_instance_writes
@@ -40,6 +41,7 @@ from shipyard.detect.scan import (
     package_data_files,
     python_texts,
 )
+from shipyard.detect.startcommand import StartCommand, choose_start
 from shipyard.detect.workerclass import WorkerClass, detect_worker_class
 from shipyard.errors import UsageError
 from shipyard.healthprobe import HealthProbe, fallback
@@ -48,6 +50,9 @@ from shipyard.uvworkspace import UvWorkspace, find_workspace
 Framework = Literal["django", "fastapi", "starlette", "flask", "package", "unknown"]
 Interface = Literal["wsgi", "asgi", "script", "none"]
 
+NO_SERVER = ("no Django manage.py, FastAPI/Starlette/Flask app object or console script found:"
+             " wrote a generic Dockerfile; set [tool.shipyard] command (or a Procfile web:"
+             " line) or the command in docker/entrypoint.sh")
 COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".pyx", ".rs")
 # Versions the generated Dockerfile adds when the project lacks a server (pinned: repeatable).
 GUNICORN_PIN = "gunicorn==23.0.0"
@@ -105,6 +110,8 @@ class Project:
     context_excludes: list[str] = field(default_factory=list)  # local state, not for the image
     build_scratch: list[str] = field(default_factory=list)  # empty dirs for the build steps
     notes: list[str] = field(default_factory=list)  # decisions init reports (not warnings)
+    start: StartCommand | None = None  # the server command when not init's gunicorn/uvicorn
+    frontend: FrontendBuild | None = None  # a JavaScript build stage (detect.frontend)
 
     @property
     def needs_compiler(self) -> bool:
@@ -125,14 +132,15 @@ class Project:
 
 
 def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None,
-           health_path: str | None = None,
+           health_path: str | None = None, command: tuple[str, ...] | None = None,
            arches: tuple[str, ...] = ARCHES,
            index: IndexLookup | None = None,
            base_available: Callable[[str], bool | None] | None = None) -> Project:
     """Read root and describe it; raise UsageError for what cannot be packaged at all.
 
     health_path: the configured one ([tool.shipyard] health_path), which wins over the
-    route found in the code; arches: the CPU architectures the image is built for
+    route found in the code; command: the configured server command ([tool.shipyard]
+    command, shipyard.detect.startcommand); arches: the CPU architectures the image is built for
     (wheels must exist for each); index: asks the package index about pinned
     requirements (pinindex.lookup; None = offline); base_available(X.Y): whether that
     Python's base image is at hand."""
@@ -143,6 +151,10 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     name = _project_name(root, pyproject)
     project = _detect_framework(root, name, pyproject, deps)
     project.workspace = find_workspace(root) if deps.kind == "uv" else None
+    start = choose_start(root, interface=project.interface, script=project.app_target,
+                         entry_module=project.import_check, configured=command)
+    project.start, project.warnings = start.start, [
+        w for w in project.warnings + start.warnings if not (start.start and w == NO_SERVER)]
     facts = _index_facts(root, deps, index)
     choice = choose_python(root, pyproject, python, extra_bounds=_pin_bounds(facts),
                            available=base_available)
@@ -291,10 +303,7 @@ def _detect_framework(
         module = str(scripts[script]).split(":", 1)[0]
         return Project(root, name, "package", "script", script, module, "package", deps)
     project = Project(root, name, "unknown", "none", "", "", "source", deps)
-    project.warnings.append(
-        "no Django manage.py, FastAPI/Starlette/Flask app object or console script found:"
-        " wrote a generic Dockerfile; set the command in docker/entrypoint.sh"
-    )
+    project.warnings.append(NO_SERVER)
     return project
 
 

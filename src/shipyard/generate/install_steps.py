@@ -14,6 +14,7 @@ from pathlib import Path
 from shipyard import appenv
 from shipyard.buildsecrets import CA_SECRET_ID as CA_SECRET_ID
 from shipyard.detect.project import Project
+from shipyard.generate.start_steps import start_lines
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
 UV_PIN = "uv==0.13.8"
@@ -45,6 +46,17 @@ class InstallPlan:
     env: dict[str, str] = field(default_factory=dict)
 
 
+# uv records, next to a project it built from a local directory, the source tree's mtimes
+# (`*.dist-info/uv_cache.json`, listed in RECORD) so that it knows when to rebuild. In an
+# image nothing rebuilds, and those wall-clock times are the one thing that made two
+# builds of one commit differ (issue 19): drop the file and its RECORD line.
+UV_CACHE_INFO_CLEANUP = (
+    "find /opt/venv -path '*.dist-info/uv_cache.json' -delete"
+    " && find /opt/venv -path '*.dist-info/RECORD'"
+    " -exec sed -i '/[.]dist-info[/]uv_cache[.]json,/d' {} +"
+)
+
+
 def install_plan(project: Project) -> InstallPlan:
     deps = project.dependencies
     extra = " ".join(shlex.quote(r) for r in project.extra_server_requirements)
@@ -61,9 +73,10 @@ def install_plan(project: Project) -> InstallPlan:
             list_stage=project_stage(workspace),
             stage_copy=STAGE_COPY,
             tools=f"python -m venv /opt/tools && /opt/tools/bin/pip install {UV_PIN}",
-            install=f"{sync}{skip_own}" + (f" && uv pip install {extra}" if extra else ""),
+            install=f"{sync}{skip_own}" + (f" && uv pip install {extra}" if extra else "")
+            + (f" && {UV_CACHE_INFO_CLEANUP}" if deps.local_paths else ""),
             cache_target="/root/.cache/uv",
-            project_install=f"{sync} --no-editable" if package else "",
+            project_install=f"{sync} --no-editable && {UV_CACHE_INFO_CLEANUP}" if package else "",
             env={"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
                  "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",
                  "PATH": "/opt/venv/bin:/opt/tools/bin:$PATH"},
@@ -137,7 +150,10 @@ def _list_stage(project: Project) -> str:
 
 
 def server_command(project: Project) -> str:
-    """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI."""
+    """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI, else the
+    start command (configured, a Procfile's web: line, a console script's: start_steps)."""
+    if project.start is not None:
+        return start_lines(project.start, project.port)
     if project.interface == "wsgi":
         worker = (f" \\\n    --worker-class {project.worker_class.name}"
                   if project.worker_class else "")
