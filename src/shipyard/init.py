@@ -105,7 +105,8 @@ def init(
     skip, replace = _file_choices(files, skip, replace)
     skip = [userfiles.ignore_file(root) if name == userfiles.IGNORE else name for name in skip]
     dev = find_dev_mode_files(root)
-    files, mergers = userfiles.with_dockerignore_merge(root, files, dev, skip)
+    files, mergers = userfiles.with_dockerignore_merge(root, files, dev, skip,
+                                                       local_state=project.context_excludes)
     planned = filewriter.plan(root, files, force, skip=skip, replace=replace, mergers=mergers)
     member = project.workspace.member if project.workspace else None
     warnings, context_notes = userfiles.context_warnings(root, planned, dev,

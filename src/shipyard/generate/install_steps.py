@@ -155,14 +155,16 @@ def server_command(project: Project) -> str:
     if project.start is not None:
         return start_lines(project.start, project.port)
     if project.interface == "wsgi":
+        worker = (f" \\\n    --worker-class {project.worker_class.name}"
+                  if project.worker_class else "")
         return (
             "# gunicorn >= 25 opens a control socket in $XDG_RUNTIME_DIR, else under $HOME\n"
             "# (/app, read-only): the tmpfs is the place for it, on every gunicorn version.\n"
             'export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"\n'
             'exec gunicorn --bind "0.0.0.0:${PORT:-%d}" --workers "${WEB_CONCURRENCY:-2}" \\\n'
-            "    --worker-tmp-dir /dev/shm --access-logfile - --error-logfile - \\\n"
+            "    --worker-tmp-dir /dev/shm --access-logfile - --error-logfile -%s \\\n"
             '    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" %s'
-            % (project.port, shlex.quote(project.app_target))
+            % (project.port, worker, shlex.quote(project.app_target))
         )
     if project.interface == "asgi":
         target = project.app_target
@@ -196,6 +198,25 @@ def smoke_test(project: Project) -> str:
     if not project.import_check:
         return '["python", "--version"]'
     needed = appenv.build_assignments(project.needed_env)
+    command = f'{needed + " " if needed else ""}python -c "import {project.import_check}"'
+    if _writes_volume_at_import(project):
+        # The data volume's folder in the image must stay empty: what the import writes
+        # there (CTFd creates its whole SQLite database) would become a layer, and a
+        # fresh named volume starts as a copy of it. /tmp is a throwaway tmpfs; the
+        # link targets exist only for the check, as the entrypoint makes them at start.
+        targets = " ".join(sorted(set(project.dir_links.values())))
+        made = f"mkdir -p {targets} && " if targets else ""
+        return (f"--mount=type=tmpfs,target=/tmp \\\n    {made}{command}"
+                f" \\\n && find {project.data_dir} -mindepth 1 -delete")
     if needed:
-        return f'{needed} python -c "import {project.import_check}"'
+        return command
     return f'["python", "-c", "import {project.import_check}"]'
+
+
+def _writes_volume_at_import(project: Project) -> bool:
+    """Links into the data volume or tmpfs, or a SQLite default moved onto the volume
+    (a bare DATA_DIR is not enough: most apps open their files on first use)."""
+    data = project.data_dir
+    on_volume = [v for v in project.env.values() if v.startswith(f"sqlite:///{data}/")
+                 or (v.startswith(f"{data}/") and v.endswith((".sqlite3", ".sqlite", ".db")))]
+    return bool(project.dir_links or project.data_links or on_volume)
