@@ -226,7 +226,7 @@ def test_package_install_copies_what_migrations_read_into_app(tmp_path: Path) ->
     runtime = text[text.index("FROM base AS runtime"):]
     assert "COPY --from=builder /src/alembic.ini /app/alembic.ini\n" in runtime
     assert "COPY --from=builder /src/src/svc/alembic /app/src/svc/alembic\n" in runtime
-    assert runtime.index("/app/alembic.ini") < runtime.index("WORKDIR /app")
+    assert runtime.index("/app/alembic.ini") < runtime.index("USER ")  # there before it runs
 
 
 def test_source_install_needs_no_extra_copies(tmp_path: Path) -> None:
