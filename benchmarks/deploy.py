@@ -133,14 +133,20 @@ def project_files(compose_yaml: str, mode: str, port: int) -> tuple[str, str]:
 
 
 def run_agent(project: Path, command: str, docker: Docker) -> tuple[int, str, float]:
-    """The agent as sshd runs it for the deploy key; (exit code, output, wall seconds)."""
+    """The agent as sshd runs it for the deploy key; (exit code, output, wall seconds).
+
+    Each output line is prefixed with the seconds since the start, as it arrived, so the
+    saved log (benchmarks/results/) shows where a deploy spends its time."""
     env = dict(os.environ, SSH_ORIGINAL_COMMAND=command,
-               SHIPYARD_AGENT_DOCKER=docker.binary)
+               SHIPYARD_AGENT_DOCKER=os.environ.get("BENCH_AGENT_DOCKER", docker.binary))
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, str(AGENT), "--project", str(project)], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=900, check=False)
-    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
+    proc = subprocess.Popen([sys.executable, str(AGENT), "--project", str(project)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    lines = [f"{time.monotonic() - start:6.2f} {line.rstrip()}" for line in proc.stdout]
+    code = proc.wait(timeout=900)
+    return code, "\n".join(lines) + "\n", time.monotonic() - start
 
 
 def under_load(project: Path, command: str, port: int, docker: Docker
@@ -183,6 +189,9 @@ def measure_mode(mode: str, compose_yaml: str, registry_host: str, docker: Docke
         for action, command in ACTIONS:
             print(f"[{mode}] {action} ({command}) under load ...", file=sys.stderr, flush=True)
             code, output, wall, report = under_load(project, command, port, docker)
+            log = RESULTS.with_name(f"deploy-{mode}-{action.replace(' ', '-')}.log")
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(output, encoding="utf-8")
             healthy = HEALTHY_RE.findall(output)
             results.append(Measured(
                 mode=mode, action=action, exit_code=code, wall_s=round(wall, 2),

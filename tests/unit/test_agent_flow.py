@@ -140,7 +140,8 @@ def test_first_deploy_then_update(host: Host) -> None:
     first = host.ok("deploy v1")
     assert host.env() == tagged("v1")
     assert "==> IMAGE_TAG: (none) -> v1 (.env)" in first.stdout
-    assert host.commands()[-5:] == ["pull", "up", "ps", "config", "image inspect"]
+    # `config` before `up`: is there a proxy for a zero-downtime deploy? (no: plain up)
+    assert host.commands()[-6:] == ["pull", "config", "up", "ps", "config", "image inspect"]
     up = next(a for a in host.fake.argvs() if a[:2] == ["compose", "up"])
     assert up[2:6] == ["-d", "--wait", "--wait-timeout", up[5]] and int(up[5]) > 250
     host.ok("deploy v2")
@@ -165,7 +166,9 @@ def test_status_and_history_output(host: Host) -> None:
     host.ok("deploy v2")
     status = host.ok("status").stdout.splitlines()
     digest = host.journal()[-1]["digest_after"]
-    assert status == ["tag: v2", f"digest: {digest}", "web: running healthy"]
+    assert status == ["tag: v2", f"digest: {digest}", "web: running healthy",
+                      "zero-downtime: no (no proxy service in compose.yaml: a deploy stops the "
+                      "old container before the new one serves; see `shipyard init`)"]
     lines = (host.project / ".shipyard" / "journal.jsonl").read_text().splitlines()
     assert host.ok("history").stdout.splitlines() == lines
     assert host.ok("history 1").stdout.splitlines() == lines[-1:]
