@@ -1206,6 +1206,10 @@ class Rollout:
                 self._switch(plan.keep.name, ())
             self.agent.probed.add(plan.keep.name)
             return
+        if len(plan.retire) == 1 and active != plan.retire[0].name:
+            # The proxy forwards to the service name (it was just (re)started), which
+            # would soon resolve to the new container too: pin it to the serving one.
+            self._switch(plan.retire[0].name, ())
         before = {r.id for r in plan.retire}
         self._compose_step(f"up -d --scale {service}={plan.scale} (next to the running one)",
                            deadline, "up", "-d", "--no-deps", "--no-recreate", "--scale",
@@ -1393,7 +1397,7 @@ class Agent:
 
     def verify(self) -> list[ServiceState]:
         """Every container ok, or StepFailed naming the ones that are not."""
-        states = self.services()
+        states = [s for s in self.services() if s.name not in self.retiring]
         if not states:
             raise StepFailed("no containers after docker compose up")
         bad = [s for s in states if not s.ok]
