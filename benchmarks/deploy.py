@@ -23,6 +23,8 @@ before the agent starts to 2 s after it exits. The agent is the real one
 Targets (proxy mode): 0 failed requests for all three; deploy wall time <= 1.5 x
 the new container's own time-to-healthy (as the agent measured it) + 3 s.
 A benchmark, not a test: it exits 0 even when a target is missed, but says MISSED.
+BENCH_AGENT_DOCKER=PATH gives the agent another docker client (e.g. a wrapper that
+logs how long each docker call takes).
 Run after `python -m testbed up` (the nginx:1.22 stand-in) and `source .testbed/env`.
 """
 
