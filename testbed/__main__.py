@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed import baseimages, engine, packages, postgres, proxy
+from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy
 from testbed.shell import TestbedError, say
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -26,7 +26,9 @@ def up(env_file: Path | None) -> dict[str, str]:
     say(f"docker client: {client.binary} {client.version} (BuildKit via {client.buildkit})")
     engine.ensure_compose(client)
     baseimages.ensure_all(client)
+    jsimages.ensure_all(client)
     postgres.ensure(client)
+    buildah.ensure(client)
     proxy.ensure(client)
     settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1"}
     if client.buildkit == "env":

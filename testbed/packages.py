@@ -18,6 +18,7 @@ PACKAGES: dict[str, str] = {
     "git": "git repositories for tests and private dependencies",
     "gettext": "msgfmt for the Django example's translations in host tests",
     "iproute2": "ss/ip for diagnostics",
+    "buildah": "the daemonless, unprivileged builder (`shipyard build --builder buildah`)",
 }
 
 

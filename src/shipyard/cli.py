@@ -17,41 +17,50 @@ from shipyard.errors import ShipyardError
 BUG_EXIT_CODE = 70  # EX_SOFTWARE
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command is imported only when it runs (or when --help lists them): `--version` and
+# a single `check` must not pay for importing every stage (issue 12: CLI start-up).
+COMMANDS: dict[str, str] = {
+    "build": "shipyard.commands.build:build_command",
+    "check": "shipyard.commands.check:check_command",
+    "ci": "shipyard.commands.deploy:ci_group",
+    "deploy": "shipyard.commands.deploy:deploy_command",
+    "history": "shipyard.commands.deploy:history_command",
+    "host": "shipyard.commands.deploy:host_group",
+    "init": "shipyard.commands.init:init_command",
+    "publish": "shipyard.commands.build:publish_command",
+    "rollback": "shipyard.commands.deploy:rollback_command",
+    "status": "shipyard.commands.deploy:status_command",
+    "test": "shipyard.commands.imagetest:imagetest_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported by name, the first time they are needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(load_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module behind one command name and return its click command."""
+    from importlib import import_module
+
+    module_name, attribute = COMMANDS[name].split(":")
+    command = getattr(import_module(module_name), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{COMMANDS[name]} is not a click command")
+    return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="shipyard")
 def app() -> None:
     """Package a Python web app for production with Docker, test it, and ship it."""
-
-
-def _register() -> None:
-    """Commands that live in shipyard.commands (each module is parse + render only)."""
-    from shipyard.commands.build import build_command, publish_command
-    from shipyard.commands.check import check_command
-    from shipyard.commands.deploy import (
-        ci_group,
-        deploy_command,
-        history_command,
-        host_group,
-        rollback_command,
-        status_command,
-    )
-    from shipyard.commands.imagetest import imagetest_command
-    from shipyard.commands.init import init_command
-
-    app.add_command(build_command)
-    app.add_command(check_command)
-    app.add_command(ci_group)
-    app.add_command(deploy_command)
-    app.add_command(history_command)
-    app.add_command(host_group)
-    app.add_command(rollback_command)
-    app.add_command(status_command)
-    app.add_command(imagetest_command)
-    app.add_command(init_command)
-    app.add_command(publish_command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,12 +24,16 @@ Defaults, and why:
 * build_args: none. Names the build sets itself (BUILD_REVISION, ...) are
   refused so labels cannot be forged from config.
 * platforms: none, meaning the engine's native platform.
+* builder "docker": BuildKit through the local engine is what developers have;
+  "buildah" is for CI runners that must not be privileged (and gives one digest
+  per commit).
 * moving_tags ["main", "master"]: the usual default branches get a moving
   tag; other branches opt in. A list gives each branch a tag named after it;
   a table maps branch → tag (``{ develop = "edge" }``); [] turns them off.
 * port 8000 (gunicorn/uvicorn's default); health_path unset: `init` finds the app's
   health route (else probes / and counts any answer below 500), and `test` reads the
   path from the image's ENV (HEALTHCHECK_PATH).
+* command: none — `init` picks the server command (shipyard.detect.startcommand).
 * build_packages, runtime_packages: none. Debian packages `shipyard init` adds to
   the builder (headers) and the runtime stage (libraries) on top of what it
   detects — the escape hatch when detection misses one.
@@ -41,6 +45,9 @@ Defaults, and why:
   10 s SIGTERM grace; no smoke or acceptance command unless given.
 * check: `[tool.shipyard.check]` for `shipyard check` (CheckConfig): ignore no rule,
   fail on errors only (`severity = "warning"` fails on warnings too).
+* frontend: `[tool.shipyard.frontend]` (FrontendConfig): a JavaScript build stage
+  whenever a package.json `build` script and a lock are found; the image by package
+  manager and Node version; `enabled = false` for projects whose build is not for the image.
 """
 
 from __future__ import annotations
@@ -52,11 +59,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.agent import agent as agent_contract
+from shipyard.config_sections import DEPLOY_REQUESTS as DEPLOY_REQUESTS
+from shipyard.config_sections import CheckConfig as CheckConfig
+from shipyard.config_sections import Environment as Environment
+from shipyard.config_sections import FrontendConfig as FrontendConfig
+from shipyard.config_sections import TestConfig as TestConfig
+from shipyard.config_sections import (
+    _check_health_path,
+    _check_not_empty,
+    _check_port,
+    _parse_command,
+)
 from shipyard.errors import ConfigError
 from shipyard.image.labels import LABEL_BUILD_ARGS
 from shipyard.image.tags import TAG_PATTERN, sanitize_tag_part, split_registry
-from shipyard.sshtarget import target_problem
 from shipyard.strictconfig import SHIPYARD_TOML as SHIPYARD_TOML
 from shipyard.strictconfig import Invalid as _Invalid
 from shipyard.strictconfig import parse_table as parse_table
@@ -98,16 +114,12 @@ def _check_registry(value: str) -> str | None:
     return None
 
 
-def _check_not_empty(value: str) -> str | None:
-    return "must not be empty" if not value.strip() else None
+BUILDERS = ("docker", "buildah")
 
 
-def _check_port(value: int) -> str | None:
-    return None if 1 <= value <= 65535 else f"must be between 1 and 65535, got {value}"
-
-
-def _check_health_path(value: str) -> str | None:
-    return None if value.startswith("/") else f"must start with '/', got {_show(value)}"
+def _check_builder(value: str) -> str | None:
+    return None if value in BUILDERS else \
+        f"must be one of {', '.join(BUILDERS)}, got {_show(value)}"
 
 
 def _parse_build_args(value: Any) -> Mapping[str, str]:
@@ -161,155 +173,6 @@ def _parse_debian_packages(value: Any) -> tuple[str, ...]:
     return packages
 
 
-DEPLOY_REQUESTS = agent_contract.COMMANDS  # the agent is the one source of its verbs
-"""What a deploy key can ask the host agent for (the ssh remote command's first word)."""
-
-
-def _check_pattern(value: str) -> str | None:
-    if not value:
-        return "must be a non-empty regular expression"
-    try:
-        re.compile(value)
-    except re.error as exc:
-        return f"is not a valid regular expression ({exc}), got {_show(value)}"
-    return None
-
-
-_RULE_ID = re.compile(r"[A-Z]{2,3}[0-9]{3}")
-_SEVERITIES = ("error", "warning", "info")
-
-
-def _parse_rule_ids(value: Any) -> tuple[str, ...]:
-    ids = _string_list(value)
-    for index, rule in enumerate(ids):
-        if not _RULE_ID.fullmatch(rule):
-            raise _Invalid(f"must be a rule id like \"DF003\", got {_show(rule)}", f"[{index}]")
-    return ids
-
-
-def _check_severity(value: str) -> str | None:
-    if value not in _SEVERITIES:
-        return f"must be one of {', '.join(_SEVERITIES)}, got {_show(value)}"
-    return None
-
-
-@dataclass(frozen=True)
-class CheckConfig:
-    """`[tool.shipyard.check]` for `shipyard check`: rules to ignore project-wide (they still
-    show as suppressed) and the severity at which it fails (error: only errors fail)."""
-
-    ignore: tuple[str, ...] = field(default=(), metadata={"parse": _parse_rule_ids})
-    severity: str = field(default="error", metadata={"check": _check_severity})
-
-
-# -- the schema -----------------------------------------------------------------------------------
-
-
-def _check_target(value: str) -> str | None:
-    return target_problem(value)
-
-
-@dataclass(frozen=True)
-class Environment:
-    """`[tool.shipyard.environments.NAME]`: where `shipyard deploy NAME` connects.
-
-    Each value may instead come from the CI variables SSH_DEPLOY_TARGET,
-    SSH_KNOWN_HOSTS and SSH_AUTH (see shipyard.deploy.target for precedence),
-    so all are optional here; the key itself never belongs in the repository.
-    """
-
-    target: str | None = field(default=None, metadata={"check": _check_target})
-    """ssh://user@host[:port] or user@host: the restricted deploy login."""
-    known_hosts: str | None = field(default=None, metadata={"check": _check_not_empty})
-    """A known_hosts file (relative to the project) or the known_hosts lines themselves."""
-    key: str | None = field(default=None, metadata={"check": _check_not_empty})
-    """Path of the private key (relative to the project, ~ expanded); never the key text."""
-    allow_tags: str | None = field(default=None, metadata={"check": _check_pattern})
-    """Regex (re.search) every deployed tag must match, e.g. "^main-" for production:
-    checked by the client and, via shipyard-agent.json from `host setup`, by the agent."""
-
-
-def _check_positive(value: float) -> str | None:
-    return None if value > 0 else f"must be greater than 0, got {value:g}"
-
-
-def _check_grace(value: int) -> str | None:
-    return None if 1 <= value <= 3600 else f"must be between 1 and 3600 seconds, got {value}"
-
-
-def _parse_argv(value: Any) -> tuple[str, ...]:
-    argv = _string_list(value)
-    if argv and not argv[0].strip():
-        raise _Invalid("must start with a program name, got an empty string", "[0]")
-    return argv
-
-
-def _parse_abs_paths(value: Any) -> tuple[str, ...]:
-    paths = _string_list(value)
-    for index, item in enumerate(paths):
-        if not item.startswith("/"):
-            raise _Invalid(f"must be an absolute path in the container, got {_show(item)}",
-                           f"[{index}]")
-    return paths
-
-
-def _parse_names(value: Any) -> tuple[str, ...]:
-    names = _string_list(value)
-    for index, item in enumerate(names):
-        if not item.strip():
-            raise _Invalid("must not be empty", f"[{index}]")
-    return names
-
-
-DEFAULT_REQUIRED_LABELS = (
-    "org.opencontainers.image.title",
-    "org.opencontainers.image.created",
-    "org.opencontainers.image.revision",
-    "org.opencontainers.image.version",
-)
-"""What ties an image to its source (seed 004: labels, commit). `source` is left out by
-default because a checkout without a remote cannot fill it; add it to require it."""
-
-
-@dataclass(frozen=True)
-class TestConfig:
-    """`[tool.shipyard.test]`: how `shipyard test IMAGE` checks an image (shipyard.imagetest).
-
-    Times are seconds. port/health_path None means the top-level port/health_path.
-    """
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    health_timeout: float = field(default=120.0, metadata={"check": _check_positive})
-    """How long the hardened container may take to report `healthy`."""
-    stop_grace: int = field(default=10, metadata={"check": _check_grace})
-    """`docker stop -t`: seconds between SIGTERM and SIGKILL."""
-    port: int | None = field(default=None, metadata={"check": _check_port})
-    health_path: str | None = field(default=None, metadata={"check": _check_health_path})
-    smoke: tuple[str, ...] = field(default=(), metadata={"parse": _parse_argv})
-    """argv run inside the image (entrypoint replaced), e.g. ["python", "-c", "import app"]."""
-    acceptance: str | None = field(default=None, metadata={"check": _check_not_empty})
-    """Command run on the host against the running container (BASE_URL set), e.g. pytest."""
-    acceptance_timeout: float = field(default=600.0, metadata={"check": _check_positive})
-    postgres_image: str = field(default="postgres:15-bookworm",
-                                metadata={"check": _check_not_empty})
-    """Local image for the throwaway PostgreSQL a test run starts (shipyard.imagetest.services)."""
-    compiler_allow: tuple[str, ...] = field(default=(), metadata={"parse": _parse_names})
-    """Build tools allowed in the final image, by tool (gcc, make) or file name (gcc-12)."""
-    volumes: tuple[str, ...] = field(default=("/data",), metadata={"parse": _parse_abs_paths})
-    """Writable volumes mounted into the test container (besides tmpfs /tmp and /run)."""
-    env: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
-    """Non-secret environment for the test containers (it ends up in docker's argv)."""
-    required_labels: tuple[str, ...] = field(
-        default=DEFAULT_REQUIRED_LABELS, metadata={"parse": _parse_names})
-    structure_tests: tuple[str, ...] = field(default=(), metadata={"parse": _parse_names})
-    """container-structure-test YAML files (schemaVersion 2.0.0), relative to the project."""
-    ignore_base_layers: bool = False
-    """Skip the base image's layers when scanning for secrets (see shipyard.imagetest.content)."""
-    ignore_paths: tuple[str, ...] = field(default=(), metadata={"parse": _parse_names})
-    """Glob patterns (fnmatch, no leading /) of files the secret scan should not report."""
-
-
 @dataclass(frozen=True)
 class Config:
     """Validated settings for one project (see the module docstring for the defaults)."""
@@ -327,6 +190,9 @@ class Config:
         default_factory=lambda: types.MappingProxyType({}), metadata={"parse": _parse_build_args}
     )
     platforms: tuple[str, ...] = field(default=(), metadata={"parse": _parse_platforms})
+    builder: str = field(default="docker", metadata={"check": _check_builder})
+    """`docker` (BuildKit through the engine) or `buildah` (daemonless, unprivileged; its
+    `--timestamp` makes two builds of one commit the same digest)."""
     moving_tags: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({"main": "main", "master": "master"}),
         metadata={"parse": _parse_moving_tags},
@@ -340,12 +206,18 @@ class Config:
     runtime_packages: tuple[str, ...] = field(default=(),
                                               metadata={"parse": _parse_debian_packages})
     """Extra Debian packages in the runtime stage, besides the libraries found by ELF scan."""
+    command: tuple[str, ...] = field(default=(), metadata={"parse": _parse_command})
+    """The server command the entrypoint execs after the migrations (one word per item;
+    `${PORT}` and other `${NAME}` expand from the container's environment). Empty: init's
+    own (gunicorn/uvicorn, a Procfile web: line, the console script's options)."""
     environments: Mapping[str, Environment] = field(
         default_factory=lambda: types.MappingProxyType({}))
     """Deploy targets by name (`shipyard deploy NAME`)."""
     test: TestConfig = field(default_factory=TestConfig)
     check: CheckConfig = field(default_factory=CheckConfig)
     """`shipyard test IMAGE` settings."""
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    """The JavaScript build stage `init` writes (FrontendConfig)."""
 
     @property
     def repository(self) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from shipyard.config import Config, load_config
 from shipyard.detect import Project, detect
 from shipyard.detect.devmode import find_dev_mode_files
+from shipyard.detect.frontend import choose_frontend
 from shipyard.detect.native import ARCHES, arches_for
 from shipyard.detect.project import IndexLookup
 from shipyard.errors import UsageError
@@ -72,12 +73,16 @@ def init(
         config = load_config(root)
     project = detect(root, extras=extras, python=python,
                      health_path=config.health_path if config else None,
+                     command=config.command if config else None,
                      arches=arches_for(config.platforms) if config else ARCHES,
                      index=index, base_available=base_available)
     if config is not None:  # [tool.shipyard] build_packages/runtime_packages: the escape hatch
         project.native.configured_build = list(config.build_packages)
         project.native.configured_runtime = list(config.runtime_packages)
-    notes: list[str] = list(project.notes)
+    project.frontend, frontend_warnings, frontend_notes = choose_frontend(
+        project.workspace.root if project.workspace else root, config.frontend if config else None)
+    project.warnings += frontend_warnings
+    notes: list[str] = list(project.notes) + frontend_notes
     if project.workspace is not None:
         notes.append(f"uv workspace member `{project.workspace.member}`: uv.lock at"
                      f" {project.workspace.root} pins it, and `shipyard build` uses that"
@@ -100,7 +105,8 @@ def init(
     skip, replace = _file_choices(files, skip, replace)
     skip = [userfiles.ignore_file(root) if name == userfiles.IGNORE else name for name in skip]
     dev = find_dev_mode_files(root)
-    files, mergers = userfiles.with_dockerignore_merge(root, files, dev, skip)
+    files, mergers = userfiles.with_dockerignore_merge(root, files, dev, skip,
+                                                       local_state=project.context_excludes)
     planned = filewriter.plan(root, files, force, skip=skip, replace=replace, mergers=mergers)
     member = project.workspace.member if project.workspace else None
     warnings, context_notes = userfiles.context_warnings(root, planned, dev,

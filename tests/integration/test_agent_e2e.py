@@ -2,7 +2,8 @@
 
 Why: this is the product's deploy path (seed 000 + seed 004's "pull and run a
 newer tag; roll back by running the previous one"). The Django example is built
-once; v1 and v2 differ only in APP_VERSION, v3 never becomes healthy. Every step
+once; v1 and v2 differ only in APP_VERSION (and their build-time label: v1 is the
+oldest build), v3 never becomes healthy. Every step
 goes through ``ssh deploy-user@host COMMAND`` with the exact authorized_keys line
 ``shipyard host setup`` writes, and is checked from outside: HTTP answers, data
 in the volume, the registry's digests, the journal.
@@ -24,6 +25,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from io import StringIO
@@ -40,6 +42,7 @@ from fixtures.process import run
 from fixtures.registry import Registry, running_registry
 from fixtures.sshd import SSH_BINARY, Sshd, running_sshd
 from shipyard.agent import agent_source
+from shipyard.agent.agent import group_alive
 from shipyard.init import init
 from shipyard.tools.docker import Docker
 
@@ -52,10 +55,12 @@ BROKEN_ENTRYPOINT = (
     '["python", "-c", "import signal, sys, time; '
     "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); "
     "print('v3: broken on purpose, never serving', flush=True); time.sleep(3600)\"]")
+CREATED = "LABEL org.opencontainers.image.created={}\n"
 VARIANTS = {
-    "v1": "ENV APP_VERSION=v1\n",
-    "v2": "ENV APP_VERSION=v2\n",
-    "v3": f"ENV APP_VERSION=v3\nENTRYPOINT {BROKEN_ENTRYPOINT}\n",
+    "v1": "ENV APP_VERSION=v1\n" + CREATED.format("2025-01-01T10:00:00Z"),
+    "v2": "ENV APP_VERSION=v2\n" + CREATED.format("2025-01-02T10:00:00Z"),
+    "v3": f"ENV APP_VERSION=v3\nENTRYPOINT {BROKEN_ENTRYPOINT}\n"
+          + CREATED.format("2025-01-03T10:00:00Z"),
 }
 # Per-host settings, as compose.override.yaml is meant for: the port, and health
 # checks tuned so a never-healthy version is detected in seconds, not a minute.
@@ -67,7 +72,7 @@ services:
     healthcheck:
       interval: 2s
       timeout: 5s
-      start_period: 6s
+      start_period: 30s
       retries: 3
 """
 AGENT_CONFIG = {"deploy_timeout": 180, "lock_timeout": 300, "log_lines": 20}
@@ -180,9 +185,11 @@ class Deployment:
         return self.project / ".shipyard" / "journal.jsonl"
 
     def journal(self) -> list[dict[str, Any]]:
+        """The outcomes, without the ``started`` intent line each action writes first."""
         if not self.journal_path.exists():
             return []
-        return [json.loads(line) for line in self.journal_path.read_text().splitlines()]
+        entries = [json.loads(line) for line in self.journal_path.read_text().splitlines()]
+        return [e for e in entries if e["outcome"] != "started"]
 
     def lock_record(self) -> dict[str, Any]:
         path = self.project / ".shipyard" / "deploy.lock"
@@ -276,7 +283,8 @@ def test_deploy_update_break_roll_back(deployment: Deployment, published: Publis
     assert "==> IMAGE_TAG: (none) -> v1 (.env)" in first.stdout
     assert d.version() == "v1" and d.health()["status"] == "ok"
     assert d.ok("status").stdout.splitlines() == [
-        "tag: v1", f"digest: {published.digests['v1']}", "web: running healthy",
+        "tag: v1", f"digest: {published.digests['v1']}",
+        f"web: running healthy v1 {published.digests['v1']}", "drift: none",
         "zero-downtime: no (no proxy service in compose.yaml: a deploy stops the old "
         "container before the new one serves; see `shipyard init`)"]
     d.add_entry("ada", "written under v1")
@@ -310,7 +318,7 @@ def test_deploy_update_break_roll_back(deployment: Deployment, published: Publis
     assert d.entries() == [("ada", "written under v1")]
 
     # `deploy` without a tag re-pulls and restarts the configured tag, like the seed.
-    d.ok()
+    d.ok("deploy")
     assert d.version() == "v1"
 
     journal = d.journal()
@@ -384,3 +392,89 @@ def test_killed_agent_mid_deploy_then_next_deploy_succeeds(deployment: Deploymen
     assert d.lock_record() == {}
     status, _ = http_get(f"http://127.0.0.1:{d.port}/")
     assert status == 200
+
+
+@contextmanager
+def registry_paused(registry: Registry) -> Iterator[None]:
+    """SIGSTOP the registry process: a pull from it hangs, as from a registry that is down."""
+    config = str(registry.storage_dir.parent / "config.yml").encode()
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and _cmdline(p)[-1:] == [config]]
+    assert pids, f"no registry process serving {config!r}"
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+def _cmdline(proc: Path) -> list[bytes]:
+    try:
+        return (proc / "cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    except OSError:
+        return []
+
+
+def test_issue11_faults_on_the_real_engine(deployment: Deployment, published: Published) -> None:
+    """Faults 1, 2, 3, 6 and 7 of issue 11 through sshd, dockerd and the registry."""
+    d = deployment
+    repository = f"{published.registry.host}/{REPOSITORY}"
+    d.ok("deploy", "v1")
+    d.ok("deploy", "v2")
+
+    # 6: an older build never replaces a newer one; the loser says why.
+    older = d.ssh("deploy", "v1")
+    assert older.returncode == 1, older.stdout + older.stderr
+    assert ("v1 was built 2025-01-01T10:00:00Z, before v2, which runs now (built "
+            "2025-01-02T10:00:00Z)") in older.stderr
+    assert d.version() == "v2"
+
+    # 1: no journal, no switch.
+    journal = d.journal_path
+    saved = journal.with_name("journal.saved")
+    journal.rename(saved)
+    journal.mkdir()
+    try:
+        unjournaled = d.ssh("deploy", "v3")
+    finally:
+        journal.rmdir()
+        saved.rename(journal)
+    assert unjournaled.returncode == 1, unjournaled.stdout + unjournaled.stderr
+    assert "cannot write the journal" in unjournaled.stderr
+    assert "IMAGE_TAG=v2\n" in d.env_text() and d.version() == "v2"
+
+    with registry_paused(published.registry):
+        # 7: an agent killed while `docker compose pull` hangs leaves that pull running.
+        victim = d.start("deploy", "v3")
+        wait_until(lambda: d.lock_record().get("step") == "pull", "the deploy to reach pull")
+        record = d.lock_record()
+        os.kill(record["pid"], signal.SIGKILL)
+        victim.communicate(timeout=120)
+        assert group_alive(record["group"])  # the orphaned pull outlived its agent
+
+        # 2: status tells what runs, not what the env file says.
+        status = d.ok("status").stdout.splitlines()
+        assert status[0] == "tag: v3"
+        assert status[2:-1] == [f"web: running healthy v2 {published.digests['v2']}",
+                              f"drift: web runs {repository}:v2, the env file says "
+                              f"{repository}:v3"]
+
+        # 3 and 7: the next call stops the orphan (if compose has not died by itself yet,
+        # of EPIPE on the dead agent's pipe: tests/unit/test_agent_flow.py pins that case);
+        # the rollback needs no registry.
+        orphan_left = group_alive(record["group"])
+        started = time.monotonic()
+        back = d.ok("rollback", "v1")
+        assert time.monotonic() - started < 120  # not lock_timeout (300 s) behind the orphan
+        if orphan_left:
+            assert f"!!! stopping process group {record['group']} (step pull)" in back.stdout
+        assert not group_alive(record["group"])
+        assert "==> every image is on this host: nothing to pull" in back.stdout
+        assert d.version() == "v1"
+    interrupted, done = d.journal()[-2:]
+    assert (interrupted["outcome"], interrupted["tag_requested"], interrupted["tag_after"]) == (
+        "interrupted", "v3", "v2")
+    assert (done["action"], done["outcome"], done["tag_after"]) == ("rollback", "ok", "v1")
+    assert d.ok("status").stdout.splitlines()[-2] == "drift: none"  # then zero-downtime

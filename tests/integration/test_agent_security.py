@@ -203,37 +203,31 @@ def test_allow_pattern_is_enforced_over_ssh(restricted: RestrictedHost) -> None:
 def test_forced_tty_gets_no_shell(restricted: RestrictedHost) -> None:
     """``ssh -tt``: restrict denies the pty and ssh hangs up. sshd may still have started
     the forced command (the client pipelines its request), so the agent, and only the
-    agent, may have run: a refused shell changes nothing, a plain login at most deploys
-    the configured tag."""
+    agent, may have run: a refused shell changes nothing, and a plain login (no command)
+    is refused too (issue 11, fault 4: it used to deploy the configured tag)."""
     before = tree(restricted.project)
     shell = restricted.ssh("bash", "-i", extra=("-tt",), input=f"touch {restricted.marker}\n")
     assert (shell.returncode, shell.stdout) == (255, "")
     assert "PTY allocation request failed" in shell.stderr
     assert_nothing_changed(restricted, before)
     login = restricted.ssh(extra=("-tt",), input=f"touch {restricted.marker}\n")
-    assert (login.returncode, login.stdout) == (255, ""), login.stderr
-    assert not restricted.marker.exists()
-    agent_steps = {"config", "pull", "up", "ps", "logs"}
-    for argv in restricted.fake.argvs():
-        assert (argv[0] == "compose" and argv[1] in agent_steps) or argv[:2] == [
-            "image", "inspect"], argv
-    assert (restricted.project / ".env").read_text().endswith("IMAGE_TAG=v1\n")
+    assert login.returncode in (2, 255) and login.stdout == "", login.stderr
+    assert_nothing_changed(restricted, before)
 
 
-def test_login_without_a_command_gets_the_agent_not_a_shell(restricted: RestrictedHost) -> None:
-    """No command: the agent deploys the configured tag, like the seed's fixed command;
-    what the client types on stdin is never read by anything."""
+def test_login_without_a_command_is_refused(restricted: RestrictedHost) -> None:
+    """No command: refused like any text outside the grammar, nothing defaults to
+    deploying (issue 11, fault 4); what the client types on stdin is never read."""
+    before = tree(restricted.project)
     typed = f"echo PWNED-{restricted.marker.name}; touch {restricted.marker}\nexit\n"
     result = restricted.ssh(input=typed)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[0].startswith("==> deploy v1 in ")
-    assert f"PWNED-{restricted.marker.name}" not in result.stdout
-    assert not restricted.marker.exists()
-    calls = restricted.fake.argvs()
-    assert ["compose", "pull"] in calls
-    assert calls[calls.index(["compose", "pull"]) + 1][:4] == ["compose", "up", "-d", "--wait"]
-    journal = (restricted.project / ".shipyard" / "journal.jsonl").read_text().splitlines()
-    assert len(journal) == 2 and '"outcome": "ok"' in journal[1]
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    agent_says = [x for x in result.stderr.splitlines() if not x.startswith("Pseudo-terminal")]
+    assert len(agent_says) == 1 and agent_says[0].startswith("refused: no command given"), (
+        result.stderr)
+    assert f"PWNED-{restricted.marker.name}" not in result.stdout + result.stderr
+    assert_nothing_changed(restricted, before)
 
 
 def test_shell_with_a_command_is_refused(restricted: RestrictedHost) -> None:

@@ -207,8 +207,9 @@ def _exercise(sshd: Sshd, key: KeyPair, host: HostProject, cwd: Path) -> None:
     assert status_tag(shipyard(["status", "staging"], env, cwd)) == "v1"
 
     missing = shipyard(["deploy", "staging", "v9-not-pushed"], env, cwd)
-    assert missing.code == 1, (missing.stdout, missing.stderr)  # failed, rolled back
-    assert "error: staging: deploy failed (rolled back) (agent exit status 1)" in missing.stderr
+    assert missing.code == 1, (missing.stdout, missing.stderr)  # failed, v1 runs again
+    assert ("error: staging: deploy failed; the version that ran before runs again "
+            "(agent exit status 1)") in missing.stderr
     assert status_tag(shipyard(["status", "staging"], env, cwd)) == "v1"
 
     unknown = shipyard(["rollback", "staging", "v7"], env, cwd)

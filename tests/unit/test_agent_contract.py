@@ -21,8 +21,9 @@ from shipyard.image import tags
 def test_every_agent_exit_code_has_a_client_meaning_and_no_other() -> None:
     codes = {value for name, value in vars(agent).items() if name.startswith("EXIT_")}
     assert set(client.AGENT_EXIT) == codes
-    assert client.AGENT_EXIT[agent.EXIT_OK] == "ok"
-    assert client.AGENT_EXIT[agent.EXIT_REFUSED] == "refused"
+    assert client.AGENT_EXIT[agent.EXIT_OK] == "done"
+    assert client.AGENT_EXIT[agent.EXIT_REFUSED].startswith("refused")
+    assert len(set(client.AGENT_EXIT.values())) == len(client.AGENT_EXIT)  # distinct words
 
 
 def test_the_client_requests_are_the_agent_commands() -> None:

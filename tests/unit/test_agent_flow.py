@@ -99,9 +99,14 @@ class Host:
         assert result.returncode == 0, result.stdout + result.stderr
         return result
 
-    def journal(self) -> list[dict[str, Any]]:
+    def journal_lines(self) -> list[dict[str, Any]]:
+        """Every journal line, the ``started`` intents included."""
         path = self.project / ".shipyard" / "journal.jsonl"
         return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    def journal(self) -> list[dict[str, Any]]:
+        """The outcomes (what happened), without the ``started`` intent lines."""
+        return [e for e in self.journal_lines() if e["outcome"] != "started"]
 
     def env(self) -> str:
         return (self.project / ".env").read_text()
@@ -140,8 +145,9 @@ def test_first_deploy_then_update(host: Host) -> None:
     first = host.ok("deploy v1")
     assert host.env() == tagged("v1")
     assert "==> IMAGE_TAG: (none) -> v1 (.env)" in first.stdout
-    # `config` before `up`: is there a proxy for a zero-downtime deploy? (no: plain up)
-    assert host.commands()[-6:] == ["pull", "config", "up", "ps", "config", "image inspect"]
+    commands = host.commands()
+    assert commands.index("pull") < commands.index("up")
+    assert commands[-4:] == ["up", "ps", "config", "image inspect"]
     up = next(a for a in host.fake.argvs() if a[:2] == ["compose", "up"])
     assert up[2:6] == ["-d", "--wait", "--wait-timeout", up[5]] and int(up[5]) > 250
     host.ok("deploy v2")
@@ -166,7 +172,8 @@ def test_status_and_history_output(host: Host) -> None:
     host.ok("deploy v2")
     status = host.ok("status").stdout.splitlines()
     digest = host.journal()[-1]["digest_after"]
-    assert status == ["tag: v2", f"digest: {digest}", "web: running healthy",
+    assert status == ["tag: v2", f"digest: {digest}", f"web: running healthy v2 {digest}",
+                      "drift: none",
                       "zero-downtime: no (no proxy service in compose.yaml: a deploy stops the "
                       "old container before the new one serves; see `shipyard init`)"]
     lines = (host.project / ".shipyard" / "journal.jsonl").read_text().splitlines()
@@ -183,7 +190,7 @@ def test_status_and_history_write_nothing(host: Host) -> None:
 def test_deploy_without_a_tag_repulls_the_configured_tag(host: Host) -> None:
     (host.project / ".env").write_text(tagged("main"))
     host.fake.preload(REPO, "main")
-    result = host.ok(None)
+    result = host.ok("deploy")
     assert "==> deploy main" in result.stdout and "IMAGE_TAG:" not in result.stdout
     assert "pull" in host.commands() and "up" in host.commands()
     assert host.env() == tagged("main")
@@ -191,7 +198,7 @@ def test_deploy_without_a_tag_repulls_the_configured_tag(host: Host) -> None:
 
 
 def test_deploy_without_a_tag_needs_one_configured(host: Host) -> None:
-    result = host.run(None)
+    result = host.run("deploy")
     assert result.returncode == 4
     assert "sets no IMAGE_TAG; deploy an explicit tag first" in result.stderr
     assert "pull" not in host.commands()
@@ -226,7 +233,7 @@ def test_unknown_tag_fails_at_pull_and_is_rolled_back(host: Host) -> None:
 
 def test_failed_first_deploy_restores_the_env_file_and_says_failed(host: Host) -> None:
     result = host.run("deploy v3")
-    assert result.returncode == 1
+    assert result.returncode == 6  # failed, and NOT restored (there was nothing to restore)
     assert "no previous version to restore" in result.stderr
     assert host.env() == ENV_START
     assert host.journal()[-1]["outcome"] == "failed"
@@ -237,7 +244,7 @@ def test_repulled_mutable_tag_is_pointed_back_at_the_old_image(host: Host) -> No
     host.fake.preload(REPO, "main")
     old_id, new_id = host.fake.image_id("main", 0), host.fake.image_id("main", 1)
     host.fake.set_rules(repository=REPO, generation={"main": 1}, broken_ids=[new_id])
-    result = host.run(None)
+    result = host.run("deploy")
     assert result.returncode == 1, result.stdout + result.stderr
     assert ["tag", old_id, f"{REPO}:main"] in host.fake.argvs()
     assert host.fake.state()["running_id"] == old_id
@@ -433,7 +440,7 @@ def test_killed_first_deploy_leaves_no_known_good_version(host: Host) -> None:
     victim.communicate(timeout=10)
     host.fake.set_rules(repository=REPO, broken_tags=["v3"])
     result = host.run("deploy v3")
-    assert result.returncode == 1
+    assert result.returncode == 6
     assert "no previous version to restore" in result.stderr  # v1 never proved healthy
     assert host.env() == tagged("v1")  # the env file as this run found it
     assert [e["outcome"] for e in host.journal()] == ["interrupted", "failed"]
@@ -462,3 +469,164 @@ def test_a_vanished_ssh_client_does_not_stop_the_deploy(host: Host) -> None:
     proc.stderr.close()
     assert proc.wait(timeout=60) == 0
     assert host.env() == tagged("v2") and host.journal()[-1]["outcome"] == "ok"
+
+
+# --- issue 11: faults that must not come back (each test failed before its fix) ---------
+def _break_journal(host: Host) -> Path:
+    """Make the journal unwritable, also for root: a directory where the file was."""
+    journal = host.project / ".shipyard" / "journal.jsonl"
+    saved = journal.with_name("journal.saved")
+    journal.rename(saved)
+    journal.mkdir()
+    return saved
+
+
+def _mend_journal(host: Host, saved: Path) -> None:
+    journal = host.project / ".shipyard" / "journal.jsonl"
+    journal.rmdir()
+    saved.rename(journal)
+
+
+def test_fault1_unwritable_journal_stops_the_deploy_before_anything_switches(host: Host) -> None:
+    host.ok("deploy v1")
+    _break_journal(host)
+    calls = len(host.fake.calls())
+    result = host.run("deploy v2")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "cannot write the journal" in result.stderr
+    assert "nothing was changed" in result.stderr and "Traceback" not in result.stderr
+    assert host.env() == tagged("v1") and host.fake.state()["running"] == "v1"
+    assert not [a for a in host.fake.argvs()[calls:] if a[:2] in (["compose", "pull"],
+                                                                   ["compose", "up"])]
+
+
+def test_fault1_intent_first_and_an_unjournaled_outcome_is_told_as_it_is(host: Host) -> None:
+    host.ok("deploy v1")
+    host.fake.set_rules(repository=REPO, up_seconds=1.0)
+    proc = host.start("deploy v2")
+    wait_until(lambda: host.fake.state().get("up_started") == 2, "the deploy to reach `up`")
+    intent = host.journal_lines()[-1]
+    assert (intent["outcome"], intent["tag_before"], intent["tag_requested"]) == (
+        "started", "v1", "v2")  # written before the switch
+    saved = _break_journal(host)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err  # v2 went live: that is what is reported
+    assert "cannot write the outcome (ok) to the journal" in err and "v2 runs" in err
+    assert host.fake.state()["running"] == "v2" and host.env() == tagged("v2")
+    _mend_journal(host, saved)
+    host.fake.set_rules(repository=REPO)
+    host.ok("deploy v2")
+    interrupted = host.journal()[-2]
+    assert (interrupted["outcome"], interrupted["tag_after"]) == ("interrupted", "v2")
+    assert "during journal" in interrupted["detail"]
+
+
+def test_fault2_status_reports_what_runs_and_the_drift_from_the_env_file(host: Host) -> None:
+    host.ok("deploy v1")
+    v1_digest = host.journal()[-1]["digest_after"]
+    host.fake.set_rules(repository=REPO, pull_seconds=30)
+    victim = host.start("deploy v2")
+    wait_until(lambda: host.fake.state().get("pull_started") == 2, "the deploy to reach pull")
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=10)
+    assert host.env() == tagged("v2")  # the env file names a version that never ran
+    status = host.ok("status").stdout.splitlines()
+    assert status[0] == "tag: v2"
+    assert status[2:-1] == [f"web: running healthy v1 {v1_digest}",
+                          f"drift: web runs {REPO}:v1, the env file says {REPO}:v2"]
+    host.fake.set_rules(repository=REPO)
+    host.ok("deploy v2")
+    interrupted, done = host.journal()[-2:]
+    assert (interrupted["outcome"], interrupted["tag_after"]) == ("interrupted", "v1")
+    assert (done["outcome"], done["tag_after"]) == ("ok", "v2")
+    assert host.ok("status").stdout.splitlines()[-2] == "drift: none"  # then zero-downtime
+
+
+def test_fault3_rollback_works_with_the_registry_down(host: Host) -> None:
+    host.ok("deploy v1")
+    host.ok("deploy v2")
+    host.fake.set_rules(repository=REPO, registry_down=True)
+    result = host.run("rollback")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "==> every image is on this host: nothing to pull" in result.stdout
+    assert host.fake.state()["running"] == "v1" and host.env() == tagged("v1")
+    assert ["compose", "pull"] not in host.fake.argvs()[-12:]
+    deploy = host.run("deploy v2")  # a deploy always pulls: a tag may have moved
+    assert deploy.returncode == 1 and "connection refused" in deploy.stdout
+    assert host.fake.state()["running"] == "v1"
+
+
+def test_fault3_rollback_pulls_only_the_missing_images(host: Host) -> None:
+    host.ok("deploy v1")
+    host.ok("deploy v2")
+    state = host.fake.state()
+    del state["images"][f"{REPO}:v1"]  # pruned on the host
+    (host.fake.root / "state.json").write_text(json.dumps(state))
+    result = host.ok("rollback")
+    assert "==> docker compose pull web" in result.stdout
+    assert ["compose", "pull", "web"] in host.fake.argvs()
+    assert host.fake.state()["running"] == "v1"
+
+
+def test_fault4_a_session_without_a_command_is_refused(host: Host) -> None:
+    (host.project / ".env").write_text(tagged("main"))
+    host.fake.preload(REPO, "main")
+    result = host.run(None)  # sshd leaves SSH_ORIGINAL_COMMAND unset
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("refused: no command given") and result.stdout == ""
+    assert host.fake.calls() == [] and host.journal_lines() == []
+    assert host.env() == tagged("main")
+
+
+CREATED = {"v1": "2025-01-01T10:00:00Z", "v2": "2025-01-02T10:00:00.5+00:00"}
+
+
+def test_fault6_an_older_build_never_replaces_a_newer_one(host: Host) -> None:
+    host.fake.set_rules(repository=REPO, created=CREATED)
+    host.ok("deploy v1")
+    host.ok("deploy v2")
+    result = host.run("deploy v1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("v1 was built 2025-01-01T10:00:00Z, before v2, which runs now (built "
+            "2025-01-02T10:00:00.5+00:00): a deploy never replaces a newer build with an older "
+            "one; `rollback v1` goes back on purpose") in result.stderr
+    assert host.fake.state()["running"] == "v2" and host.env() == tagged("v2")
+    assert host.journal()[-1]["outcome"] == "failed-rolled-back"
+    host.ok("rollback v1")  # going back on purpose is what rollback is for
+    assert host.fake.state()["running"] == "v1"
+    host.ok("deploy v2")
+    assert host.fake.state()["running"] == "v2"
+
+
+def test_fault6_two_deploys_at_once_the_older_build_loses_and_says_why(host: Host) -> None:
+    host.fake.set_rules(repository=REPO, created=CREATED, up_seconds=1.0)
+    newer = host.start("deploy v2")
+    wait_until(lambda: '"tag_requested": "v2"' in host.lock_record(), "v2 to hold the lock")
+    older = host.start("deploy v1")
+    _, err_new = newer.communicate(timeout=60)
+    _, err_old = older.communicate(timeout=60)
+    assert (newer.returncode, older.returncode) == (0, 1), err_new + err_old
+    assert "a deploy never replaces a newer build with an older one" in err_old
+    assert host.fake.state()["running"] == "v2" and host.env() == tagged("v2")
+
+
+@pytest.mark.parametrize("drops_fds", [False, True], ids=["holds-the-lock", "lock-free"])
+def test_fault7_the_orphaned_step_of_a_killed_agent_is_stopped_by_the_next_call(
+        host: Host, drops_fds: bool) -> None:
+    host.ok("deploy v1")
+    host.fake.set_rules(repository=REPO, pull_seconds=60, pull_drops_fds=drops_fds)
+    victim = host.start("deploy v2")
+    wait_until(lambda: host.fake.state().get("pull_started") == 2, "the deploy to reach pull")
+    record = json.loads(host.lock_record())
+    group = record["group"]
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=10)
+    assert agent_module.group_alive(group)  # the orphaned `compose pull` runs on
+    host.fake.set_rules(repository=REPO)
+    started = time.monotonic()
+    result = host.ok("deploy v2")
+    assert time.monotonic() - started < 30  # not the orphan's 60 s
+    assert (f"!!! stopping process group {group} (step pull) left running by the killed agent "
+            f"pid {victim.pid}") in result.stdout
+    assert not agent_module.group_alive(group)
+    assert host.fake.state()["running"] == "v2" and host.lock_record() == ""

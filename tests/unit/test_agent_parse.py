@@ -44,7 +44,6 @@ def _outcome(text: str | None) -> Request | str:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    (None, Request("deploy")),
     ("deploy", Request("deploy")),
     ("deploy v1", Request("deploy", tag="v1")),
     ("deploy main-1a2b3c4", Request("deploy", tag="main-1a2b3c4")),
@@ -63,6 +62,7 @@ def test_accepted(text: str | None, expected: Request) -> None:
 
 
 @pytest.mark.parametrize(("text", "why"), [
+    (None, "no command given"),  # a plain login or `ssh -tt`: never a default deploy
     ("", "is not an agent command"),
     (" ", "is not an agent command"),
     ("deploy ", "not a valid tag"),
@@ -123,7 +123,7 @@ def test_accepted(text: str | None, expected: Request) -> None:
     ("rsync --server -e.Lsfx . /tmp", "is not an agent command"),
     ("docker compose up -d", "is not an agent command"),
 ], ids=lambda v: repr(v)[:40])
-def test_refused(text: str, why: str) -> None:
+def test_refused(text: str | None, why: str) -> None:
     with pytest.raises(Refused, match=re.escape(why)) as caught:
         parse_command(text)
     message = str(caught.value)

@@ -52,12 +52,14 @@ def test_contract_is_documented_in_the_docstring() -> None:
     for needle in ("SSH_ORIGINAL_COMMAND", "--project", "--key-id", "SHIPYARD_AGENT_DOCKER",
                    ".shipyard/journal.jsonl", ".shipyard/deploy.lock", "fcntl.flock",
                    "shipyard-agent.json", "refused:", "tag: v2", "digest: sha256:",
-                   "failed-rolled-back", "interrupted", "duration_s", "tag_requested",
+                   "failed-rolled-back", "interrupted", "started", "drift:", "duration_s",
+                   "tag_requested",
                    *agent_module.CONFIG_KEYS):
         assert needle in doc, needle
-    for code, meaning in ((0, "ok"), (1, "deploy/rollback failed"), (2, "request refused"),
+    for code, meaning in ((0, "done"), (1, "deploy/rollback failed"), (2, "request refused"),
                           (3, "lock timeout"), (4, "configuration error"),
-                          (5, "rollback target unknown")):
+                          (5, "rollback target unknown"),
+                          (6, "deploy/rollback failed and the previous version was NOT")):
         assert f"{code} {meaning}" in " ".join(doc.split()), meaning
 
 

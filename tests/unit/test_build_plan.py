@@ -226,3 +226,19 @@ def test_configured_platforms_reach_the_build(tmp_path: Path) -> None:
                       ca_bundle=None)
     argv = build_argv(plan.spec, "env", tmp_path / "iid")
     assert argv[argv.index("--platform") + 1] == "linux/amd64"
+
+
+def test_sbom_time_is_the_commit_time_so_two_builds_of_one_commit_agree(
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    from shipyard.imagebuild.run import _created
+
+    config = load_config(_config(tmp_path))
+    plan = plan_build(config, _context(), RepoFacts(COMMIT, (), False, None), BASE, now=NOW,
+                      ca_bundle=None)
+    first = cyclonedx("r/app:t", "sha256:1", [], _created(plan, NOW))
+    second = cyclonedx("r/app:t", "sha256:1", [], _created(plan, NOW + timedelta(hours=1)))
+    assert first == second
+    assert first["metadata"]["timestamp"] == "2026-11-20T10:00:00Z"  # type: ignore[index]

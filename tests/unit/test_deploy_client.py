@@ -183,6 +183,9 @@ with open(os.environ["STUB_RECORD"], "w") as out:
     json.dump({{"argv": argv, "stdin": sys.stdin.read() if not sys.stdin.isatty() else ""}}, out)
 words = argv[argv.index("--") + 1:]
 mode = os.environ.get("STUB_MODE", "agent")
+if mode == "killed":  # the local ssh dies (OOM killer, a cancelled CI job)
+    print("==> deploy v2", flush=True)
+    os.kill(os.getpid(), 9)
 if mode == "fail":
     log = argv[argv.index("-E") + 1]
     with open(log, "a") as out:
@@ -214,7 +217,7 @@ def spec_for(tmp_path: Path) -> object:
         "SSH_KNOWN_HOSTS": KNOWN})
 
 
-@pytest.mark.parametrize("agent_exit", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("agent_exit", [0, 1, 2, 3, 4, 5, 6])
 def test_send_returns_the_agents_exit_status(tmp_path: Path, stub_ssh: Path,
                                              monkeypatch: pytest.MonkeyPatch,
                                              agent_exit: int) -> None:
@@ -224,6 +227,46 @@ def test_send_returns_the_agents_exit_status(tmp_path: Path, stub_ssh: Path,
         code = send(credentials, make_request("deploy", "v2"), lines.append)
     assert code == agent_exit
     assert lines == ["==> deploy v2", "error: something on stderr", "done"]
+
+
+# issue 11, fault 5: the words match the outcome; every outcome has its own status.
+OUTCOMES = [
+    ("deploy", 1, "staging: deploy failed; the version that ran before runs again "
+                  "(agent exit status 1)"),
+    ("rollback", 1, "staging: rollback failed; the version that ran before runs again "
+                    "(agent exit status 1)"),
+    ("deploy", 6, "staging: deploy failed and the previous version was NOT restored: the host "
+                  "needs a look (`shipyard status`) (agent exit status 6)"),
+    ("rollback", 6, "staging: rollback failed and the previous version was NOT restored: the "
+                    "host needs a look (`shipyard status`) (agent exit status 6)"),
+    ("deploy", 2, "staging: deploy refused by the host agent; nothing ran (agent exit status 2)"),
+    ("status", 1, "staging: status failed: the host could not read the project's state "
+                  "(agent exit status 1)"),
+    ("deploy", 42, "staging: deploy ended with an unexpected status (agent exit status 42)"),
+]
+
+
+@pytest.mark.parametrize(("verb", "code", "message"), OUTCOMES,
+                         ids=[f"{v}-{c}" for v, c, _ in OUTCOMES])
+def test_agent_exit_words_match_the_outcome(verb: str, code: int, message: str) -> None:
+    error = AgentExit("staging", verb, code)
+    assert str(error) == message and error.exit_code == code
+    assert "rolled back" not in str(error)  # the old catch-all words for every exit 1
+
+
+def test_a_killed_local_ssh_is_not_an_agent_status(tmp_path: Path, stub_ssh: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_MODE", "killed")
+    lines: list[str] = []
+    with pytest.raises(SshConnectionError) as info, \
+            materialize(spec_for(tmp_path)) as credentials:  # type: ignore[arg-type]
+        send(credentials, make_request("deploy", "v2"), lines.append)
+    assert lines == ["==> deploy v2"]
+    assert info.value.exit_code == 255
+    assert str(info.value).startswith(
+        "the local ssh to deploy@127.0.0.1 was killed by SIGKILL during `deploy v2`; "
+        "whether the host finished it is unknown")
+    assert "shipyard status" in (info.value.hint or "")
 
 
 def test_secrets_never_in_argv(tmp_path: Path, stub_ssh: Path) -> None:
@@ -277,7 +320,7 @@ def test_commands_send_words_and_exit_with_the_agents_status(
     assert isinstance(result.exception, AgentExit), result.output
     assert result.exception.exit_code == 3  # shipyard.cli.main exits with this
     assert str(result.exception) == (
-        f"staging: {args[0]} another deploy holds the lock (timed out waiting) "
+        f"staging: {args[0]} not started: another deploy holds the lock (timed out waiting) "
         "(agent exit status 3)")
     recorded = json.loads(stub_ssh.read_text())
     assert recorded["argv"][-len(words) - 1:] == ["--", *words]

@@ -456,7 +456,7 @@ ENTRYPOINTS = [
     ("django-no-migrations", False, ["exec gunicorn", "--worker-tmp-dir /dev/shm"]),
     ("flask-pinned", False, ["exec gunicorn", "--worker-tmp-dir /dev/shm", "app:app"]),
     ("fastapi-uv-package", False, ["exec uvicorn", "--proxy-headers", "svc.main:app"]),
-    ("console-script", False, ["exec tool-serve"]),
+    ("console-script", False, ["exec python /usr/local/lib/shipyard/launch.py tool-serve"]),
     ("example-django", True, ["exec gunicorn", "--worker-tmp-dir /dev/shm",
                               "guestbook.wsgi:application"]),
 ]

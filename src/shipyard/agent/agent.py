@@ -31,30 +31,39 @@ at most 256 characters)::
     deploy [TAG]      deploy TAG, or without TAG re-pull and restart the configured tag
     rollback [TAG]    back to the last good tag before the current one, or to TAG
                       (which must have been deployed successfully here before)
-    status            tag, digest and one line per service
+    status            tag, digest, one line per service, drift of what runs from .env
     history [N]       the last N (default 10, 1..9999) journal lines, as stored
 
-No SSH_ORIGINAL_COMMAND at all (``ssh host`` without a command) means ``deploy``,
-like the seed's fixed command. TAG follows the OCI tag grammar
-``[A-Za-z0-9_][A-Za-z0-9._-]{0,127}``: no registry, repository or digest, ever;
-the image repository is fixed by the project's compose file. An explicit TAG must
-also match the project's ``allow_tags`` pattern (``re.search``) if one is set.
+No SSH_ORIGINAL_COMMAND at all (``ssh host`` without a command, also ``ssh -tt``) is
+refused like any other text outside the grammar: nothing defaults to deploying.
+TAG follows the OCI tag grammar ``[A-Za-z0-9_][A-Za-z0-9._-]{0,127}``: no registry,
+repository or digest, ever; the image repository is fixed by the project's compose
+file. An explicit TAG must also match the project's ``allow_tags`` pattern
+(``re.search``) if one is set.
 Anything else is refused: one line on stderr starting ``refused:``, exit 2, and
 nothing runs, is written or is journaled.
 
-Exit codes: 0 ok; 1 deploy/rollback failed (the previous version was restored,
-unless the journal says ``failed``), also status could not be read; 2 request
-refused; 3 lock timeout; 4 configuration error (bad --project/--key-id, bad or
-unknown key in shipyard-agent.json, no tag configured, docker or hook not found);
-5 rollback target unknown.
+Exit codes (EXIT_* below; the client words them, see shipyard/deploy/client.py):
+0 done; 1 deploy/rollback failed and what ran before runs again (restored, or never
+stopped: a failed hook or pull, an older build, an unwritable journal), also status
+could not be read; 2 request refused (nothing ran); 3 lock timeout; 4 configuration
+error (bad --project/--key-id, bad or unknown key in shipyard-agent.json, no tag
+configured, docker or hook not found); 5 rollback target unknown; 6 deploy/rollback
+failed and the previous version was NOT restored (journal outcome ``failed``; or
+there was none: first deploy): the host needs a look.
 
 Output: progress on stdout, one flushed line at a time (``==> step``, ``!!! problem``,
 and the output of docker compose and the hook indented by two spaces); errors on
 stderr. ``status`` prints exactly::
 
-    tag: v2                      (or "tag: (none)")
-    digest: sha256:...           (or "digest: unknown")
-    web: running healthy         per container: SERVICE: STATE HEALTH (health "-": none)
+    tag: v2                      what the env file says (or "tag: (none)")
+    digest: sha256:...           of the image it names here (or "digest: unknown")
+    web: running healthy v2 sha256:...
+                                 per container: SERVICE: STATE HEALTH (health "-": none),
+                                 and for a running one the TAG it was created from and
+                                 the digest (else the image id) of the image it RUNS
+    drift: none                  or "; "-joined differences of what runs from the env
+                                 file (another tag, or an earlier image of the same tag)
     zero-downtime: yes (...)     or "zero-downtime: no (why)": is there a proxy (below)
 
 Per-project config, optional: ``<project>/shipyard-agent.json``::
@@ -68,8 +77,13 @@ runs (argv, no shell, cwd = project, env SHIPYARD_PROJECT, SHIPYARD_ACTION,
 SHIPYARD_TAG_BEFORE, SHIPYARD_TAG_AFTER) before anything changes; if it fails,
 nothing changes and the deploy fails (exit 1).
 
-deploy TAG / rollback: take the lock; run the hook; write ``TAG_VARIABLE=TAG`` into
-the env file (atomically; other lines kept); ``docker compose pull``;
+deploy TAG / rollback: take the lock; journal the intent (``outcome: started``; if
+the journal cannot be written, stop: exit 1, nothing changed); run the hook; write
+``TAG_VARIABLE=TAG`` into the env file (atomically; other lines kept); ``docker compose
+pull`` (a rollback pulls only the services whose image is missing on this host, so
+it works with the registry down); a deploy (not a rollback) then fails if the new
+image was built before the healthy one that runs (``org.opencontainers.image.created``,
+else the image's Created): never an older build over a newer one;
 ``docker compose up -d --wait --wait-timeout T``; check every container is running
 and healthy (or has no healthcheck, or is a one-shot that exited 0). On any failure
 (or SIGTERM/SIGINT): print the failing containers' last ``log_lines`` log lines,
@@ -102,16 +116,20 @@ Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
      "caller": "SHA256:..." | "unknown",
      "tag_before": "v1" | null,  "tag_requested": "v2",  "tag_after": "v1",
      "digest_before": "sha256:..." | null,  "digest_after": "sha256:..." | null,
-     "outcome": "ok" | "failed-rolled-back" | "failed" | "interrupted",
+     "outcome": "ok" | "failed-rolled-back" | "failed" | "interrupted" | "started",
      "duration_s": 12.3 | null,
      "steps": {"pre_deploy": 0.4, "pull": 2.1, "up": 9.0, "verify": 0.2, "restore": 8.8},
      "detail": "one line"}
 
-``tag_after``/``digest_after`` are what runs *after* the action: for
+Each deploy/rollback writes two lines: ``started`` (the intent, before anything
+switches; ``duration_s`` null) and then its outcome. If the outcome cannot be
+written, the agent says so and keeps its lock record, so the next run journals it
+as ``interrupted``. ``tag_after``/``digest_after`` are what runs *after* the action: for
 ``failed-rolled-back`` that is the restored version; ``tag_requested`` is what was
 asked for. ``failed`` means the previous version could not be restored (or there
 was none: first deploy). ``interrupted`` is written by the *next* run when it finds
-that an agent was killed before finishing (see the lock). Refused requests and lock
+that an agent was killed before finishing (see the lock); its ``tag_after`` is the tag
+the running container was created from, not what the env file says. Refused requests and lock
 timeouts change nothing and are not journaled. ``rollback`` without TAG replays the
 ``ok`` entries as a stack (a deploy pushes its tag, a rollback pops back to its
 tag) and picks the newest tag on it that is not the current one, so repeated
@@ -122,7 +140,12 @@ deploy waits up to ``lock_timeout`` seconds, then exits 3 naming the holder. A
 lock left by a killed agent is detected and broken safely by the kernel: flock
 locks vanish with the last descriptor. The descriptor is inherited by the agent's
 children on purpose, so an orphaned ``docker compose`` of a killed agent keeps the
-project locked until it has exited too. While holding the lock the agent writes
+project locked until it has exited too. Every step runs in its own process group,
+recorded in the lock record as ``group`` when it starts: a run that finds the
+recorded agent pid gone and that group alive stops the group (SIGTERM, then
+SIGKILL), whether it holds the lock (then instead of waiting for it) or not (docker
+compose's plugin does not keep the inherited descriptor, and must not run on beside
+the next deploy). While holding the lock the agent writes
 its pid, action, caller, tags and current step (pre_deploy, env, pull, up, verify,
 restore) into the lock file as JSON and empties it on a clean exit; a run that
 takes the lock and finds that record knows its predecessor was killed, checks
@@ -151,7 +174,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -162,6 +185,7 @@ EXIT_REFUSED = 2
 EXIT_LOCK_TIMEOUT = 3
 EXIT_CONFIG = 4
 EXIT_UNKNOWN_TARGET = 5
+EXIT_NOT_RESTORED = 6
 
 # --- grammar --------------------------------------------------------------------
 COMMANDS = ("deploy", "rollback", "status", "history")  # the verbs, as HELP lists them
@@ -220,6 +244,10 @@ class UnknownTarget(AgentError):
     exit_code = EXIT_UNKNOWN_TARGET
 
 
+class JournalUnwritable(AgentError):
+    """The journal cannot be written, so nothing may switch (it is rollback's source of truth)."""
+
+
 class StepFailed(Exception):
     """A deploy step failed; the deploy is rolled back."""
 
@@ -257,10 +285,11 @@ def _tag_problem(word: str) -> str:
 def parse_command(text: str | None) -> Request:
     """Parse SSH_ORIGINAL_COMMAND; raise Refused for anything outside the grammar.
 
-    None (no command sent) is ``deploy``. Pure: reads nothing, runs nothing.
+    None (no command sent: a plain login, ``ssh -tt``) is refused: nothing defaults
+    to deploying. Pure: reads nothing, runs nothing.
     """
     if text is None:
-        return Request("deploy")
+        raise Refused(f"no command given (a plain or interactive login); allowed: {HELP}")
     if len(text) > MAX_COMMAND_LENGTH:
         raise Refused(f"command is {len(text)} characters long, more than {MAX_COMMAND_LENGTH}; "
                       f"allowed: {HELP}")
@@ -672,6 +701,71 @@ def pick_digest(repo_digests: Sequence[str], repository: str) -> str | None:
     return None
 
 
+CREATED_LABEL = "org.opencontainers.image.created"
+_TIME_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?"
+                      r"\s*([Zz]|[+-]\d\d:?\d\d)?")
+
+
+def parse_time(text: object) -> datetime | None:
+    """An RFC 3339 time (docker's nanoseconds too) as an aware datetime, or None. Pure."""
+    match = _TIME_RE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    micro = int((match.group(7) or ".0")[1:7].ljust(6, "0"))
+    zone = (match.group(8) or "Z").upper().replace(":", "")
+    offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (
+        int(zone[1:3]) * 60 + int(zone[3:5]))
+    try:
+        stamp = datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)  # noqa: UP017 - python 3.9
+    except ValueError:
+        return None
+    return stamp - timedelta(minutes=offset)
+
+
+def build_time(info: Mapping[str, Any]) -> tuple[datetime, str] | None:
+    """When an image was built (``docker image inspect`` item): its
+    org.opencontainers.image.created label, else the image's own Created. Pure."""
+    config = info.get("Config")
+    labels = config.get("Labels") if isinstance(config, dict) else None
+    label = labels.get(CREATED_LABEL) if isinstance(labels, dict) else None
+    for text in (label, info.get("Created")):
+        stamp = parse_time(text)
+        if stamp is not None:
+            return stamp, str(text)
+    return None
+
+
+@dataclass(frozen=True)
+class RunningImage:
+    """What one running container really runs (``docker container inspect``)."""
+
+    service: str
+    ref: str  # the reference it was created from (Config.Image)
+    image_id: str
+    digest: str | None = None
+
+
+def drift(running: Sequence[RunningImage], configured: Mapping[str, str],
+          configured_ids: Mapping[str, str]) -> list[str]:
+    """How the running containers differ from what the env file configures. Pure.
+
+    ``configured``: service -> reference (compose config); ``configured_ids``:
+    reference -> image id it points to on this host now.
+    """
+    problems = []
+    for item in running:
+        want = configured.get(item.service)
+        if want is None:
+            continue
+        if item.ref != want:
+            problems.append(f"{item.service} runs {item.ref}, the env file says {want}")
+        elif configured_ids.get(want) not in (None, item.image_id):
+            problems.append(f"{item.service} runs an earlier image of {want} "
+                            f"({item.image_id[:19]}; {want} is {configured_ids[want][:19]} now)")
+    return problems
+
+
 # --- output and processes ---------------------------------------------------------
 class Output:
     """Lines to stdout/stderr, flushed one by one; a vanished reader is not an error.
@@ -730,7 +824,11 @@ class Runner:
     """Runs programs as argv lists (never a shell), stdin /dev/null, in their own group.
 
     ``keep_fds`` (the lock) is inherited on purpose: see the module docstring.
+    ``on_spawn`` hears each child's pid (= its process group) so the lock record can
+    name it: the next run stops the group if this agent is killed (DeployLock).
     """
+
+    on_spawn: Callable[[int], None] | None = None
 
     def __init__(self, out: Output, env: Mapping[str, str], cwd: Path,
                  keep_fds: Sequence[int] = ()) -> None:
@@ -739,13 +837,16 @@ class Runner:
     def _popen(self, argv: Sequence[str], env: Mapping[str, str] | None,
                **kwargs: Any) -> subprocess.Popen[bytes]:
         try:
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 list(argv), stdin=subprocess.DEVNULL, cwd=str(self.cwd),
                 env=dict(env if env is not None else self.env), start_new_session=True,
                 pass_fds=self.keep_fds, **kwargs)
         except OSError as exc:
             raise ConfigError(f"cannot run {argv[0]!r}: {exc.strerror or exc} (set "
                               f"{DOCKER_ENV} or fix the pre_deploy hook)") from None
+        if self.on_spawn is not None:
+            self.on_spawn(proc.pid)
+        return proc
 
     def stream(self, argv: Sequence[str], timeout: float, tail_lines: int = 200,
                env: Mapping[str, str] | None = None) -> StepResult:
@@ -833,6 +934,46 @@ def describe_holder(record: Entry | None) -> str:
             f"{record.get('started', '?')}{step}")
 
 
+def _is_pid(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 1
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process is still in process group ``pgid``."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_orphaned_group(record: Entry | None, out: Output) -> bool:
+    """End the step a killed agent left running (it holds the inherited lock); True if any.
+
+    Why it is safe: every step runs in its own process group, recorded in the lock
+    record when it starts; the group is stopped only when the agent that recorded it
+    is gone. SIGTERM first (compose cancels cleanly), SIGKILL after KILL_GRACE.
+    """
+    pid, group = (record or {}).get("pid"), (record or {}).get("group")
+    if not (isinstance(pid, int) and isinstance(group, int) and _is_pid(pid)
+            and _is_pid(group)) or pid_alive(pid) or not group_alive(group):
+        return False
+    step = (record or {}).get("step") or "?"
+    out.line(f"!!! stopping process group {group} (step {step}) left running by the killed "
+             f"agent pid {pid}")
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
+        deadline = time.monotonic() + KILL_GRACE
+        while group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling a bounded wait for the group to exit
+        if not group_alive(group):
+            break
+    return True
+
+
 class DeployLock:
     """An exclusive flock on ``<project>/.shipyard/deploy.lock`` plus a record of the holder."""
 
@@ -840,19 +981,21 @@ class DeployLock:
         self.path = path
         self.fd: int | None = None
         self.record: Entry = {}
+        self.keep_record = False  # the outcome is not journaled: let the next run record it
 
     def acquire(self, timeout: float, out: Output) -> Entry | None:
         """Wait up to ``timeout`` s; return the record a killed predecessor left, if any."""
         self.path.parent.mkdir(mode=0o750, exist_ok=True)
         fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
         deadline = time.monotonic() + timeout
-        announced = False
+        announced = stopped = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                holder = describe_holder(self._read(fd))
+                record = self._read(fd)
+                holder = describe_holder(record)
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise LockTimeout(f"another deploy still holds {self.path} after "
@@ -860,6 +1003,8 @@ class DeployLock:
                 if not announced:
                     out.line(f"==> waiting up to {timeout:g}s for the deploy lock ({holder})")
                     announced = True
+                if not stopped:
+                    stopped = stop_orphaned_group(record, out)
                 time.sleep(0.2)  # polling interval of a bounded wait
         self.fd = fd
         return self._read(fd)
@@ -888,13 +1033,19 @@ class DeployLock:
         if self.fd is not None and self.record:
             self.write(dict(self.record, step=name))
 
+    def child(self, pid: int) -> None:
+        """Record the process group of the step just started (see stop_orphaned_group)."""
+        if self.fd is not None and self.record:
+            self.write(dict(self.record, group=pid))
+
     def release(self) -> None:
         """Empty the record (a clean exit), then unlock."""
         if self.fd is None:
             return
         try:
-            os.ftruncate(self.fd, 0)
-            os.fsync(self.fd)
+            if not self.keep_record:
+                os.ftruncate(self.fd, 0)
+                os.fsync(self.fd)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             os.close(self.fd)
@@ -1462,6 +1613,94 @@ class Agent:
         return self.runner.stream(self.compose("up", "-d", "--wait", "--wait-timeout", str(wait)),
                                   timeout=wait + UP_GRACE)
 
+    # -- what really runs (issue 11: status drift, pull only what is missing, no older build) --
+    def inspect_image(self, ref: str) -> Entry | None:
+        """``docker image inspect`` of one reference or id; None if it is not on this host."""
+        code, out, _err = self.runner.capture([self.docker, "image", "inspect", ref])
+        try:
+            info = json.loads(out)[0] if code == 0 else None
+        except (ValueError, IndexError):
+            info = None
+        return info if isinstance(info, dict) else None
+
+    def configured_images(self) -> dict[str, str]:
+        """service -> image reference, as the project's files say now; {} if unreadable."""
+        code, out, _err = self.runner.capture(self.compose("config", "--format", "json"))
+        try:
+            return service_images(out) if code == 0 else {}
+        except ValueError:
+            return {}
+
+    def running_images(self, states: Sequence[ServiceState]) -> dict[str, RunningImage]:
+        """container name -> what it runs, for every running container; best effort."""
+        names = [s.name for s in states if s.state == "running" and s.name]
+        if not names:
+            return {}
+        code, out, _err = self.runner.capture([self.docker, "container", "inspect", *names])
+        try:
+            items = json.loads(out) if code == 0 else []
+        except ValueError:
+            items = []
+        service = {s.name: s.service for s in states}
+        found: dict[str, RunningImage] = {}
+        for item in items if isinstance(items, list) else []:
+            config = item.get("Config") if isinstance(item, dict) else None
+            name = str(item.get("Name") or "").lstrip("/") if isinstance(item, dict) else ""
+            if name not in service or not isinstance(config, dict):
+                continue
+            ref, image_id = str(config.get("Image") or ""), str(item.get("Image") or "")
+            info = self.inspect_image(image_id) if image_id else None
+            digest = pick_digest((info or {}).get("RepoDigests") or [], split_ref(ref)[0])
+            found[name] = RunningImage(service[name], ref, image_id, digest)
+        return found
+
+    def missing_services(self) -> list[str] | None:
+        """Services whose image is not on this host; None if the config cannot be read."""
+        images = self.configured_images()
+        if not images:
+            return None
+        present = {ref for ref in set(images.values()) if self.inspect_image(ref) is not None}
+        return [service for service, ref in images.items() if ref not in present]
+
+    def pull(self, action: str) -> StepResult:
+        """``docker compose pull``; a rollback pulls only what is missing on this host, so
+        it works with the registry down (a rollback's images are usually still here)."""
+        services: list[str] = []
+        if action == "rollback":
+            missing = self.missing_services()
+            if missing == []:
+                self.out.line("==> every image is on this host: nothing to pull")
+                return StepResult(0)
+            services = missing or []
+        self.out.line(" ".join(["==> docker compose pull", *services]))
+        return self.runner.stream(self.compose("pull", *services),
+                                  timeout=self.config.deploy_timeout)
+
+    def check_not_older(self, target: str, states: Sequence[ServiceState]) -> None:
+        """StepFailed if ``target`` was built before the healthy version that runs now.
+
+        A deploy never replaces a newer build with an older one (two CI pipelines
+        racing, a re-run of an old pipeline); ``rollback`` is the way back on purpose.
+        Compares org.opencontainers.image.created (else the image's Created); images
+        without either, or a running version that is not healthy, are not compared.
+        """
+        images = self.configured_images()
+        ref = digest_ref(images, target)
+        service = next((name for name, r in images.items() if r == ref), None)
+        new_info = self.inspect_image(ref) if ref else None
+        running = [r for name, r in self.running_images([s for s in states if s.ok]).items()
+                   if r.service == service]
+        old_info = self.inspect_image(running[0].image_id) if running else None
+        if new_info is None or old_info is None or new_info.get("Id") == old_info.get("Id"):
+            return
+        new_time, old_time = build_time(new_info), build_time(old_info)
+        if new_time is None or old_time is None or new_time[0] >= old_time[0]:
+            return
+        old_tag = split_ref(running[0].ref)[1] or running[0].ref
+        raise StepFailed(f"{target} was built {new_time[1]}, before {old_tag}, which runs now "
+                         f"(built {old_time[1]}): a deploy never replaces a newer build with "
+                         f"an older one; `rollback {target}` goes back on purpose")
+
     # -- requests --
     def run(self, request: Request) -> int:
         if request.action == "status":
@@ -1477,11 +1716,17 @@ class Agent:
         except StepFailed as exc:
             self.out.error(f"error: {exc}")
             return EXIT_FAILED
-        digest = self.snapshot(tag).digest
+        snapshot = self.snapshot(tag)
         self.out.line(f"tag: {tag or '(none)'}")
-        self.out.line(f"digest: {digest or 'unknown'}")
+        self.out.line(f"digest: {snapshot.digest or 'unknown'}")
+        running = self.running_images(states)
         for state in states:
-            self.out.line(state.line())
+            item = running.get(state.name)
+            tag_run = split_ref(item.ref)[1] or item.ref if item else None
+            shown = f" {tag_run} {item.digest or item.image_id}" if item else ""
+            self.out.line(state.line() + shown)
+        problems = drift(list(running.values()), self.configured_images(), snapshot.images)
+        self.out.line("drift: " + ("; ".join(problems) if problems else "none"))
         self.out.line(self.zero_downtime_line())
         return EXIT_OK
 
@@ -1511,7 +1756,8 @@ class Agent:
         lock = self.lock
         leftover = lock.acquire(self.config.lock_timeout, self.out)
         try:
-            if leftover is not None:
+            if leftover is not None:  # its step may run on without the lock (docker's
+                stop_orphaned_group(leftover, self.out)  # plugins drop inherited fds)
                 self._record_interrupted(leftover)
             env_text = self.read_env()
             tag_before = env_value(env_text, self.config.tag_variable)
@@ -1522,6 +1768,7 @@ class Agent:
                 restore_to = good if isinstance(good, str) and _TAG_RE.fullmatch(good) else None
             assert lock.fd is not None
             self.runner = Runner(self.out, self.child_env, self.project, keep_fds=(lock.fd,))
+            self.runner.on_spawn = lock.child
             started = now_rfc3339()
             lock.write({"pid": os.getpid(), "started": started, "action": action,
                         "caller": self.caller, "tag_before": restore_to,
@@ -1562,8 +1809,8 @@ class Agent:
                   f"finishing; noticed at {now_rfc3339()}")
         what = record.get("action", "deploy")
         self.out.line(f"!!! the previous {what} did not finish ({detail})")
-        tag_now = env_value(self.read_env(), self.config.tag_variable)
-        append_journal(self.journal, {
+        tag_now = self.running_tag()
+        self._append_or_stop({
             "time": record.get("started") or now_rfc3339(),
             "action": record.get("action") if record.get("action") in ("deploy", "rollback")
             else "deploy",
@@ -1572,6 +1819,47 @@ class Agent:
             "tag_after": tag_now, "digest_before": None, "digest_after": None,
             "outcome": "interrupted", "duration_s": None, "steps": {}, "detail": detail,
         })
+
+    def running_tag(self) -> str | None:
+        """The tag the deployment's service really runs (not what the env file says)."""
+        images = self.configured_images()
+        chosen = digest_ref(images, env_value(self.read_env(), self.config.tag_variable))
+        service = next((name for name, ref in images.items() if ref == chosen), None)
+        try:
+            states = self.services()
+        except StepFailed:
+            return None
+        for item in self.running_images(states).values():
+            if item.service == service:
+                return split_ref(item.ref)[1]
+        return None
+
+    # -- the journal: intent before switching, outcome after (fault: issue 11, #1) --
+    def _append_or_stop(self, entry: Entry) -> None:
+        """Append, or raise JournalUnwritable: called only before anything switches."""
+        try:
+            append_journal(self.journal, entry)
+        except OSError as exc:
+            raise JournalUnwritable(f"cannot write the journal {self.journal} "
+                                    f"({exc.strerror or exc}); nothing was changed") from None
+
+    def _journal_intent(self, entry: Entry) -> None:
+        """``outcome: started`` before anything switches: no journal, no switch."""
+        self._append_or_stop(dict(entry, outcome="started", duration_s=None, steps={},
+                                  detail=""))
+
+    def _journal_outcome(self, entry: Entry) -> None:
+        """The outcome after; if it cannot be written, say what runs, and keep the lock
+        record so that the next run journals this one as interrupted."""
+        try:
+            append_journal(self.journal, entry)
+        except OSError as exc:
+            self.lock.step("journal")
+            self.lock.keep_record = True
+            self.out.error(f"!!! cannot write the outcome ({entry['outcome']}) to the journal "
+                           f"{self.journal} ({exc.strerror or exc}); "
+                           f"{entry['tag_after'] or 'no tag'} runs; the next deploy records "
+                           "this one as interrupted")
 
     def _apply(self, action: str, target: str, env_text: str, tag_before: str | None,
                restore_to: str | None, started: str) -> int:
@@ -1591,7 +1879,9 @@ class Agent:
             entry.update(tag_after=tag_after, digest_after=digest, outcome=outcome,
                          duration_s=round(time.monotonic() - t0, 1), steps=steps,
                          detail=detail)
-            append_journal(self.journal, entry)
+            self._journal_outcome(entry)
+
+        self._journal_intent(entry)
 
         if self.config.pre_deploy:
             hook_env = dict(self.child_env, SHIPYARD_PROJECT=str(self.project),
@@ -1628,12 +1918,13 @@ class Agent:
                               f"({self.config.env_file})")
             stage = "pull"
             self.lock.step(stage)
-            self.out.line("==> docker compose pull")
             t = time.monotonic()
-            pulled = self.runner.stream(self.compose("pull"), timeout=self.config.deploy_timeout)
+            pulled = self.pull(action)
             steps["pull"] = round(time.monotonic() - t, 1)
             if pulled.returncode != 0 or pulled.timed_out:
                 raise StepFailed(_step_failure("docker compose pull", pulled))
+            if action == "deploy":
+                self.check_not_older(target, self.services())
             stage = "up"
             self.lock.step(stage)
             t = time.monotonic()
@@ -1664,6 +1955,7 @@ class Agent:
             else:
                 finish("failed", f"{reason}; {note}", restore_to, after.digest)
                 self.out.error(f"!!! {action} of {target} failed ({reason}); {note}")
+                return EXIT_NOT_RESTORED
             return EXIT_FAILED
         after = self.snapshot(target)
         finish("ok", "", target, after.digest)
@@ -1731,6 +2023,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     """Parse, check, run one request; return the exit code (see the module docstring)."""
     env = os.environ if environ is None else environ
     out = out or Output()
+    request: Request | None = None
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
         request = parse_command(env.get("SSH_ORIGINAL_COMMAND"))
@@ -1752,6 +2045,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except Interrupted as exc:
         out.error(f"error: {exc}")
         return EXIT_FAILED
+    except Exception as exc:  # a bug: never let it read as "failed, previous version restored"
+        out.error(f"error: the agent failed unexpectedly: {type(exc).__name__}: {exc}")
+        changing = request is not None and request.action in ("deploy", "rollback")
+        return EXIT_NOT_RESTORED if changing else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard import secretpatterns as secrets
 from shipyard.checks.model import Finding, Rule, Severity, finding, register
 from shipyard.errors import UsageError
-from shipyard.image import metadata
-from shipyard.tools.docker import Docker, NotFound
+
+if TYPE_CHECKING:
+    from shipyard.tools.docker import Docker
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 _OCI_LABELS = ("org.opencontainers.image.revision", "org.opencontainers.image.source",
@@ -126,11 +127,15 @@ class ImageFacts:
         if "/" in program:
             workdir = str(self.config.get("WorkingDir") or "/")
             return self.exists(posixpath.normpath(posixpath.join(workdir, program)))
+        from shipyard.image import metadata  # only when an image is checked (CLI start-up)
+
         path = self.env.get("PATH", metadata.DEFAULT_PATH)
         return any(self.exists(posixpath.join(d, program)) for d in path.split(":") if d)
 
 
 def check_image(facts: ImageFacts, file: str) -> list[Finding]:
+    from shipyard.image import metadata  # only when an image is checked (CLI start-up)
+
     out: list[Finding] = []
     expected = metadata.Expected(facts.port, facts.required_labels, facts.head)
     results = [
@@ -155,6 +160,8 @@ def check_image(facts: ImageFacts, file: str) -> list[Finding]:
 
 
 def _healthcheck_program(facts: ImageFacts, file: str) -> list[Finding]:
+    from shipyard.image import metadata
+
     test = metadata.healthcheck_test(facts.config)
     if test is None:
         return []
@@ -208,6 +215,8 @@ class ImageProbe:
         return self._container
 
     def inspect(self) -> dict[str, Any]:
+        from shipyard.tools.docker import NotFound
+
         try:
             return self.docker.inspect(self.ref, "image")
         except NotFound:

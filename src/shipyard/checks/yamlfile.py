@@ -6,17 +6,23 @@ Why round-trip mode: it keeps each key's line, so a finding can point at the exa
 
 from __future__ import annotations
 
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import ParseError
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
+
+# ruamel is imported when a YAML file is first parsed, not with the module: a `check` of a
+# lone Dockerfile (a pre-commit hook) never pays for it. Until then no value can be one of
+# its round-trip types, which is what key_line/item_line test for.
 
 
 def load_yaml(text: str) -> Any:
     """Parse text; ParseError(message, line) when it is not valid YAML."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -32,6 +38,8 @@ def load_yaml(text: str) -> Any:
 
 def key_line(mapping: Any, key: str) -> int | None:
     """1-based line of `key` in a round-trip mapping (None for plain dicts)."""
+    from ruamel.yaml.comments import CommentedMap
+
     if isinstance(mapping, CommentedMap) and key in mapping:
         try:
             return int(mapping.lc.key(key)[0]) + 1
@@ -43,6 +51,8 @@ def key_line(mapping: Any, key: str) -> int | None:
 def _merged_key_line(mapping: CommentedMap, key: str) -> int | None:
     """A key that came in through `<<: *anchor` is defined (and fixed) at the anchor:
     that is the line a finding about it points to."""
+    from ruamel.yaml.comments import CommentedMap
+
     for source in getattr(mapping, "merge", None) or ():
         merged = source[1] if isinstance(source, tuple) else source
         if isinstance(merged, CommentedMap) and key in merged:
@@ -51,6 +61,8 @@ def _merged_key_line(mapping: CommentedMap, key: str) -> int | None:
 
 
 def item_line(seq: Any, index: int) -> int | None:
+    from ruamel.yaml.comments import CommentedSeq
+
     if isinstance(seq, CommentedSeq):
         try:
             return int(seq.lc.item(index)[0]) + 1

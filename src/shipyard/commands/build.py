@@ -42,10 +42,13 @@ def _progress(verbose: bool) -> Callable[[str], None]:
               help="Where to write the build report (default: DIR/shipyard-build.json).")
 @click.option("--verify-repro", is_flag=True,
               help="Build a second time without cache and compare every file.")
+@click.option("--builder", type=click.Choice(["docker", "buildah"]),
+              help="docker (BuildKit through the engine) or buildah (daemonless, unprivileged;"
+                   " one digest per commit). Default: `builder` in the config, else docker.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the whole BuildKit log.")
 def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, no_cache: bool,
                   ca_bundle: Path | None, report_path: Path | None, verify_repro: bool,
-                  verbose: bool) -> None:
+                  builder: str | None, verbose: bool) -> None:
     """Build the image with tags and labels computed from git and CI (never by hand)."""
     from shipyard.imagebuild.run import build
     from shipyard.imagebuild.run import verify_repro as check_repro
@@ -53,7 +56,7 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
     show = _progress(verbose)
     report = build(project_dir, ssh=ssh, network=network, no_cache=no_cache,
                    ca_bundle=ca_bundle, report_path=report_path,
-                   on_output=show)
+                   on_output=show, builder=builder)
     table = Table(show_header=False, box=None)
     table.add_row("image", report.image_id)
     table.add_row("unique tag", f"{report.repository}:{report.unique_tag}")
@@ -61,7 +64,7 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
         table.add_row("also", ref)
     table.add_row("base", f"{report.base['name']} @ {report.base['digest']}")
     table.add_row("packages", f"{report.packages} recorded in {report.sbom}")
-    table.add_row("took", f"{report.durations['total_s']:.1f}s")
+    table.add_row("took", f"{report.durations['total_s']:.1f}s with {report.builder}")
     if report.local:
         table.add_row("[yellow]local build[/]", "labelled as such; publish refuses it"
                       " without --allow-local")
@@ -75,8 +78,14 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
             raise ShipyardError(f"not reproducible: {len(result.differences)} path(s) differ"
                                 " between two builds of this commit",
                                 hint="pin what changes (versions, timestamps) or see the list")
-        console.print("[green]reproducible[/]: a second build without cache has the same"
-                      " files (modification times and /etc/shadow dates ignored)")
+        if result.same_digest:
+            console.print(f"[green]reproducible[/]: a second build without cache is the same"
+                          f" image ({result.first})")
+        else:
+            console.print("[green]reproducible[/]: a second build without cache has the same"
+                          " files (modification times and /etc/shadow dates ignored); the"
+                          " same digest needs `--builder buildah`, whose --timestamp fixes"
+                          " every time in the image")
 
 
 @click.command("publish")

@@ -1,9 +1,10 @@
 """`shipyard deploy|rollback|status|history`, `host setup`, `ci`: parse, call, render.
 
-The exit status of the four agent commands is the agent's own (0 ok, 1 failed and
-rolled back, 2 refused, 3 lock timeout, 4 host config error, 5 unknown rollback
-target); 255 means ssh itself failed and nothing ran. The agent's output streams
-to stdout line by line as it arrives; what shipyard says itself goes to stderr.
+The exit status of the four agent commands is the agent's own (0 done, 1 failed and
+what ran before runs again, 2 refused, 3 lock timeout, 4 host config error, 5 unknown
+rollback target, 6 failed and NOT restored; deploy/client.py words them); 255 means
+the host could not be reached or the local ssh died. The agent's output streams to
+stdout line by line as it arrives; what shipyard says itself goes to stderr.
 """
 
 from __future__ import annotations

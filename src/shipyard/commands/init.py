@@ -68,10 +68,14 @@ def init_report(result: InitResult) -> None:
         s = p.log_switch
         console.print(f"  logs to stdout: the image sets {s.name}={escape(s.value)}, the app's"
                       f" own switch for the file logging at {s.where}", highlight=False)
+    if p.start is not None:
+        shown = p.start.shell if p.start.shell is not None else " ".join(p.start.argv)
+        console.print(f"  server command: {escape(shown)} [dim]({escape(p.start.origin)})[/]",
+                      highlight=False)
     for warning in p.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}")
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     for note in result.notes:
-        console.print(f"  {note}")
+        console.print(f"  {escape(note)}")
     table = Table(show_header=True, header_style="bold", box=None)
     table.add_column("file")
     table.add_column("would be" if not result.written else "result")

@@ -8,12 +8,14 @@ clear message instead of as a refusal from the host — but the agent checks
 them again: the client is not trusted.
 
 The exit status of `shipyard deploy/rollback/status/history` is the agent's
-(AGENT_EXIT below); ssh's own failures raise SshConnectionError (exit 255).
+(AGENT_EXIT below words each of its codes, which agent.py alone defines); when the
+host could not be reached, or the local ssh died, SshConnectionError (exit 255).
 """
 
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,18 +27,31 @@ from shipyard.deploy.target import Credentials, Target
 from shipyard.errors import ShipyardError, UsageError
 from shipyard.image.tags import TAG_PATTERN
 from shipyard.tools import ssh
+from shipyard.tools.ssh import SshConnectionError
 
 Verb = Literal["deploy", "rollback", "status", "history"]
 
 AGENT_EXIT: dict[int, str] = {
-    contract.EXIT_OK: "ok",
-    contract.EXIT_FAILED: "failed (rolled back)",
-    contract.EXIT_REFUSED: "refused",
-    contract.EXIT_LOCK_TIMEOUT: "another deploy holds the lock (timed out waiting)",
-    contract.EXIT_CONFIG: "configuration error on the host",
-    contract.EXIT_UNKNOWN_TARGET: "unknown rollback target",
+    contract.EXIT_OK: "done",
+    contract.EXIT_FAILED: "failed; the version that ran before runs again",
+    contract.EXIT_REFUSED: "refused by the host agent; nothing ran",
+    contract.EXIT_LOCK_TIMEOUT: "not started: another deploy holds the lock (timed out waiting)",
+    contract.EXIT_CONFIG: "not started: configuration error on the host",
+    contract.EXIT_UNKNOWN_TARGET: "not started: unknown rollback target",
+    contract.EXIT_NOT_RESTORED: "failed and the previous version was NOT restored: the host "
+                                "needs a look (`shipyard status`)",
 }
 """The agent's exit statuses (its contract, defined in agent.py), as the CLI words them."""
+
+READ_FAILED = "failed: the host could not read the project's state"
+"""EXIT_FAILED of `status`/`history`: nothing was deployed, so nothing was restored."""
+
+
+def exit_meaning(verb: str, code: int) -> str:
+    """What the agent's exit status means for this request, in words."""
+    if code == contract.EXIT_FAILED and verb in ("status", "history"):
+        return READ_FAILED
+    return AGENT_EXIT.get(code, "ended with an unexpected status")
 
 HISTORY_MAX = contract.HISTORY_MAX
 
@@ -45,7 +60,7 @@ class AgentExit(ShipyardError):
     """The agent answered with a non-zero status; the CLI exits with that same status."""
 
     def __init__(self, environment: str, verb: str, code: int) -> None:
-        meaning = AGENT_EXIT.get(code, "ended with an unexpected status")
+        meaning = exit_meaning(verb, code)
         super().__init__(f"{environment}: {verb} {meaning} (agent exit status {code})")
         self.exit_code = code
 
@@ -120,7 +135,8 @@ def send(
     """Run the request on the host, streaming each output line; the agent's exit status.
 
     Raises SshConnectionError (one line, nothing ran) when ssh cannot connect,
-    trust the host key, or log in.
+    trust the host key, or log in; and when the local ssh was killed by a signal
+    (a negative status is ssh's death, not the agent's answer).
     """
     target = credentials.spec.target
     result = ssh.run_remote(
@@ -128,4 +144,18 @@ def send(
         known_hosts_file=credentials.known_hosts_file, remote=request.words,
         on_output=on_output, timeout=timeout,
     )
+    if result.returncode < 0:
+        raise ssh_killed(-result.returncode, target.destination, " ".join(request.words))
     return result.returncode
+
+
+def ssh_killed(signum: int, destination: str, words: str) -> SshConnectionError:
+    """The local ssh died by a signal: the host may have finished the request, or not."""
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return SshConnectionError(
+        f"the local ssh to {destination} was killed by {name} during `{words}`; "
+        "whether the host finished it is unknown",
+        hint="ask the host: `shipyard status ENV` and `shipyard history ENV`")

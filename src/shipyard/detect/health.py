@@ -11,8 +11,9 @@ GET route without path parameters.
 The choice, most specific name first: a `health` word (health, healthz, health-check,
 _health) beats liveness/readiness names (livez, readyz), which beat the generic ones
 (heartbeat, up, ping, alive), which beat `status`; then the shorter path; then the first
-declared. Nothing found → the fallback probe (shipyard.healthprobe): `/`, where any
-answer below 500 means alive.
+declared. No route declared → a path named by a constant (HEALTH_ENDPOINT = "/health",
+shipyard.detect.healthconst). Nothing found → the fallback probe (shipyard.healthprobe):
+`/`, where any answer below 500 means alive.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shipyard.detect.django_urls import find_django_routes
+from shipyard.detect.healthconst import health_constants
 from shipyard.detect.pysource import SourceIndex
 from shipyard.detect.routes import Route, find_routes
 from shipyard.healthprobe import HealthProbe, fallback
@@ -74,7 +76,8 @@ def find_health_route(root_index: SourceIndex, *, django_settings: str | None = 
     routes (of the app app_target names, "pkg.main:app", when that is found), or None."""
     if not django:
         return best_route(find_routes(root_index, served=app_target.replace(":", ".")
-                                      if app_target else None))
+                                      if app_target else None)) \
+            or best_route(health_constants(root_index))
     routes, mounted = find_django_routes(root_index, django_settings)
     return best_route(routes + (find_routes(root_index, mounted) if mounted else []))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,23 +18,31 @@ from shipyard.detect.debugdefault import debug_on_by_default
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
 from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.django import DjangoInfo, detect_django
-from shipyard.detect.envvars import EnvRead, app_env_reads
+from shipyard.detect.envvars import EnvRead, app_env_reads, strongest
 from shipyard.detect.firststart import FirstStart, detect_first_start
+from shipyard.detect.flaskcli import locked_flask, with_flask_app_env
+from shipyard.detect.frontend import FrontendBuild
 from shipyard.detect.health import choose_probe, find_health_route
+from shipyard.detect.inienv import ini_env_reads
 from shipyard.detect.instance import detect_instance_writes
 from shipyard.detect.logswitch import LogSwitch, detect_log_switch
 from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.native import ARCHES, NativeDeps, detect_native
 from shipyard.detect.pinindex import IndexFacts, pinned
+from shipyard.detect.pkgdirs import link_package_dirs
 from shipyard.detect.pysource import SourceIndex
 from shipyard.detect.python_version import DEFAULT_PYTHON, KNOWN_PYTHONS, choose_python
 from shipyard.detect.scan import (
+    ENTRY_MODULES,
     SKIP_DIRS,
     AppObject,
     data_dir_variables,
     find_app_objects,
     package_data_files,
+    python_texts,
 )
+from shipyard.detect.startcommand import StartCommand, choose_start
+from shipyard.detect.workerclass import WorkerClass, detect_worker_class
 from shipyard.errors import UsageError
 from shipyard.healthprobe import HealthProbe, fallback
 from shipyard.uvworkspace import UvWorkspace, find_workspace
@@ -42,6 +50,9 @@ from shipyard.uvworkspace import UvWorkspace, find_workspace
 Framework = Literal["django", "fastapi", "starlette", "flask", "package", "unknown"]
 Interface = Literal["wsgi", "asgi", "script", "none"]
 
+NO_SERVER = ("no Django manage.py, FastAPI/Starlette/Flask app object or console script found:"
+             " wrote a generic Dockerfile; set [tool.shipyard] command (or a Procfile web:"
+             " line) or the command in docker/entrypoint.sh")
 COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".pyx", ".rs")
 # Versions the generated Dockerfile adds when the project lacks a server (pinned: repeatable).
 GUNICORN_PIN = "gunicorn==23.0.0"
@@ -94,9 +105,13 @@ class Project:
     first_start: list[FirstStart] = field(default_factory=list)  # once per data volume
     log_switch: LogSwitch | None = None  # the app's own "log to stdout" env var, set in ENV
     data_links: list[str] = field(default_factory=list)  # image paths linked to data_dir
+    dir_links: dict[str, str] = field(default_factory=dict)  # image path -> tmpfs/volume dir
+    worker_class: WorkerClass | None = None  # gunicorn's, when the app module monkey-patches
     context_excludes: list[str] = field(default_factory=list)  # local state, not for the image
     build_scratch: list[str] = field(default_factory=list)  # empty dirs for the build steps
     notes: list[str] = field(default_factory=list)  # decisions init reports (not warnings)
+    start: StartCommand | None = None  # the server command when not init's gunicorn/uvicorn
+    frontend: FrontendBuild | None = None  # a JavaScript build stage (detect.frontend)
 
     @property
     def needs_compiler(self) -> bool:
@@ -117,14 +132,15 @@ class Project:
 
 
 def detect(root: Path, *, extras: list[str] | None = None, python: str | None = None,
-           health_path: str | None = None,
+           health_path: str | None = None, command: tuple[str, ...] | None = None,
            arches: tuple[str, ...] = ARCHES,
            index: IndexLookup | None = None,
            base_available: Callable[[str], bool | None] | None = None) -> Project:
     """Read root and describe it; raise UsageError for what cannot be packaged at all.
 
     health_path: the configured one ([tool.shipyard] health_path), which wins over the
-    route found in the code; arches: the CPU architectures the image is built for
+    route found in the code; command: the configured server command ([tool.shipyard]
+    command, shipyard.detect.startcommand); arches: the CPU architectures the image is built for
     (wheels must exist for each); index: asks the package index about pinned
     requirements (pinindex.lookup; None = offline); base_available(X.Y): whether that
     Python's base image is at hand."""
@@ -135,6 +151,10 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     name = _project_name(root, pyproject)
     project = _detect_framework(root, name, pyproject, deps)
     project.workspace = find_workspace(root) if deps.kind == "uv" else None
+    start = choose_start(root, interface=project.interface, script=project.app_target,
+                         entry_module=project.import_check, configured=command)
+    project.start, project.warnings = start.start, [
+        w for w in project.warnings + start.warnings if not (start.start and w == NO_SERVER)]
     facts = _index_facts(root, deps, index)
     choice = choose_python(root, pyproject, python, extra_bounds=_pin_bounds(facts),
                            available=base_available)
@@ -158,14 +178,27 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
         project.env.setdefault(name, project.data_dir)
     if project.django is None:
         project.env_reads = app_env_reads(root, _app_files(root), data_dir=project.data_dir)
+    ini = ini_env_reads(root, python_texts(root), data_dir=project.data_dir)
+    project.env_reads = strongest([*project.env_reads, *ini.reads])
     for read in project.env_reads:  # a SQLite default moves onto the data volume
         if read.sqlite and not read.raises:  # (a read that insists on a value gets none)
             project.env.setdefault(read.name, read.sqlite)
     _add_server_requirements(project)
+    if project.interface == "wsgi":
+        project.worker_class = detect_worker_class(root, project.import_check, deps.names)
+    if project.worker_class:
+        project.notes.append(f"{project.worker_class.where}: the app monkey-patches for"
+                             f" {project.worker_class.name}: gunicorn runs"
+                             f" --worker-class {project.worker_class.name}")
     _add_migrations(project)
     if project.framework == "flask" and not project.migrations:  # schema from a CLI command
         project.first_start = detect_first_start(root, flask_app=project.app_target,
                                                  data_dir=project.data_dir)
+    flask = locked_flask(root, deps) if project.framework == "flask" else None
+    project.migrations = [replace(m, command=with_flask_app_env(m.command, flask))
+                          for m in project.migrations]  # Flask < 2.2 has no --app
+    project.first_start = [replace(f, command=with_flask_app_env(f.command, flask))
+                           for f in project.first_start]
     project.log_switch = detect_log_switch(root)
     if project.log_switch:
         project.env.setdefault(project.log_switch.name, project.log_switch.value)
@@ -175,7 +208,14 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
     project.data_links, project.context_excludes = writes.links, writes.local_only
     project.build_scratch = writes.build_scratch
     project.notes += writes.notes
-    project.warnings += writes.warnings
+    moved = tuple(f"{where}:" for where in ini.moved)  # SQLite defaults the ENV moves
+    project.warnings += [w for w in writes.warnings if not w.startswith(moved)]
+    folders = link_package_dirs(root, install_mode=project.install_mode,
+                                data_dir=project.data_dir, handled=writes.local_only)
+    project.dir_links, project.context_excludes = folders.links, [*project.context_excludes,
+                                                                  *folders.local_only]
+    project.notes += folders.notes
+    project.warnings += folders.warnings
     if project.install_mode == "package":
         project.warnings += _wheel_data_warnings(root, pyproject)
     if deps.kind == "none":
@@ -263,10 +303,7 @@ def _detect_framework(
         module = str(scripts[script]).split(":", 1)[0]
         return Project(root, name, "package", "script", script, module, "package", deps)
     project = Project(root, name, "unknown", "none", "", "", "source", deps)
-    project.warnings.append(
-        "no Django manage.py, FastAPI/Starlette/Flask app object or console script found:"
-        " wrote a generic Dockerfile; set the command in docker/entrypoint.sh"
-    )
+    project.warnings.append(NO_SERVER)
     return project
 
 
@@ -278,7 +315,11 @@ def _is_django_manage(manage: Path) -> bool:
 
 
 def _note_ambiguity(project: Project, apps: list[AppObject]) -> None:
-    if len(apps) > 1:
+    if len(apps) > 1 and apps[0].module in ENTRY_MODULES:  # the project's own choice
+        others = ", ".join(f"{a.module}:{a.attribute}" for a in apps[1:])
+        project.notes.append(f"{apps[0].path} builds the app: using {project.app_target}"
+                             f" (also found: {others})")
+    elif len(apps) > 1:
         others = ", ".join(f"{a.module}:{a.attribute}" for a in apps[1:])
         project.warnings.append(
             f"several app objects found; using {project.app_target} (others: {others});"

@@ -22,6 +22,9 @@ _FACTORY = re.compile(r"^def (?P<name>create_app|make_app)\(", re.M)
 _APP_FROM_CALL = re.compile(r"^(?P<var>app|application|api)\s*=\s*[A-Za-z_][\w.]*\(", re.M)
 _FRAMEWORK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(?P<fw>fastapi|starlette|flask)\b", re.M)
 _KIND = {"fastapi": "FastAPI", "starlette": "Starlette", "flask": "Flask"}
+# Files that name the object a server runs; the framework kinds each one may hold.
+ENTRY_MODULES = ("wsgi", "asgi")
+_ENTRY_KINDS = {"wsgi": ("Flask",), "asgi": ("FastAPI", "Starlette")}
 # A string literal naming an environment variable such as DATA_DIR or DJANGO_DATA_DIR.
 _DATA_DIR_VAR = re.compile(r"""["']((?:[A-Z][A-Z0-9_]*)?DATA_DIR)["']""")
 # Inside a package, static/ and migrations/ hold files the installed app needs.
@@ -96,7 +99,33 @@ def find_app_objects(root: Path) -> list[AppObject]:
             found.append(AppObject(kind, module, call["var"], rel))
         elif factory:
             found.append(AppObject(kind, module, f"{factory['name']}()", rel))
-    return found
+    return _entry_modules_first(root, found)
+
+
+def _entry_modules_first(root: Path, found: list[AppObject]) -> list[AppObject]:
+    """A top-level wsgi.py/asgi.py that builds the app (`app = create_app()`) first.
+
+    Why: that file is the project's own statement of what a server should run; other
+    modules that build an app too are scripts (CTFd's manage.py is a Flask CLI that
+    calls create_app() as well). Such a file often imports only the project's factory,
+    not the framework, so it is recognised by name, with the framework of the app
+    objects found elsewhere."""
+    entries: list[AppObject] = []
+    for name in ENTRY_MODULES:
+        path = root / f"{name}.py"
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        known = [a for a in found if a.module == name]
+        call = _APP_FROM_CALL.search(text)
+        kinds = [a.kind for a in found if a.kind in _ENTRY_KINDS[name]]
+        if not known and call and kinds:
+            known = [AppObject(kinds[0], name, call["var"], path.name)]
+        entries += known
+    return entries + [a for a in found if a not in entries]
 
 
 def data_dir_variables(root: Path) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from shipyard import appenv
 from shipyard.buildsecrets import CA_SECRET_ID as CA_SECRET_ID
 from shipyard.detect.project import Project
+from shipyard.generate.start_steps import start_lines
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
 UV_PIN = "uv==0.13.8"
@@ -45,6 +46,17 @@ class InstallPlan:
     env: dict[str, str] = field(default_factory=dict)
 
 
+# uv records, next to a project it built from a local directory, the source tree's mtimes
+# (`*.dist-info/uv_cache.json`, listed in RECORD) so that it knows when to rebuild. In an
+# image nothing rebuilds, and those wall-clock times are the one thing that made two
+# builds of one commit differ (issue 19): drop the file and its RECORD line.
+UV_CACHE_INFO_CLEANUP = (
+    "find /opt/venv -path '*.dist-info/uv_cache.json' -delete"
+    " && find /opt/venv -path '*.dist-info/RECORD'"
+    " -exec sed -i '/[.]dist-info[/]uv_cache[.]json,/d' {} +"
+)
+
+
 def install_plan(project: Project) -> InstallPlan:
     deps = project.dependencies
     extra = " ".join(shlex.quote(r) for r in project.extra_server_requirements)
@@ -61,9 +73,10 @@ def install_plan(project: Project) -> InstallPlan:
             list_stage=project_stage(workspace),
             stage_copy=STAGE_COPY,
             tools=f"python -m venv /opt/tools && /opt/tools/bin/pip install {UV_PIN}",
-            install=f"{sync}{skip_own}" + (f" && uv pip install {extra}" if extra else ""),
+            install=f"{sync}{skip_own}" + (f" && uv pip install {extra}" if extra else "")
+            + (f" && {UV_CACHE_INFO_CLEANUP}" if deps.local_paths else ""),
             cache_target="/root/.cache/uv",
-            project_install=f"{sync} --no-editable" if package else "",
+            project_install=f"{sync} --no-editable && {UV_CACHE_INFO_CLEANUP}" if package else "",
             env={"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
                  "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",
                  "PATH": "/opt/venv/bin:/opt/tools/bin:$PATH"},
@@ -137,16 +150,21 @@ def _list_stage(project: Project) -> str:
 
 
 def server_command(project: Project) -> str:
-    """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI."""
+    """The `exec` line of the entrypoint: gunicorn for WSGI, uvicorn for ASGI, else the
+    start command (configured, a Procfile's web: line, a console script's: start_steps)."""
+    if project.start is not None:
+        return start_lines(project.start, project.port)
     if project.interface == "wsgi":
+        worker = (f" \\\n    --worker-class {project.worker_class.name}"
+                  if project.worker_class else "")
         return (
             "# gunicorn >= 25 opens a control socket in $XDG_RUNTIME_DIR, else under $HOME\n"
             "# (/app, read-only): the tmpfs is the place for it, on every gunicorn version.\n"
             'export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"\n'
             'exec gunicorn --bind "0.0.0.0:${PORT:-%d}" --workers "${WEB_CONCURRENCY:-2}" \\\n'
-            "    --worker-tmp-dir /dev/shm --access-logfile - --error-logfile - \\\n"
+            "    --worker-tmp-dir /dev/shm --access-logfile - --error-logfile -%s \\\n"
             '    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" %s'
-            % (project.port, shlex.quote(project.app_target))
+            % (project.port, worker, shlex.quote(project.app_target))
         )
     if project.interface == "asgi":
         target = project.app_target
@@ -180,6 +198,25 @@ def smoke_test(project: Project) -> str:
     if not project.import_check:
         return '["python", "--version"]'
     needed = appenv.build_assignments(project.needed_env)
+    command = f'{needed + " " if needed else ""}python -c "import {project.import_check}"'
+    if _writes_volume_at_import(project):
+        # The data volume's folder in the image must stay empty: what the import writes
+        # there (CTFd creates its whole SQLite database) would become a layer, and a
+        # fresh named volume starts as a copy of it. /tmp is a throwaway tmpfs; the
+        # link targets exist only for the check, as the entrypoint makes them at start.
+        targets = " ".join(sorted(set(project.dir_links.values())))
+        made = f"mkdir -p {targets} && " if targets else ""
+        return (f"--mount=type=tmpfs,target=/tmp \\\n    {made}{command}"
+                f" \\\n && find {project.data_dir} -mindepth 1 -delete")
     if needed:
-        return f'{needed} python -c "import {project.import_check}"'
+        return command
     return f'["python", "-c", "import {project.import_check}"]'
+
+
+def _writes_volume_at_import(project: Project) -> bool:
+    """Links into the data volume or tmpfs, or a SQLite default moved onto the volume
+    (a bare DATA_DIR is not enough: most apps open their files on first use)."""
+    data = project.data_dir
+    on_volume = [v for v in project.env.values() if v.startswith(f"sqlite:///{data}/")
+                 or (v.startswith(f"{data}/") and v.endswith((".sqlite3", ".sqlite", ".db")))]
+    return bool(project.dir_links or project.data_links or on_volume)

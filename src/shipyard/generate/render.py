@@ -11,7 +11,7 @@ import jinja2
 from shipyard import appenv
 from shipyard.detect.project import Project
 from shipyard.detect.python_version import python_image
-from shipyard.generate import native_steps
+from shipyard.generate import frontend_stage, native_steps
 from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.install_steps import (
     CA_ENV,
@@ -23,13 +23,13 @@ from shipyard.generate.install_steps import (
     server_command,
     smoke_test,
 )
+from shipyard.generate.start_steps import LAUNCHER, LAUNCHER_FILE, LAUNCHER_PATH
 from shipyard.generate.uvproject import (
     DEPENDENCY_PYPROJECT,
     from_workspace_root,
     workspace_ignore,
 )
 from shipyard.healthprobe import PROBE_HOST
-from shipyard.uvworkspace import UvWorkspace
 
 Strategy = Literal["owned", "lines"]
 
@@ -147,6 +147,8 @@ def render(project: Project, image: str | None = None,
         "migration_copies": migration_copies(project),
         "first_start": project.first_start,
         "server_command": server_command(project),
+        "launcher": (LAUNCHER_FILE, LAUNCHER_PATH) if project.start and project.start.launcher
+        else None,
         "example_env": example_env(project),
         "optional_env": optional_env(project),
         "env_label": (appenv.LABEL, appenv.encode(project.needed_env)),
@@ -154,26 +156,32 @@ def render(project: Project, image: str | None = None,
         else "the app's own health route",
     }
     files = [
-        GeneratedFile("Dockerfile", _dockerfile(context, plan, project.workspace)),
+        GeneratedFile("Dockerfile", _dockerfile(context, plan, project)),
         GeneratedFile("docker/entrypoint.sh", _env.get_template("entrypoint.sh.j2")
                       .render(context), mode=0o755),
         GeneratedFile("docker/healthcheck.py", _env.get_template("healthcheck.py.j2")
                       .render(context)),
-        GeneratedFile(".dockerignore", _env.get_template("dockerignore.j2").render(context)),
+        GeneratedFile(".dockerignore", _env.get_template("dockerignore.j2").render(context)
+                      + frontend_stage.ignore_lines(project.frontend, allow_list=False)),
         GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
         GeneratedFile("compose.override.yaml.example",
                       _env.get_template("compose.override.yaml.example.j2").render(context)),
         GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS,
                       strategy="lines"),
     ]
+    if context["launcher"]:
+        files.insert(3, GeneratedFile(LAUNCHER_FILE, LAUNCHER))
     if project.needs_ssh:
         files.insert(1, GeneratedFile("docker/known_hosts", known_hosts or ""))
     if project.dependencies.kind == "uv":
         files.insert(1, GeneratedFile(DEPENDENCY_PYPROJECT, _env.get_template(
             "dependency_pyproject.py.j2").render(context)))
     if project.workspace is not None:  # the context is the workspace root (uvproject)
+        js_lines = frontend_stage.ignore_lines(project.frontend, allow_list=False)
         files = [GeneratedFile("Dockerfile.dockerignore",
-                               workspace_ignore(f.content, project.workspace))
+                               workspace_ignore(f.content.removesuffix(js_lines),
+                                                project.workspace)
+                               + frontend_stage.ignore_lines(project.frontend, allow_list=True))
                  if f.path == ".dockerignore" else f for f in files]
     if scan:
         files.insert(1, GeneratedFile(native_steps.SCRIPT, native_steps.script_text()))
@@ -194,11 +202,13 @@ def _with_mounts(command: str, cache_target: str, project: Project) -> str:
     return f"{_run_mounts(cache_target, project.needs_ssh)}\n    {CA_ENV}; \\\n    {command}"
 
 
-def _dockerfile(context: dict[str, object], plan: InstallPlan,
-                workspace: UvWorkspace | None) -> str:
+def _dockerfile(context: dict[str, object], plan: InstallPlan, project: Project) -> str:
     text = _env.get_template("Dockerfile.j2").render(context)
+    workspace = project.workspace
     if workspace is not None:
         text = from_workspace_root(text, workspace.member)
+    text = frontend_stage.add_to_dockerfile(text, project.frontend,
+                                            workspace.member if workspace else None)
     return _splice_plan(text, plan)
 
 

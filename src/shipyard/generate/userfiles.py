@@ -75,10 +75,12 @@ def _mount_source(flag: str) -> str:
 
 
 def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[DevModeFile],
-                            skip: Collection[str]) -> tuple[list[GeneratedFile],
-                                                            dict[str, Merger]]:
+                            skip: Collection[str], local_state: Collection[str] = (),
+                            ) -> tuple[list[GeneratedFile], dict[str, Merger]]:
     """files with Shipyard's .dockerignore completed (dev settings kept out), and the
-    merger that adds the same to a user's own .dockerignore."""
+    merger that adds the same to a user's own .dockerignore; local_state: folders the
+    image links to the volume or tmpfs, which must not reach the context either (a COPY
+    of their checkout's copy would land on the link)."""
     dockerfile = next((f.content for f in files if f.path == "Dockerfile"), "")
     if "Dockerfile" in skip:  # the user's own Dockerfile stays: keep what it copies
         theirs = root / "Dockerfile"
@@ -86,6 +88,7 @@ def with_dockerignore_merge(root: Path, files: list[GeneratedFile], dev: list[De
             if theirs.is_file() else ""
     copies = context_sources(dockerfile)
     extra = [Exclusion(f.path, (f.path,)) for f in dev if f.excludable]
+    extra += [Exclusion(path, (path, f"{path}/.gitkeep")) for path in local_state]
     target = ignore_file(root)
     top_dirs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 

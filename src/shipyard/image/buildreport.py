@@ -34,6 +34,7 @@ class BuildReport:
     durations: dict[str, float] = field(default_factory=dict)
     sbom: str | None = None
     packages: int = 0
+    builder: str = "docker"  # which builder made it: `--verify-repro` rebuilds with the same
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

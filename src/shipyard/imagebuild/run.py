@@ -18,10 +18,12 @@ from pathlib import Path
 
 from shipyard.config import Config, load_config
 from shipyard.image.buildreport import REPORT_NAME, SBOM_NAME, BuildReport
+from shipyard.image.labels import CREATED
 from shipyard.imagebuild import cienv, repro, sbom
 from shipyard.imagebuild.base import BaseImage, final_base, split_digest
 from shipyard.imagebuild.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
-from shipyard.tools.docker import Docker, NotFound
+from shipyard.tools.buildah import Buildah
+from shipyard.tools.docker import BuildSpec, Docker, NotFound
 from shipyard.tools.git import GitRepo
 
 
@@ -58,24 +60,50 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
                       no_cache=no_cache, dockerfile_text=dockerfile_text)
 
 
+def _created(plan: BuildPlan, fallback: datetime) -> datetime:
+    """The image's `created` label (the commit time) as a datetime."""
+    created = plan.labels.get(CREATED)
+    try:
+        return datetime.fromisoformat(created.replace("Z", "+00:00")) if created else fallback
+    except ValueError:
+        return fallback
+
+
+def build_image(plan: BuildPlan, spec: BuildSpec, builder: str, docker: Docker,
+                on_output: Callable[[str], None] | None = None) -> str:
+    """Build spec with the chosen builder; the image ends up in the engine either way.
+
+    Buildah's `--timestamp` is the commit time (the `created` label), so every layer's
+    file times and the image's creation time come from the commit, not the clock."""
+    if builder != "buildah":
+        return docker.build(spec, on_output=on_output)
+    buildah = Buildah()
+    commit_time = int(_created(plan, datetime.now(UTC)).timestamp())
+    built = buildah.build(spec, timestamp=commit_time, on_output=on_output)
+    return buildah.to_docker(built, spec.tags, docker)
+
+
 def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
           docker: Docker | None = None, ssh: tuple[str, ...] = (), network: str | None = None,
           no_cache: bool = False, ca_bundle: Path | None = None,
           report_path: Path | None = None, on_output: Callable[[str], None] | None = None,
-          ) -> BuildReport:
-    """Build the project's image and write the report and SBOM next to it."""
+          builder: str | None = None) -> BuildReport:
+    """Build the project's image and write the report and SBOM next to it.
+
+    builder: "docker" or "buildah"; None takes `builder` from the project's config."""
     env = os.environ if env is None else env
     docker = docker or Docker()
     started = time.monotonic()
     started_at = datetime.now(UTC)
     plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, no_cache=no_cache,
                      ca_bundle=ca_bundle, now=started_at)
-    image_id = docker.build(plan.spec, on_output=on_output)
+    chosen = builder or load_config(project_dir).builder
+    image_id = build_image(plan, plan.spec, chosen, docker, on_output)
     built = time.monotonic()
     report_path = report_path or project_dir / REPORT_NAME
     packages = sbom.collect(docker, image_id)
     sbom_path = report_path.with_name(SBOM_NAME)
-    document = sbom.cyclonedx(plan.refs[0], image_id, packages, started_at)
+    document = sbom.cyclonedx(plan.refs[0], image_id, packages, _created(plan, started_at))
     sbom_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     report = BuildReport(
         image_id=image_id, repository=plan.repository, unique_tag=plan.tags.unique,
@@ -88,7 +116,7 @@ def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
         durations={"build_s": round(built - started, 2),
                    "sbom_s": round(time.monotonic() - built, 2),
                    "total_s": round(time.monotonic() - started, 2)},
-        sbom=str(sbom_path), packages=len(packages),
+        sbom=str(sbom_path), packages=len(packages), builder=chosen,
     )
     report_path.write_text(report.to_json(), encoding="utf-8")
     return report
@@ -104,6 +132,12 @@ class ReproResult:
     def ok(self) -> bool:
         return not self.differences
 
+    @property
+    def same_digest(self) -> bool:
+        """The stronger level: not only the same files, the same image (Buildah, whose
+        `--timestamp` fixes every time; BuildKit in Docker 20.10 cannot)."""
+        return self.first == self.second
+
 
 def verify_repro(project_dir: Path, report: BuildReport, *, env: Mapping[str, str] | None = None,
                  docker: Docker | None = None, ssh: tuple[str, ...] = (),
@@ -116,10 +150,10 @@ def verify_repro(project_dir: Path, report: BuildReport, *, env: Mapping[str, st
     check_ref = f"{report.repository}:{report.unique_tag}-verify-repro"
     spec = replace(plan.spec, tags=(check_ref,), no_cache=True,
                    build_args=report.build_args)
-    second = docker.build(spec, on_output=on_output)
+    second = build_image(plan, spec, report.builder, docker, on_output)
     try:
-        differences = repro.compare(repro.filesystem(docker, report.image_id),
-                                    repro.filesystem(docker, second))
+        differences = [] if second == report.image_id else repro.compare(
+            repro.filesystem(docker, report.image_id), repro.filesystem(docker, second))
     finally:
         docker.run(["image", "rm", check_ref], check=False)
     return ReproResult(report.image_id, second, [d.describe() for d in differences])

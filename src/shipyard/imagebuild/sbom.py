@@ -60,7 +60,12 @@ def collect(docker: Docker, image: str) -> list[Package]:
 
 def cyclonedx(image: str, image_id: str, packages: Iterable[Package],
               timestamp: datetime) -> dict[str, object]:
-    """The CycloneDX 1.5 JSON document for image's packages."""
+    """The CycloneDX 1.5 JSON document for image's packages.
+
+    Deterministic for one image: the serial number derives from the image id and the
+    timestamp is the one the caller passes — the commit time, as in the image's `created`
+    label — so two builds of one commit give byte-identical SBOMs (issue 19); when the
+    build ran is the build report's `started_at`."""
     components = [
         {"type": "library", "name": p.name, "version": p.version, "purl": p.purl,
          "bom-ref": p.purl}

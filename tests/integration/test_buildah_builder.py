@@ -1,0 +1,80 @@
+"""`shipyard build --builder buildah`: the daemonless, unprivileged builder (issue 18), and
+the same digest for two builds of one commit (issue 19).
+
+The Django example is built with Buildah, loaded into the engine, and must pass
+`shipyard test` — metadata (its HEALTHCHECK survives: the image is docker format), every
+layer scanned for the proxy CA and keys — and `--verify-repro` must prove the stronger
+level: the second build, without cache, is the very same image.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fixtures.containers import ca_secrets
+from shipyard.cli import main
+from shipyard.imagebuild.run import build, verify_repro
+from shipyard.init import init
+from shipyard.tools.docker import Docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "django-app"
+COMMIT_DATE = "2026-11-20T10:00:00+00:00"
+
+
+@pytest.fixture
+def buildah_binary() -> str:
+    found = shutil.which("buildah")
+    if found is None:
+        message = "buildah is not installed; run scripts/test, which installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def _committed_example(root: Path) -> Path:
+    project = root / "guestbook"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.egg-info", "build", "var", "static.dist", "*.mo"))
+    init(project)
+    with (project / ".gitignore").open("a") as handle:
+        handle.write("shipyard-build.json\nshipyard-sbom.cdx.json\n")
+    env = {**os.environ, "GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE,
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "app"]):
+        subprocess.run(["git", "-C", str(project), *args], check=True, env=env,
+                       capture_output=True)
+    return project
+
+
+def test_buildah_image_passes_shipyard_test_and_repeats_its_digest(
+    docker_engine: Docker, buildah_binary: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = _committed_example(tmp_path)
+    ca = ca_secrets()
+    ca_bundle = ca[0].src if ca else None
+    report = build(project, env=dict(os.environ), docker=docker_engine, ca_bundle=ca_bundle,
+                   builder="buildah")
+    try:
+        assert report.builder == "buildah"
+        inspected = docker_engine.inspect(report.image_id, "image")
+        assert inspected["Config"]["Healthcheck"]["Test"][0] == "CMD"
+        assert inspected["Created"].startswith("2026-11-20T10:00:00")  # the commit, not now
+        image = f"{report.repository}:{report.unique_tag}"
+        assert main(["test", image, "--project", str(project)]) == 0, \
+            capsys.readouterr().out[-3000:]
+
+        result = verify_repro(project, report, env=dict(os.environ), docker=docker_engine,
+                              ca_bundle=ca_bundle)
+        assert result.differences == []
+        assert result.same_digest, (result.first, result.second)
+    finally:
+        docker_engine.remove_images(report.tags)

@@ -1,0 +1,1 @@
+"""A tiny package index stand-in: lists nothing, answers its health route."""
