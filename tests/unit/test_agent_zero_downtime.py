@@ -25,6 +25,7 @@ from shipyard.agent.agent import (
     probe_argv,
     probe_verdict,
     proxy_spec,
+    upstream_port_problem,
 )
 from shipyard.detect.project import detect
 from shipyard.generate.render import render
@@ -65,6 +66,21 @@ def test_proxy_spec_refuses_labels_that_cannot_work(labels: dict[str, str],
                                                     message: str) -> None:
     with pytest.raises(ValueError, match=message):
         proxy_spec(_config(web={}, proxy={"labels": labels}))
+
+
+@pytest.mark.parametrize(("web", "problem"), [
+    ({}, False),
+    ({"ports": []}, False),
+    ({"ports": [{"target": 8000, "published": "8000", "host_ip": "127.0.0.1"}]}, True),
+])
+def test_a_web_service_with_a_host_port_cannot_be_doubled(web: dict[str, object],
+                                                          problem: bool) -> None:
+    """An override from before the proxy publishes web's port: deploy as before, say why."""
+    spec = ProxySpec("proxy", "nginx", "web", 8000)
+    found = upstream_port_problem(_config(web=web, proxy={"labels": NGINX}), spec)
+    assert (found is not None) is problem
+    if found:
+        assert "publish the port on service 'proxy' instead" in found
 
 
 def test_two_proxies_are_refused() -> None:

@@ -1146,6 +1146,20 @@ def proxy_spec(config_json: str) -> ProxySpec | None:
     return found[0] if found else None
 
 
+def upstream_port_problem(config_json: str, spec: ProxySpec) -> str | None:
+    """Why the upstream service cannot run twice side by side, or None. Pure.
+
+    A host port published by the upstream service (an override written before the proxy
+    existed) makes a second container fail with "port is already allocated"."""
+    services = json.loads(config_json).get("services") or {}
+    ports = (services.get(spec.service) or {}).get("ports")
+    if not ports:
+        return None
+    return (f"service {spec.service!r} publishes a host port (compose.override.yaml?), so a "
+            "second one cannot start next to it: publish the port on service "
+            f"{spec.proxy!r} instead (container port 8080)")
+
+
 @dataclass(frozen=True)
 class Replica:
     """One container of the upstream service, from ``docker inspect``."""
@@ -1501,6 +1515,7 @@ class Agent:
         self.retiring: set[str] = set()  # old containers out of rotation, being stopped
         self.background: list[threading.Thread] = []  # their stops, joined before exit
         self._proxy: tuple[ProxySpec | None] | None = None  # memo: compose.yaml's proxy
+        self.zero_downtime_off: str | None = None  # why a project with a proxy cannot use it
 
     # -- helpers --
     def compose(self, *args: str) -> list[str]:
@@ -1588,6 +1603,11 @@ class Agent:
             spec = proxy_spec(out) if code == 0 else None
         except ValueError as exc:
             raise StepFailed(str(exc)) from None
+        problem = upstream_port_problem(out, spec) if spec is not None else None
+        if problem is not None:  # deploy as before, and say why
+            if self.zero_downtime_off is None:
+                self.out.line(f"!!! zero-downtime deploy is off: {problem}")
+            self.zero_downtime_off, spec = problem, None
         if code == 0:
             self._proxy = (spec,)
         return Rollout(self, spec, out) if spec is not None else None
@@ -1736,6 +1756,8 @@ class Agent:
             rollout = self.rollout()
         except StepFailed as exc:
             return f"zero-downtime: no ({exc})"
+        if rollout is None and self.zero_downtime_off is not None:
+            return f"zero-downtime: no ({self.zero_downtime_off})"
         if rollout is None:
             return ("zero-downtime: no (no proxy service in compose.yaml: a deploy stops the "
                     "old container before the new one serves; see `shipyard init`)")
