@@ -1593,7 +1593,7 @@ class Agent:
             if code != 0:
                 self.out.line(f"!!! docker compose logs exited {code}")
 
-    def rollout(self) -> Rollout | None:
+    def rollout(self, announce: bool = True) -> Rollout | None:
         """The zero-downtime deploy if compose.yaml has a labelled proxy, else None.
 
         The compose config is read fresh (the wanted image follows the env file); whether
@@ -1605,7 +1605,7 @@ class Agent:
             raise StepFailed(str(exc)) from None
         problem = upstream_port_problem(out, spec) if spec is not None else None
         if problem is not None:  # deploy as before, and say why
-            if self.zero_downtime_off is None:
+            if self.zero_downtime_off is None and announce:
                 self.out.line(f"!!! zero-downtime deploy is off: {problem}")
             self.zero_downtime_off, spec = problem, None
         if code == 0:
@@ -1753,7 +1753,7 @@ class Agent:
     def zero_downtime_line(self) -> str:
         """``zero-downtime: yes|no (why)``, the last line of ``status``."""
         try:
-            rollout = self.rollout()
+            rollout = self.rollout(announce=False)
         except StepFailed as exc:
             return f"zero-downtime: no ({exc})"
         if rollout is None and self.zero_downtime_off is not None:
