@@ -187,9 +187,10 @@ def main() -> int:
              "--image-repository", report.repository, "--key-out", str(key), "--apply")
     host_dir = Path(f"/home/{DEPLOY_USER}/guestbook-demo")
     port = free_port(args.port)
-    # What an operator does once per host: choose the port in compose.override.yaml.
+    # What an operator does once per host: choose the port in compose.override.yaml
+    # (the proxy's: it is the only service that publishes one).
     (host_dir / "compose.override.yaml").write_text(
-        f'services:\n  web:\n    ports:\n      - "127.0.0.1:{port}:8000"\n')
+        f'services:\n  proxy:\n    ports:\n      - "127.0.0.1:{port}:8080"\n')
     line = (Path(f"/home/{DEPLOY_USER}/.ssh/authorized_keys").read_text().strip())
     print(f"authorized_keys: {line[:110]}…")
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed import baseimages, buildah, engine, jsimages, packages, postgres
+from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy
 from testbed.shell import TestbedError, say
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -29,6 +29,7 @@ def up(env_file: Path | None) -> dict[str, str]:
     jsimages.ensure_all(client)
     postgres.ensure(client)
     buildah.ensure(client)
+    proxy.ensure(client)
     settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1"}
     if client.buildkit == "env":
         settings["DOCKER_BUILDKIT"] = "1"

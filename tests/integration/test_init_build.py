@@ -80,11 +80,12 @@ def test_django_runs_hardened_migrates_and_answers(
 def test_generated_compose_project_comes_up_healthy(
     docker_engine: Docker, django_image: tuple[str, Path], free_port: int
 ) -> None:
-    """`docker compose up -d --wait` just works with compose.yaml plus an override."""
+    """`docker compose up -d --wait` just works with compose.yaml plus an override,
+    and the app answers through the proxy, the only service with a published port."""
     tag, project = django_image
     repository, image_tag = tag.rsplit(":", 1)
     (project / "compose.override.yaml").write_text(
-        f'services:\n  web:\n    ports:\n      - "127.0.0.1:{free_port}:8000"\n')
+        f'services:\n  proxy:\n    ports:\n      - "127.0.0.1:{free_port}:8080"\n')
     env = {"IMAGE_REPOSITORY": repository, "IMAGE_TAG": image_tag}
     compose = ["compose", "--project-directory", str(project), "--project-name",
                f"shipyardtest{free_port}"]

@@ -525,7 +525,7 @@ def test_compose_yaml(tmp_path: Path, name: str) -> None:
     compose = yaml_load(files_of(project)["compose.yaml"].content)
     services = compose["services"]
     assert isinstance(services, dict)
-    assert list(services) == ["web"]
+    assert list(services) == ["web", "proxy"]
     web = services["web"]
     assert web["read_only"] is True
     assert "/tmp" in web["tmpfs"]
@@ -542,6 +542,23 @@ def test_compose_yaml(tmp_path: Path, name: str) -> None:
     assert not volume.startswith((".", "/"))
 
 
+@pytest.mark.parametrize("name", ["django", "flask-pinned"])
+def test_compose_puts_the_proxy_in_front_of_web(tmp_path: Path, name: str) -> None:
+    """The agent finds the proxy and its upstream by these labels; only it gets a port."""
+    project = detect_synthetic(tmp_path, name)
+    proxy = yaml_load(files_of(project)["compose.yaml"].content)["services"][  # type: ignore[index]
+        "proxy"]
+    assert proxy["image"] == "nginx:1.22"
+    assert proxy["labels"] == {"org.shipyard.proxy": "nginx",
+                               "org.shipyard.proxy.upstream": f"web:{project.port}"}
+    assert proxy["read_only"] is True and proxy["cap_drop"] == ["ALL"]
+    assert "ports" not in proxy
+    conf = proxy["environment"]["SHIPYARD_NGINX_CONF"]
+    assert "include /tmp/nginx/upstream.conf;" in conf
+    assert "proxy_pass http://$$shipyard_upstream;" in conf
+    assert f"set $$shipyard_upstream web:{project.port};" in proxy["command"][2]
+
+
 def test_compose_image_repository_option(tmp_path: Path) -> None:
     project = detect_synthetic(tmp_path, "flask-pinned")
     web = yaml_load(files_of(project, image="registry.example.com/team/shop")[
@@ -555,7 +572,9 @@ def test_compose_override_example_has_ports(tmp_path: Path, name: str) -> None:
     project = detect_synthetic(tmp_path, name)
     override = yaml_load(files_of(project)["compose.override.yaml.example"].content)
     web = override["services"]["web"]  # type: ignore[index]
-    assert web["ports"] == [f"127.0.0.1:{project.port}:{project.port}"]
+    assert "ports" not in web  # only the proxy publishes a port
+    assert override["services"]["proxy"]["ports"] == [  # type: ignore[index]
+        f"127.0.0.1:{project.port}:8080"]
     assert ("DJANGO_SECRET_KEY" in web["environment"]) is (name == "django")
 
 

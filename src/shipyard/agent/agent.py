@@ -64,6 +64,7 @@ stderr. ``status`` prints exactly::
                                  the digest (else the image id) of the image it RUNS
     drift: none                  or "; "-joined differences of what runs from the env
                                  file (another tag, or an earlier image of the same tag)
+    zero-downtime: yes (...)     or "zero-downtime: no (why)": is there a proxy (below)
 
 Per-project config, optional: ``<project>/shipyard-agent.json``::
 
@@ -94,6 +95,19 @@ docker compose always runs as ``docker compose --ansi never --project-directory
 SSH_USER_AUTH, the tag variable, COMPOSE_* and locale variables removed from its
 environment, so the project's own files alone decide what runs. DOCKER_CONFIG is
 left alone: the registry login lives in the deploy user's ~/.docker/config.json.
+
+Zero downtime: when a service of compose.yaml carries the labels
+``org.shipyard.proxy=nginx`` and ``org.shipyard.proxy.upstream=SERVICE:PORT`` (as
+``shipyard init`` writes them), ``up`` above is replaced by: ``up -d --wait`` of the
+other services, ``up -d`` of the proxy, then ``up -d --no-deps --no-recreate --scale
+SERVICE=N+1`` starts the new container next to the serving one; the agent runs its
+health check itself every second (Docker's rule: failures in the start period do not
+count, ``retries`` failures after it are final); once it passes, the proxy is pointed
+at the new container (``upstream.conf`` + graceful ``nginx -s reload``), its old
+workers finish their requests, and the old container gets a graceful ``docker stop``
+and is removed. A new container that never passes is stopped and removed without
+having received a request; the old one kept serving. Restore and rollback are the same
+motion. Migrations (the entrypoint's) run in the new container before it can pass.
 
 Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
 
@@ -1056,6 +1070,425 @@ def install_signal_handlers() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the ssh client went away: finish
 
 
+# --- zero downtime: a proxy in front of the web service ---------------------------
+# A compose project whose proxy service carries these labels (``shipyard init`` writes
+# them) is deployed without downtime: the new container of the upstream service starts
+# next to the old one, the agent runs its health check itself every second, switches the
+# proxy to it once it passes, waits until the proxy's old workers have answered what they
+# had in flight, then stops (gracefully) and removes the old container. A version that
+# never passes never receives a request. Without the labels, deploys work as before.
+PROXY_LABEL = "org.shipyard.proxy"  # value: the proxy's kind ("nginx")
+UPSTREAM_LABEL = "org.shipyard.proxy.upstream"  # value: "SERVICE:PORT" it forwards to
+PROXY_KINDS = ("nginx",)
+NGINX_DIR = "/tmp/nginx"  # noqa: S108 - inside the proxy container: its private tmpfs
+HEALTH_POLL = 1.0  # seconds between two health probes of a new container
+DRAIN_TIMEOUT = 40.0  # nginx's worker_shutdown_timeout (30 s) plus slack
+DEFAULT_RETRIES = 3  # Docker's default when a healthcheck sets no retries
+_UPSTREAM_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,127}):([0-9]{1,5})")
+_UPSTREAM_SET_RE = re.compile(r"^\s*set\s+\$shipyard_upstream\s+([^\s;:]+):[0-9]+\s*;", re.M)
+# Run in the proxy container (sh + /proc: the official image and any Linux have them).
+_NGINX_WORKERS = ("for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < \"$p/cmdline\" 2>/dev/null)"
+                  " || continue; case \"$c\" in 'nginx: worker process'*) echo \"${p#/proc/}\";;"
+                  " esac; done")
+_NGINX_SWITCH = (
+    "set -e; d=" + NGINX_DIR + "; workers() { " + _NGINX_WORKERS + "; }; old=$(workers);"
+    " cp \"$d/upstream.conf\" \"$d/upstream.conf.bak\";"
+    " printf 'set $shipyard_upstream %s;\\n' \"$1\" > \"$d/upstream.conf.new\";"
+    " mv \"$d/upstream.conf.new\" \"$d/upstream.conf\";"
+    " if ! nginx -q -t -c \"$d/nginx.conf\"; then mv \"$d/upstream.conf.bak\" \"$d/upstream.conf\";"
+    " exit 3; fi; nginx -s reload -c \"$d/nginx.conf\"; echo \"old workers:\" $old")
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """The proxy service of a project and the service (and port) it forwards to."""
+
+    proxy: str
+    kind: str
+    service: str
+    port: int
+
+
+def _labels(service: Mapping[str, Any]) -> dict[str, str]:
+    labels = service.get("labels")
+    if isinstance(labels, list):  # ["key=value", ...] is valid compose too
+        return dict(str(item).partition("=")[::2] for item in labels)
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def proxy_spec(config_json: str) -> ProxySpec | None:
+    """The labelled proxy in ``docker compose config --format json``; None if there is none.
+
+    ValueError (one line, naming the service and label) for a label that cannot work. Pure.
+    """
+    data = json.loads(config_json)
+    services = data.get("services") if isinstance(data, dict) else None
+    if not isinstance(services, dict):
+        return None
+    found: list[ProxySpec] = []
+    for name, service in sorted(services.items()):
+        labels = _labels(service) if isinstance(service, dict) else {}
+        if PROXY_LABEL not in labels:
+            continue
+        kind, upstream = labels[PROXY_LABEL], labels.get(UPSTREAM_LABEL, "")
+        where = f"service {name!r} of compose.yaml"
+        if kind not in PROXY_KINDS:
+            raise ValueError(f"{where}: label {PROXY_LABEL}={kind!r} is not a proxy the agent "
+                             f"can switch ({', '.join(PROXY_KINDS)})")
+        match = _UPSTREAM_RE.fullmatch(upstream)
+        if match is None or match.group(1) not in services or match.group(1) == name:
+            raise ValueError(f"{where}: label {UPSTREAM_LABEL}={upstream!r} must name another "
+                             "service and its port, like web:8000")
+        found.append(ProxySpec(str(name), kind, match.group(1), int(match.group(2))))
+    if len(found) > 1:
+        raise ValueError(f"services {', '.join(s.proxy for s in found)} all carry "
+                         f"{PROXY_LABEL}; one proxy per project")
+    return found[0] if found else None
+
+
+def upstream_port_problem(config_json: str, spec: ProxySpec) -> str | None:
+    """Why the upstream service cannot run twice side by side, or None. Pure.
+
+    A host port published by the upstream service (an override written before the proxy
+    existed) makes a second container fail with "port is already allocated"."""
+    services = json.loads(config_json).get("services") or {}
+    ports = (services.get(spec.service) or {}).get("ports")
+    if not ports:
+        return None
+    return (f"service {spec.service!r} publishes a host port (compose.override.yaml?), so a "
+            "second one cannot start next to it: publish the port on service "
+            f"{spec.proxy!r} instead (container port 8080)")
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One container of the upstream service, from ``docker inspect``."""
+
+    id: str
+    name: str
+    config_hash: str
+    image: str  # image id
+    running: bool
+    health: str  # healthy, unhealthy, starting, "" (none)
+    test: tuple[str, ...] = ()  # its healthcheck: ("CMD", ...), ("CMD-SHELL", "..."), ()
+    start_period: float = 0.0
+    retries: int = DEFAULT_RETRIES
+    probe_timeout: float = 30.0
+
+
+def parse_replicas(inspect_json: str) -> list[Replica]:
+    """``docker inspect`` output of containers -> Replicas, oldest name first. Pure."""
+    out = []
+    for item in json.loads(inspect_json or "[]"):
+        if not isinstance(item, dict):
+            continue
+        config, state = item.get("Config") or {}, item.get("State") or {}
+        check = config.get("Healthcheck") or {}
+        test = tuple(str(x) for x in check.get("Test") or ())
+        out.append(Replica(
+            id=str(item.get("Id", "")), name=str(item.get("Name", "")).lstrip("/"),
+            config_hash=str((config.get("Labels") or {}).get("com.docker.compose.config-hash",
+                                                             "")),
+            image=str(item.get("Image", "")), running=bool(state.get("Running")),
+            health=str((state.get("Health") or {}).get("Status", "")),
+            test=() if test[:1] == ("NONE",) else test,
+            start_period=(check.get("StartPeriod") or 0) / 1e9,
+            retries=int(check.get("Retries") or DEFAULT_RETRIES),
+            probe_timeout=(check.get("Timeout") or 30e9) / 1e9))
+    return sorted(out, key=lambda r: r.name)
+
+
+def probe_argv(docker: str, container: str, test: Sequence[str]) -> list[str] | None:
+    """The container's own health check as a ``docker exec``; None if it has none. Pure."""
+    if len(test) >= 2 and test[0] == "CMD":
+        return [docker, "exec", container, *test[1:]]
+    if len(test) == 2 and test[0] == "CMD-SHELL":
+        return [docker, "exec", container, "/bin/sh", "-c", test[1]]
+    return None
+
+
+def probe_verdict(results: Sequence[tuple[float, bool]], start_period: float,
+                  retries: int) -> str:
+    """``healthy``, ``unhealthy`` or ``starting`` from (seconds since start, passed) probes.
+
+    Docker's rule, polled faster: one pass is healthy; failures inside the start period
+    do not count; ``retries`` failures in a row after it are unhealthy. Pure.
+    """
+    if results and results[-1][1]:
+        return "healthy"
+    counted = 0
+    for elapsed, passed in reversed(results):
+        if passed or elapsed < start_period:
+            break
+        counted += 1
+    return "unhealthy" if counted >= max(1, retries) else "starting"
+
+
+def parse_upstream(text: str) -> str | None:
+    """The host the proxy forwards to, from its upstream.conf. Pure."""
+    found = _UPSTREAM_SET_RE.findall(text)
+    return found[-1] if found else None
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    """What a deploy does to the upstream service's containers."""
+
+    remove_first: tuple[Replica, ...]  # stopped leftovers and running ones out of rotation
+    retire: tuple[Replica, ...]  # in rotation now: stopped after the switch
+    keep: Replica | None  # already runs what is wanted and is in rotation: start nothing
+
+    @property
+    def scale(self) -> int:
+        """``--scale`` that starts exactly one new container next to those in rotation."""
+        return len(self.retire) + 1
+
+
+def plan_rollout(replicas: Sequence[Replica], wanted_hash: str, wanted_image: str | None,
+                 active: str | None) -> RolloutPlan:
+    """Decide from the containers, the wanted config hash/image and the proxy's target. Pure.
+
+    ``active`` is the container name the proxy forwards to; anything else (the service
+    name, as right after the proxy started, or None) puts every running container in
+    rotation. A running container out of rotation never served: a leftover, removed.
+    """
+    running = [r for r in replicas if r.running]
+    named = [r for r in running if r.name == active]
+    in_rotation = named or running
+    leftovers = tuple(r for r in replicas if r not in in_rotation)
+    if len(in_rotation) == 1 and in_rotation[0].config_hash == wanted_hash and (
+            wanted_image is None or in_rotation[0].image == wanted_image):
+        return RolloutPlan(leftovers, (), in_rotation[0])
+    return RolloutPlan(leftovers, tuple(in_rotation), None)
+
+
+def _together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run independent queries at once (each is a docker process); results in order.
+
+    The first exception is re-raised after all have finished."""
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def one(index: int) -> None:
+        try:
+            results[index] = calls[index]()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+class Rollout:
+    """The zero-downtime ``up`` of one project with a proxy (see the section comment)."""
+
+    def __init__(self, agent: Agent, spec: ProxySpec, config_json: str) -> None:
+        self.agent, self.spec, self.config_json = agent, spec, config_json
+        self.out, self.runner, self.docker = agent.out, agent.runner, agent.docker
+
+    def up(self, timeout: int) -> StepResult:
+        """Others, proxy, then the new upstream container; never raises StepFailed."""
+        deadline = time.monotonic() + max(1, timeout)
+        try:
+            self._others(deadline)
+            self._compose_step(f"up -d {self.spec.proxy}", deadline,
+                               "up", "-d", "--no-deps", self.spec.proxy)
+            self._roll(deadline)
+        except StepFailed as exc:
+            return StepResult(1, False, [str(exc)])
+        return StepResult(0)
+
+    # -- steps --
+    def _compose_step(self, what: str, deadline: float, *args: str) -> None:
+        self.out.line(f"==> docker compose {what}")
+        result = self.runner.stream(self.agent.compose(*args),
+                                    timeout=max(1.0, deadline - time.monotonic()))
+        if result.returncode != 0 or result.timed_out:
+            raise StepFailed(_step_failure(f"docker compose {what}", result))
+
+    def _others(self, deadline: float) -> None:
+        """Services other than the proxy and its upstream: as before (up --wait)."""
+        services = json.loads(self.config_json).get("services") or {}
+        others = [s for s in sorted(services) if s not in (self.spec.proxy, self.spec.service)]
+        if others:
+            wait = str(max(1, int(deadline - time.monotonic())))
+            self._compose_step(f"up -d --wait {' '.join(others)}", deadline,
+                               "up", "-d", "--wait", "--wait-timeout", wait, "--no-deps",
+                               *others)
+
+    def replicas(self) -> list[Replica]:
+        service = self.spec.service
+        code, out, err = self.runner.capture(self.agent.compose("ps", "--all", "-q", service))
+        if code != 0:
+            raise StepFailed(f"docker compose ps {service} failed: {_last_line(err)}")
+        ids = out.split()
+        if not ids:
+            return []
+        code, out, err = self.runner.capture([self.docker, "inspect", *ids])
+        if code != 0:
+            raise StepFailed(f"docker inspect of {service} failed: {_last_line(err)}")
+        return parse_replicas(out)
+
+    def _wanted(self) -> tuple[str, str | None]:
+        service = self.spec.service
+        code, out, err = self.runner.capture(self.agent.compose("config", "--hash", service))
+        words = out.split()
+        if code != 0 or len(words) < 2:
+            raise StepFailed(f"docker compose config --hash {service} failed: "
+                             f"{_last_line(err or out)}")
+        image = None
+        ref = service_images(self.config_json).get(service)
+        if ref:
+            code, iid, _err = self.runner.capture(
+                [self.docker, "image", "inspect", "--format", "{{.Id}}", ref])
+            image = iid.strip() if code == 0 else None
+        return words[-1], image
+
+    def _proxy_exec(self, *argv: str) -> tuple[int, str, str]:
+        return self.runner.capture(self.agent.compose("exec", "-T", self.spec.proxy, *argv))
+
+    def active(self) -> str | None:
+        code, out, _err = self._proxy_exec("cat", f"{NGINX_DIR}/upstream.conf")
+        return parse_upstream(out) if code == 0 else None
+
+    def _roll(self, deadline: float) -> None:
+        service = self.spec.service
+        (wanted_hash, wanted_image), replicas, active = _together(
+            self._wanted, self.replicas, self.active)  # three independent queries
+        plan = plan_rollout(replicas, wanted_hash, wanted_image, active)
+        for leftover in plan.remove_first:
+            self.out.line(f"==> removing {leftover.name} (not in the proxy's rotation)")
+            self._remove(leftover)
+        if plan.keep is not None:
+            self.out.line(f"==> {plan.keep.name} already runs this version and serves")
+            if active != plan.keep.name:  # e.g. the proxy restarted: point it back
+                self._switch(plan.keep.name, ())
+            self.agent.probed.add(plan.keep.name)
+            return
+        if len(plan.retire) == 1 and active != plan.retire[0].name:
+            # The proxy forwards to the service name (it was just (re)started), which
+            # would soon resolve to the new container too: pin it to the serving one.
+            self._switch(plan.retire[0].name, ())
+        before = {r.id for r in plan.retire}
+        self._compose_step(f"up -d --scale {service}={plan.scale} (next to the running one)",
+                           deadline, "up", "-d", "--no-deps", "--no-recreate", "--scale",
+                           f"{service}={plan.scale}", service)
+        started = time.monotonic()
+        new = [r for r in self.replicas() if r.id not in before and r.running]
+        if len(new) != 1:
+            raise StepFailed(f"expected one new {service} container, found {len(new)}")
+        fresh = new[0]
+        try:
+            self._wait_healthy(fresh, started, deadline)
+        except (Exception, Interrupted):
+            self._show_log(fresh)
+            self.out.line(f"==> removing {fresh.name}: it never received a request")
+            self._remove(fresh)
+            raise
+        self.agent.probed.add(fresh.name)
+        self._switch(fresh.name, plan.retire)
+        for old in plan.retire:  # while the agent verifies; it waits for them before exiting
+            self.out.line(f"==> stopping {old.name} (out of rotation, drained)")
+            self.agent.retiring.add(old.name)
+            worker = threading.Thread(target=self._remove, args=(old,), daemon=True)
+            worker.start()
+            self.agent.background.append(worker)
+
+    def _wait_healthy(self, replica: Replica, started: float, deadline: float) -> None:
+        argv = probe_argv(self.docker, replica.id, replica.test)
+        if argv is None:
+            self.out.line(f"!!! {replica.name} has no health check: switching to it blind")
+            return
+        self.out.line(f"==> waiting for {replica.name} to pass its health check (every "
+                      f"{HEALTH_POLL:g}s; start period {replica.start_period:g}s, "
+                      f"{replica.retries} failures after it are final)")
+        results: list[tuple[float, bool]] = []
+        while True:
+            tick = time.monotonic()
+            code, _out, _err = self.runner.capture(argv, timeout=min(replica.probe_timeout, 30))
+            results.append((tick - started, code == 0))
+            verdict = probe_verdict(results, replica.start_period, replica.retries)
+            if verdict == "healthy":
+                self.out.line(f"==> {replica.name} healthy after "
+                              f"{time.monotonic() - started:.1f}s")
+                return
+            state = self._state(replica)
+            if state not in ("running", ""):
+                raise StepFailed(f"{replica.name} is {state}, never became healthy")
+            if verdict == "unhealthy":
+                raise StepFailed(f"{replica.name} not healthy: its health check failed "
+                                 f"{replica.retries} times after the start period")
+            if time.monotonic() + HEALTH_POLL > deadline:
+                raise StepFailed(f"{replica.name} not healthy before the deploy timeout")
+            time.sleep(max(0.0, tick + HEALTH_POLL - time.monotonic()))
+
+    def _state(self, replica: Replica) -> str:
+        code, out, _err = self.runner.capture(
+            [self.docker, "inspect", "--format", "{{.State.Status}}", replica.id])
+        return out.strip() if code == 0 else ""
+
+    def _switch(self, target: str, retiring: Sequence[Replica]) -> None:
+        """Point the proxy at ``target``; wait until its old workers finished their requests."""
+        upstream = f"{target}:{self.spec.port}"
+        code, out, err = self._proxy_exec("sh", "-c", _NGINX_SWITCH, "sh", upstream)
+        if code != 0:
+            raise StepFailed(f"switching {self.spec.proxy} to {upstream} failed (exit {code}): "
+                             f"{_last_line(err or out)}")
+        if retiring:
+            self.out.line(f"==> {self.spec.proxy} now sends new requests to {upstream}; "
+                          "draining the old workers")
+        old = set(out.rsplit("old workers:", 1)[-1].split())
+        limit = time.monotonic() + DRAIN_TIMEOUT
+        while old and time.monotonic() < limit:
+            code, now, _err = self._proxy_exec("sh", "-c", _NGINX_WORKERS)
+            if code == 0 and not old & set(now.split()):
+                return
+            time.sleep(0.2)  # polling interval of a bounded wait
+        if old:
+            self.out.line(f"!!! {self.spec.proxy}'s old workers still run after "
+                          f"{DRAIN_TIMEOUT:g}s; going on")
+
+    def _remove(self, replica: Replica) -> None:
+        """Graceful stop (the container's own stop signal and grace period), then remove."""
+        self.runner.capture([self.docker, "stop", replica.id])
+        code, _out, err = self.runner.capture([self.docker, "rm", "-f", replica.id])
+        if code != 0:
+            self.out.line(f"!!! could not remove {replica.name}: {_last_line(err)}")
+
+    def _show_log(self, replica: Replica) -> None:
+        lines = self.agent.config.log_lines
+        self.out.line(f"!!! {replica.name} never became healthy; its last {lines} log lines:")
+        _code, out, err = self.runner.capture([self.docker, "logs", "--tail", str(lines),
+                                               replica.id])
+        for line in (out + err).splitlines():
+            self.out.line("  | " + line)
+
+    def still_bad(self, bad: Sequence[ServiceState]) -> list[ServiceState]:
+        """Of the not-ok containers, those that are not merely ``starting`` for Docker while
+        their own health check (run now, or just passed) says healthy."""
+        left = []
+        for state in bad:
+            if state.name in self.agent.retiring:  # out of rotation, being stopped
+                continue
+            if state.state == "running" and state.health == "starting" and (
+                    state.name in self.agent.probed or self._passes(state.name)):
+                continue
+            left.append(state)
+        return left
+
+    def _passes(self, name: str) -> bool:
+        code, out, _err = self.runner.capture([self.docker, "inspect", name])
+        found = parse_replicas(out) if code == 0 else []
+        argv = probe_argv(self.docker, name, found[0].test) if found else None
+        return argv is not None and self.runner.capture(argv, timeout=30)[0] == 0
+
+
 # --- the agent --------------------------------------------------------------------
 @dataclass
 class Snapshot:
@@ -1078,6 +1511,11 @@ class Agent:
         self.env_path = project / config.env_file
         self.runner = Runner(out, self.child_env, project)
         self.lock = DeployLock(self.state_dir / LOCK_NAME)
+        self.probed: set[str] = set()  # containers whose health check the agent saw pass
+        self.retiring: set[str] = set()  # old containers out of rotation, being stopped
+        self.background: list[threading.Thread] = []  # their stops, joined before exit
+        self._proxy: tuple[ProxySpec | None] | None = None  # memo: compose.yaml's proxy
+        self.zero_downtime_off: str | None = None  # why a project with a proxy cannot use it
 
     # -- helpers --
     def compose(self, *args: str) -> list[str]:
@@ -1125,10 +1563,13 @@ class Agent:
 
     def verify(self) -> list[ServiceState]:
         """Every container ok, or StepFailed naming the ones that are not."""
-        states = self.services()
+        states = [s for s in self.services() if s.name not in self.retiring]
         if not states:
             raise StepFailed("no containers after docker compose up")
         bad = [s for s in states if not s.ok]
+        spec = self.proxy() if bad else None
+        if spec is not None:  # Docker may still say "starting" where the agent probed
+            bad = Rollout(self, spec, "{}").still_bad(bad)
         if bad:
             raise StepFailed("not healthy: " + ", ".join(
                 f"{s.service} ({s.state} {s.health or 'no healthcheck'})" for s in bad))
@@ -1152,7 +1593,41 @@ class Agent:
             if code != 0:
                 self.out.line(f"!!! docker compose logs exited {code}")
 
+    def rollout(self, announce: bool = True) -> Rollout | None:
+        """The zero-downtime deploy if compose.yaml has a labelled proxy, else None.
+
+        The compose config is read fresh (the wanted image follows the env file); whether
+        there is a proxy is remembered: the env file never adds or removes one."""
+        code, out, _err = self.runner.capture(self.compose("config", "--format", "json"))
+        try:
+            spec = proxy_spec(out) if code == 0 else None
+        except ValueError as exc:
+            raise StepFailed(str(exc)) from None
+        problem = upstream_port_problem(out, spec) if spec is not None else None
+        if problem is not None:  # deploy as before, and say why
+            if self.zero_downtime_off is None and announce:
+                self.out.line(f"!!! zero-downtime deploy is off: {problem}")
+            self.zero_downtime_off, spec = problem, None
+        if code == 0:
+            self._proxy = (spec,)
+        return Rollout(self, spec, out) if spec is not None else None
+
+    def proxy(self) -> ProxySpec | None:
+        """compose.yaml's proxy, remembered from the last rollout() of this request."""
+        if self._proxy is None:
+            self.rollout()
+        return self._proxy[0] if self._proxy is not None else None
+
+    def finish_background(self) -> None:
+        """Wait for the old containers' graceful stops started by a rollout."""
+        for worker in self.background:
+            worker.join()
+        self.background.clear()
+
     def up(self, timeout: int) -> StepResult:
+        rollout = self.rollout()
+        if rollout is not None:
+            return rollout.up(timeout)
         wait = max(1, timeout)
         self.out.line(f"==> docker compose up -d --wait (timeout {wait}s)")
         return self.runner.stream(self.compose("up", "-d", "--wait", "--wait-timeout", str(wait)),
@@ -1272,7 +1747,22 @@ class Agent:
             self.out.line(state.line() + shown)
         problems = drift(list(running.values()), self.configured_images(), snapshot.images)
         self.out.line("drift: " + ("; ".join(problems) if problems else "none"))
+        self.out.line(self.zero_downtime_line())
         return EXIT_OK
+
+    def zero_downtime_line(self) -> str:
+        """``zero-downtime: yes|no (why)``, the last line of ``status``."""
+        try:
+            rollout = self.rollout(announce=False)
+        except StepFailed as exc:
+            return f"zero-downtime: no ({exc})"
+        if rollout is None and self.zero_downtime_off is not None:
+            return f"zero-downtime: no ({self.zero_downtime_off})"
+        if rollout is None:
+            return ("zero-downtime: no (no proxy service in compose.yaml: a deploy stops the "
+                    "old container before the new one serves; see `shipyard init`)")
+        spec = rollout.spec
+        return f"zero-downtime: yes ({spec.kind} service {spec.proxy} in front of {spec.service})"
 
     def history(self, count: int) -> int:
         try:
@@ -1307,6 +1797,7 @@ class Agent:
                         "tag_requested": target})
             return self._apply(action, target, env_text, tag_before, restore_to, started)
         finally:
+            self.finish_background()
             lock.release()
 
     def _target(self, action: str, tag: str | None, current: str | None) -> str:

@@ -1,0 +1,176 @@
+"""Zero-downtime deploys end to end: real sshd, registry and engine, under load.
+
+Why: "no request fails during a deploy" is the promise of the proxy that `shipyard
+init` now writes into compose.yaml; only traffic that keeps arriving while the real
+agent deploys, rolls back and refuses a bad version can show it. The project is the
+generated one (nginx in front of web, only the proxy publishes a port); a bounded
+load (tests/fixtures/load.py: 20 GET/s, 2 s timeout) runs through each action and
+every answer is counted. v3 serves but fails its health check: it must never
+answer a request, and v1 must keep serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_agent_e2e import (  # the module's sshd and registry, one per module
+    AGENT_CONFIG,
+    DEPLOY_USER,
+    REPOSITORY,
+    Deployment,
+    Published,
+    _wait_lock_free,
+    e2e_registry,
+    e2e_sshd,
+)
+
+from fixtures.containers import build
+from fixtures.keys import KeyPair
+from fixtures.load import Load, LoadReport
+from fixtures.registry import Registry
+from fixtures.sshd import Sshd
+from shipyard.agent import agent_source
+from shipyard.init import init
+from shipyard.tools.docker import Docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.ssh, pytest.mark.slow]
+__all__ = ["e2e_registry", "e2e_sshd"]  # fixtures, used by name
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+VARIANTS = {
+    "v1": "ENV APP_VERSION=v1\n",
+    "v2": "ENV APP_VERSION=v2\n",
+    # Serves like the others, but its health check asks a route that does not exist.
+    "v3": "ENV APP_VERSION=v3 HEALTHCHECK_PATH=/no-such-health-route/\n",
+}
+# Only the proxy publishes a port; a short start period so v3 is given up in seconds.
+OVERRIDE = """\
+services:
+  proxy:
+    ports:
+      - "127.0.0.1:{port}:8080"
+  web:
+    healthcheck:
+      start_period: 5s
+      retries: 3
+"""
+
+
+@pytest.fixture(scope="module")
+def published_zd(docker_engine: Docker, e2e_registry: Registry,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
+    token = secrets.token_hex(4)
+    work = tmp_path_factory.mktemp("agent-zd")
+    example = work / "django-app"
+    shutil.copytree(EXAMPLES / "django-app", example, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.egg-info", "build", ".venv", "var", "static.dist", "*.mo"))
+    init(example)
+    base = f"shipyard-agent-zd/guestbook:base-{token}"
+    local = {tag: f"shipyard-agent-zd/guestbook:{tag}-{token}" for tag in VARIANTS}
+    remote = {tag: e2e_registry.ref(REPOSITORY, tag) for tag in VARIANTS}
+    try:
+        build(docker_engine, example, base)
+        for tag, body in VARIANTS.items():
+            context = work / tag
+            context.mkdir()
+            (context / "Dockerfile").write_text(f"FROM {base}\n{body}")
+            build(docker_engine, context, local[tag])
+            docker_engine.run(["tag", local[tag], remote[tag]])
+            docker_engine.run(["push", remote[tag]], timeout=600)
+            docker_engine.run(["image", "rm", remote[tag]])
+        digests = {tag: e2e_registry.manifest_digest(REPOSITORY, tag) for tag in VARIANTS}
+        yield Published(e2e_registry, digests, (example / "compose.yaml").read_text())
+    finally:
+        docker_engine.remove_images([*remote.values(), *local.values(), base])
+
+
+@pytest.fixture
+def proxied(e2e_sshd: Sshd, client_key: KeyPair, published_zd: Published,
+            docker_engine: Docker, free_port: int) -> Iterator[Deployment]:
+    """The generated compose project (with its proxy) on the "host", behind the agent."""
+    account = pwd.getpwnam(DEPLOY_USER)
+    home = Path(account.pw_dir)
+    token = secrets.token_hex(3)
+    project = home / f"guestbook-zd-{token}"
+    agent_dir = home / f".shipyard-zd-{token}"
+    try:
+        agent_dir.mkdir(mode=0o755)
+        agent = agent_dir / "agent.py"
+        agent.write_text(agent_source())
+        agent.chmod(0o644)
+        project.mkdir(mode=0o750)
+        (project / "compose.yaml").write_text(published_zd.compose_yaml)
+        (project / "compose.override.yaml").write_text(OVERRIDE.format(port=free_port))
+        (project / ".env").write_text(
+            f"IMAGE_REPOSITORY={published_zd.registry.host}/{REPOSITORY}\n")
+        (project / "shipyard-agent.json").write_text(json.dumps(AGENT_CONFIG))
+        for path in [project, *project.iterdir()]:
+            os.chown(path, account.pw_uid, account.pw_gid)
+        options = (f'restrict,command="/usr/bin/python3 {agent} --project {project} '
+                   f'--key-id {client_key.fingerprint()}"')
+        e2e_sshd.authorize(client_key, options)
+        yield Deployment(e2e_sshd, client_key, project, agent, free_port, docker_engine,
+                         f"{options} {client_key.public_line()}")
+    finally:
+        _wait_lock_free(project)
+        docker_engine.run(["compose", "--project-directory", str(project), "down", "--volumes",
+                           "--remove-orphans", "--timeout", "5"],
+                          env={"IMAGE_TAG": "down"}, check=False, timeout=180)
+        shutil.rmtree(project, ignore_errors=True)
+        shutil.rmtree(agent_dir, ignore_errors=True)
+
+
+def _under_load(d: Deployment, *command: str) -> tuple[int, str, LoadReport]:
+    with Load(f"http://127.0.0.1:{d.port}/healthz") as load:
+        time.sleep(1.0)  # answers before the agent starts: the load itself works
+        result = d.ssh(*command)
+        time.sleep(1.5)  # and after it ends
+    report = load.stop()
+    assert report.sent >= 40
+    return result.returncode, result.stdout + result.stderr, report
+
+
+def _web_containers(d: Deployment) -> list[str]:
+    out = d.docker.run(["compose", "--project-directory", str(d.project), "ps", "-q", "web"],
+                       env={"IMAGE_TAG": "x"}).stdout
+    return out.split()
+
+
+def test_deploy_rollback_and_failed_deploy_lose_no_request(proxied: Deployment) -> None:
+    d = proxied
+    d.ok("deploy", "v1")
+    assert d.version() == "v1"
+    status = d.ok("status").stdout.splitlines()
+    assert status[-1] == "zero-downtime: yes (nginx service proxy in front of web)"
+
+    code, out, seen = _under_load(d, "deploy", "v2")
+    assert code == 0, out
+    assert seen.failed == [], f"{seen.describe_failures()}\n{out}"
+    assert set(seen.versions()) == {"v1", "v2"}  # switched during the window
+    assert "healthy after" in out and "draining the old workers" in out
+    assert d.version() == "v2" and len(_web_containers(d)) == 1
+
+    code, out, seen = _under_load(d, "rollback")
+    assert code == 0, out
+    assert seen.failed == [], f"{seen.describe_failures()}\n{out}"
+    assert d.version() == "v1" and len(_web_containers(d)) == 1
+
+    code, out, seen = _under_load(d, "deploy", "v3")
+    assert code == 1, out
+    assert seen.failed == [], f"{seen.describe_failures()}\n{out}"
+    assert "v3" not in seen.versions(), "a version that failed its check got requests"
+    assert "it never received a request" in out
+    assert d.version() == "v1" and len(_web_containers(d)) == 1
+    summary = [(e["action"], e["tag_requested"], e["tag_after"], e["outcome"])
+               for e in d.journal()]
+    assert summary == [("deploy", "v1", "v1", "ok"), ("deploy", "v2", "v2", "ok"),
+                       ("rollback", "v1", "v1", "ok"),
+                       ("deploy", "v3", "v1", "failed-rolled-back")]
