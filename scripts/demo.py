@@ -21,9 +21,9 @@ from pathlib import Path
 
 import demo_host
 
-from shipyard.imagebuild.run import build
 from shipyard.config import load_config
 from shipyard.errors import ShipyardError
+from shipyard.imagebuild.run import build
 from shipyard.imagetest.run import test_image
 from shipyard.init import init
 from shipyard.publish.publish import publish
