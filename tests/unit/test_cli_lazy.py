@@ -43,8 +43,9 @@ def test_version_imports_no_stage() -> None:
     assert stages == []
 
 
-def test_checking_a_dockerfile_does_not_import_yaml_or_image_code() -> None:
-    loaded = _modules_after("import shipyard.checks.run")
+def test_checking_a_dockerfile_does_not_import_yaml_image_engine_or_rich_code() -> None:
+    loaded = _modules_after("import shipyard.commands.check, shipyard.checks.run")
     assert "shipyard.checks.run" in loaded
     assert not {m for m in loaded if m.startswith(("ruamel", "shipyard.image.metadata",
-                                                   "shipyard.image.layers"))}
+                                                   "shipyard.image.layers", "rich",
+                                                   "shipyard.tools.docker"))}

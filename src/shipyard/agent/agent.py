@@ -157,19 +157,15 @@ version known to have run.
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
 import contextlib
-import difflib
 import fcntl
-import hashlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -177,6 +173,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn
+
+# _LAZY_IMPORTS: base64, difflib, hashlib and tempfile are imported in the one function that
+# uses each. The library imports this module for its contract (verbs, tag grammar, exit
+# codes) on every CLI start, and those four were a third of that import's cost.
 
 # --- exit codes -------------------------------------------------------------------
 EXIT_OK = 0
@@ -359,6 +359,8 @@ def parse_config(data: object, where: str = CONFIG_NAME) -> Config:
         raise ConfigError(f"{where}: must be a JSON object, not {type(data).__name__}")
     unknown = sorted(str(k) for k in data if k not in CONFIG_KEYS)
     if unknown:
+        import difflib  # see _LAZY_IMPORTS
+
         close = difflib.get_close_matches(unknown[0], CONFIG_KEYS, n=1)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         raise ConfigError(f'{where}: unknown key "{unknown[0]}"{hint}; '
@@ -475,6 +477,8 @@ def write_atomic(path: Path, text: str) -> None:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o600
+    import tempfile  # see _LAZY_IMPORTS
+
     fd, tmp_name = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.",
                                     suffix=".tmp")
     tmp = Path(tmp_name)
@@ -574,6 +578,9 @@ _KEY_ID_RE = re.compile(r"SHA256:[A-Za-z0-9+/]{16,86}={0,2}")
 
 def fingerprint_from_auth_info(text: str) -> str | None:
     """``SHA256:...`` of the last public key in sshd's ExposeAuthInfo file, as ssh-keygen -l."""
+    import base64  # see _LAZY_IMPORTS
+    import hashlib
+
     found = None
     for line in text.splitlines():
         parts = line.split()

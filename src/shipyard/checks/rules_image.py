@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import tempfile
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,6 +197,8 @@ class ImageProbe:
         self.ref = ref
         self._container: str | None = None
         self._cache: dict[str, bool] = {}
+        import tempfile  # only when an image is checked (CLI start-up)
+
         self._tmp = tempfile.TemporaryDirectory(prefix="shipyard-check-")
 
     def __enter__(self) -> ImageProbe:
@@ -235,10 +235,14 @@ class ImageProbe:
 
     def _copy(self, path: str) -> bool:
         if self._container is None:
+            import uuid
+
             name = f"shipyard-check-{uuid.uuid4().hex[:12]}"
             self.docker.run(["create", "--name", name, "--network", "none",
                              "--entrypoint", "/shipyard-check-never-started", self.ref])
             self._container = name
+        import uuid
+
         target = Path(self._tmp.name) / uuid.uuid4().hex
         result = self.docker.run(["cp", "--follow-link", f"{self._container}:{path}",
                                   str(target)], check=False)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.checks import (
     compose_file,
@@ -35,8 +36,10 @@ from shipyard.checks.model import (
 from shipyard.config import Config, load_config
 from shipyard.dockerfile_model import DockerfileModel, parse_dockerfile
 from shipyard.errors import ConfigError, ParseError, ShipyardError, UsageError
-from shipyard.tools.docker import Docker
 from shipyard.tools.git import GitRepo
+
+if TYPE_CHECKING:  # the engine client is imported when an engine is asked (CLI start-up)
+    from shipyard.tools.docker import Docker
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
                        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build",
@@ -217,6 +220,8 @@ def check(
     if authorized_keys is not None:
         run.findings += _authorized_keys(run, root, authorized_keys)
     if image is not None:
+        from shipyard.tools.docker import Docker
+
         head = _head(root)
         file = main_dockerfile  # where the image comes from (a path, as SARIF/GitLab need)
         run.findings += rules_image.image_findings(
@@ -277,6 +282,8 @@ def _image_healthcheck(docker: Docker | None) -> Callable[[str], bool | None]:
         if "$" in image:
             return None  # which image runs is decided at deploy time
         try:
+            from shipyard.tools.docker import Docker
+
             engine = engine or Docker()
             config = engine.inspect(image).get("Config") or {}
         except (ShipyardError, ValueError, OSError):  # no engine, no such image: unknown

@@ -9,19 +9,23 @@ parsed, 1 when a finding is at or above --fail-on, 0 otherwise.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from shipyard.checks.model import RULES, Finding, Report, Severity
 
 FORMATS = ("text", "json", "sarif", "gitlab")
-_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+# click's styling, not rich: `check` runs per commit in hooks, and rich's import alone was
+# a fifth of its start-up (benchmarks/cli.py). click drops the colours when not a terminal.
+_STYLE: dict[Severity, dict[str, Any]] = {
+    Severity.ERROR: {"fg": "red", "bold": True}, Severity.WARNING: {"fg": "yellow"},
+    Severity.INFO: {"fg": "cyan"}}
+_DIM: dict[str, Any] = {"dim": True}
+Echo = Callable[[str], None]
 
 
 @click.command("check")
@@ -48,9 +52,8 @@ def check_command(ctx: click.Context, project_dir: Path, image: str | None, fmt:
     image) against the image checklist, and say what to change."""
     from shipyard.checks import check
 
-    console = Console(highlight=False, soft_wrap=True)  # long lines stay whole for grep/CI logs
     if list_rules:
-        _print_rules(console)
+        _print_rules(click.echo)
         return
     report = check(project_dir, image=image, authorized_keys=authorized_keys)
     threshold = Severity.parse(fail_on) if fail_on else report.fail_on
@@ -58,10 +61,10 @@ def check_command(ctx: click.Context, project_dir: Path, image: str | None, fmt:
     if fmt == "text":
         if output is not None:
             with output.open("w", encoding="utf-8") as stream:
-                render_text(report, Console(file=stream, no_color=True, soft_wrap=True),
+                render_text(report, lambda line: print(click.unstyle(line), file=stream),
                             show_suppressed)
         else:
-            render_text(report, console, show_suppressed)
+            render_text(report, click.echo, show_suppressed)
     else:
         document = render_document(report, fmt)
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -97,33 +100,37 @@ def _summary(report: Report) -> str:
     return ", ".join(parts)
 
 
-def render_text(report: Report, console: Console, show_suppressed: bool = False) -> None:
-    """Findings grouped by file, worst first within a line order; fixes underneath."""
+def render_text(report: Report, echo: Echo, show_suppressed: bool = False) -> None:
+    """Findings grouped by file, worst first within a line order; fixes underneath. Long
+    lines stay whole (no wrapping), for grep and CI logs."""
+    style = click.style
     for failure in report.parse_failures:
-        console.print(f"[bold red]cannot parse[/] {escape(str(failure))}")
+        echo(f"{style('cannot parse', fg='red', bold=True)} {failure}")
     shown: Iterable[Finding] = report.findings if show_suppressed else report.active
     for file, items in groupby(shown, key=lambda f: f.file):
-        console.print(f"\n[bold underline]{escape(file)}[/]")
+        echo("\n" + style(file, bold=True, underline=True))
         for item in items:
             where = f"{item.line}" if item.line else "-"
-            style = "dim" if item.suppressed else _STYLE[item.severity]
-            console.print(f"  [{style}]{item.severity.label:<7}[/] [bold]{item.rule_id}[/] "
-                          f"[dim]{where:>4}[/]  {escape(item.message)}")
+            severity = _DIM if item.suppressed else _STYLE[item.severity]
+            echo(f"  {style(f'{item.severity.label:<7}', **severity)} "
+                 f"{style(item.rule_id, bold=True)} {style(f'{where:>4}', dim=True)}  "
+                 f"{item.message}")
             if item.suppressed:
-                console.print(f"               [dim]suppressed: "
-                              f"{escape(item.suppression_reason or '')}[/]")
+                echo("               " + style(f"suppressed: {item.suppression_reason or ''}",
+                                               dim=True))
             elif item.fix:
-                console.print(f"               [green]fix:[/] {escape(item.fix)}")
-    verdict = {0: "[bold green]pass[/]", 1: "[bold red]fail[/]",
-               2: "[bold red]fail (unparsable files)[/]"}[report.exit_code()]
+                echo(f"               {style('fix:', fg='green')} {item.fix}")
+    verdict = {0: style("pass", fg="green", bold=True), 1: style("fail", fg="red", bold=True),
+               2: style("fail (unparsable files)", fg="red", bold=True)}[report.exit_code()]
     checked = len(report.files) + (1 if report.image else 0)
-    console.print(f"\n{verdict}: {_summary(report)} in {checked} checked "
-                  f"(failing at {report.fail_on.label} and above)")
+    echo(f"\n{verdict}: {_summary(report)} in {checked} checked "
+         f"(failing at {report.fail_on.label} and above)")
 
 
-def _print_rules(console: Console) -> None:
+def _print_rules(echo: Echo) -> None:
     from shipyard.checks import run  # noqa: F401 - importing it registers every rule
 
     for rule in sorted(RULES.values(), key=lambda r: r.id):
-        console.print(f"[bold]{rule.id}[/] [{_STYLE[rule.severity]}]{rule.severity.label}[/] "
-                      f"[dim]({rule.applies_to})[/] {rule.name}: {escape(rule.summary)}")
+        echo(f"{click.style(rule.id, bold=True)} "
+             f"{click.style(rule.severity.label, **_STYLE[rule.severity])} "
+             f"{click.style(f'({rule.applies_to})', dim=True)} {rule.name}: {rule.summary}")
