@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 
-from testbed import baseimages
+from testbed import baseimages, jsimages
 from testbed.engine import Client
 from testbed.shell import run, say
 
@@ -18,14 +18,16 @@ def ensure(client: Client) -> None:
     if shutil.which("buildah") is None:
         say("buildah: not installed, skipped")
         return
-    names = [standin.name for standin in baseimages.STANDINS]
+    # the build bases: Python, and Node/bun for a JavaScript stage (never the runtime ones)
+    names = [standin.name for standin in (*baseimages.STANDINS, *jsimages.STANDINS)]
     for name in names:
         wanted = run([client.binary, "image", "inspect", "--format", "{{.Id}}", name],
                      check=False).stdout.strip()
         if not wanted:
             continue
+        full = name if "/" in name.split(":", 1)[0] else f"library/{name}"
         have = run(["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}",
-                    f"docker.io/library/{name}"], check=False).stdout.strip()
+                    f"docker.io/{full}"], check=False).stdout.strip()
         if have and wanted.endswith(have):
             continue
         say(f"buildah: copying {name} from the engine")

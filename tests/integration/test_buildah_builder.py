@@ -65,6 +65,9 @@ def test_buildah_image_passes_shipyard_test_and_repeats_its_digest(
                    builder="buildah")
     try:
         assert report.builder == "buildah"
+        held = subprocess.run([buildah_binary, "images", "--format", "{{.Tag}}"], check=True,
+                              capture_output=True, text=True).stdout.split()
+        assert report.unique_tag not in held  # loaded into the engine, not left in Buildah's store
         inspected = docker_engine.inspect(report.image_id, "image")
         assert inspected["Config"]["Healthcheck"]["Test"][0] == "CMD"
         assert inspected["Created"].startswith("2026-11-20T10:00:00")  # the commit, not now

@@ -23,6 +23,7 @@ from shipyard.agent.agent import (
     pick_digest,
     service_images,
     split_ref,
+    verified_line,
 )
 
 
@@ -127,3 +128,15 @@ def test_describe_holder() -> None:
     gone = dict(record, pid=2**22 + 12345)
     assert "gone, its child processes still hold the lock" in describe_holder(gone)
     assert describe_holder(None) == "holder unknown"
+
+
+@pytest.mark.parametrize(("state", "line"), [
+    (ServiceState("web", "app-web-2", "running", "starting"),
+     "web: running, its health check passed (Docker still says starting)"),
+    (ServiceState("web", "app-web-1", "running", "healthy"), "web: running healthy"),
+    (ServiceState("migrate", "app-migrate-1", "exited", ""), "migrate: exited -"),
+])
+def test_a_verified_container_docker_still_calls_starting_is_not_reported_as_starting(
+    state: ServiceState, line: str
+) -> None:
+    assert verified_line(state) == line

@@ -648,6 +648,15 @@ class ServiceState:
         return f"{self.service}: {self.state} {self.health or '-'}"
 
 
+def verified_line(state: ServiceState) -> str:
+    """A verified container, as the deploy reports it: one Docker still calls ``starting``
+    passed its own health check when the agent ran it (Docker 20.10 has no start_interval,
+    so its verdict lags by up to one interval) — say so, rather than "healthy: starting"."""
+    if state.state == "running" and state.health == "starting":
+        return f"{state.service}: running, its health check passed (Docker still says starting)"
+    return state.line()
+
+
 def parse_ps(text: str) -> list[ServiceState]:
     """``docker compose ps --format json``: JSON lines (compose >= 2.21) or one array."""
     text = text.strip()
@@ -1966,7 +1975,7 @@ class Agent:
             t = time.monotonic()
             states = self.verify()
             steps["verify"] = round(time.monotonic() - t, 1)
-            self.out.line("==> healthy: " + ", ".join(s.line() for s in states))
+            self.out.line("==> healthy: " + ", ".join(verified_line(s) for s in states))
         except (Exception, Interrupted) as exc:
             reason = str(exc) or type(exc).__name__
             self.out.line(f"!!! {action} of {target} failed: {reason}")

@@ -80,7 +80,10 @@ def build_image(plan: BuildPlan, spec: BuildSpec, builder: str, docker: Docker,
     buildah = Buildah()
     commit_time = int(_created(plan, datetime.now(UTC)).timestamp())
     built = buildah.build(spec, timestamp=commit_time, on_output=on_output)
-    return buildah.to_docker(built, spec.tags, docker)
+    try:
+        return buildah.to_docker(built, spec.tags, docker)
+    finally:  # the engine holds it now; Buildah's copy would only fill the disk
+        buildah.remove([built.removeprefix("sha256:")])
 
 
 def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
