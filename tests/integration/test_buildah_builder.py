@@ -1,7 +1,8 @@
 """`shipyard build --builder buildah`: the daemonless, unprivileged builder (issue 18), and
 the same digest for two builds of one commit (issue 19).
 
-The Django example is built with Buildah, loaded into the engine, and must pass
+Each example without private dependencies (Django: pip requirements; FastAPI: uv lock,
+package install) is built with Buildah, loaded into the engine, and must pass
 `shipyard test` — metadata (its HEALTHCHECK survives: the image is docker format), every
 layer scanned for the proxy CA and keys — and `--verify-repro` must prove the stronger
 level: the second build, without cache, is the very same image.
@@ -23,7 +24,7 @@ from shipyard.init import init
 from shipyard.tools.docker import Docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "django-app"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 COMMIT_DATE = "2026-11-20T10:00:00+00:00"
 
 
@@ -38,9 +39,9 @@ def buildah_binary() -> str:
     return found
 
 
-def _committed_example(root: Path) -> Path:
-    project = root / "guestbook"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(
+def _committed_example(root: Path, example: str) -> Path:
+    project = root / example
+    shutil.copytree(EXAMPLES / example, project, ignore=shutil.ignore_patterns(
         "__pycache__", "*.egg-info", "build", "var", "static.dist", "*.mo"))
     init(project)
     with (project / ".gitignore").open("a") as handle:
@@ -54,11 +55,12 @@ def _committed_example(root: Path) -> Path:
     return project
 
 
+@pytest.mark.parametrize("example", ["django-app", "fastapi-app"])
 def test_buildah_image_passes_shipyard_test_and_repeats_its_digest(
     docker_engine: Docker, buildah_binary: str, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], example: str,
 ) -> None:
-    project = _committed_example(tmp_path)
+    project = _committed_example(tmp_path, example)
     ca = ca_secrets()
     ca_bundle = ca[0].src if ca else None
     report = build(project, env=dict(os.environ), docker=docker_engine, ca_bundle=ca_bundle,
