@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.tools import process
-from shipyard.tools.docker import BuildFailed, BuildSpec, Docker
+from shipyard.tools.docker import BuildFailed, BuildSpec, Docker, spec_flags
 from shipyard.tools.process import CommandError, Result
 
 TAIL_LINES = 20  # how much of a failed build's log the error quotes
@@ -47,24 +47,7 @@ def buildah_argv(spec: BuildSpec, iidfile: Path, timestamp: int | None) -> list[
     argv = ["build", "--format", "docker", "--iidfile", str(iidfile)]
     if timestamp is not None:
         argv += ["--timestamp", str(timestamp)]
-    if spec.dockerfile is not None:
-        argv += ["--file", str(spec.dockerfile)]
-    for tag in spec.tags:
-        argv += ["--tag", tag]
-    for key, value in sorted(spec.build_args.items()):
-        argv += ["--build-arg", f"{key}={value}"]
-    for key, value in sorted(spec.labels.items()):
-        argv += ["--label", f"{key}={value}"]
-    for secret in spec.secrets:
-        argv += ["--secret", f"id={secret.id},src={secret.src}"]
-    for ssh in spec.ssh:
-        argv += ["--ssh", ssh]
-    if spec.target:
-        argv += ["--target", spec.target]
-    if spec.network:
-        argv += ["--network", spec.network]
-    if spec.platforms:
-        argv += ["--platform", ",".join(spec.platforms)]
+    argv += spec_flags(spec)
     if spec.no_cache:
         argv.append("--no-cache")
     if spec.pull:

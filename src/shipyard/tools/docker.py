@@ -121,7 +121,19 @@ class BuildSpec:
 def build_argv(spec: BuildSpec, mode: BuildKitMode, iidfile: Path) -> list[str]:
     """The docker arguments (after the binary) for a BuildKit build of spec."""
     argv = ["buildx", "build", "--load"] if mode == "buildx" else ["build"]
-    argv += ["--progress", "plain", "--iidfile", str(iidfile)]
+    argv += ["--progress", "plain", "--iidfile", str(iidfile), *spec_flags(spec)]
+    if spec.no_cache:
+        argv.append("--no-cache")
+    if spec.pull:
+        argv.append("--pull")
+    argv.append(str(spec.context))
+    return argv
+
+
+def spec_flags(spec: BuildSpec) -> list[str]:
+    """The flags docker build and buildah build spell alike: file, tags, build args,
+    labels, secrets, ssh, target, network, platforms."""
+    argv: list[str] = []
     if spec.dockerfile is not None:
         argv += ["--file", str(spec.dockerfile)]
     for tag in spec.tags:
@@ -140,11 +152,6 @@ def build_argv(spec: BuildSpec, mode: BuildKitMode, iidfile: Path) -> list[str]:
         argv += ["--network", spec.network]
     if spec.platforms:
         argv += ["--platform", ",".join(spec.platforms)]
-    if spec.no_cache:
-        argv.append("--no-cache")
-    if spec.pull:
-        argv.append("--pull")
-    argv.append(str(spec.context))
     return argv
 
 
