@@ -107,22 +107,22 @@ def e2e_sshd(ssh_accounts: dict[str, Account]) -> Iterator[Sshd]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def published(docker_engine: Docker, e2e_registry: Registry,
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
-    """Build the Django example once; v1/v2/v3 are one-line Dockerfiles on top of it."""
+@contextmanager
+def published_variants(docker_engine: Docker, registry: Registry, work: Path, prefix: str,
+                       variants: dict[str, str]) -> Iterator[tuple[Path, dict[str, str]]]:
+    """Build the Django example once and push each variant (a one-line Dockerfile on top
+    of it) to the registry; yields the initialised example and the variants' digests."""
     token = secrets.token_hex(4)
-    work = tmp_path_factory.mktemp("agent-e2e")
     example = work / "django-app"
     shutil.copytree(EXAMPLES / "django-app", example, ignore=shutil.ignore_patterns(
         "__pycache__", "*.egg-info", "build", ".venv", "var", "static.dist", "*.mo"))
     init(example)
-    base = f"shipyard-agent-e2e/guestbook:base-{token}"
-    local = {tag: f"shipyard-agent-e2e/guestbook:{tag}-{token}" for tag in VARIANTS}
-    remote = {tag: e2e_registry.ref(REPOSITORY, tag) for tag in VARIANTS}
+    base = f"{prefix}/guestbook:base-{token}"
+    local = {tag: f"{prefix}/guestbook:{tag}-{token}" for tag in variants}
+    remote = {tag: registry.ref(REPOSITORY, tag) for tag in variants}
     try:
         build(docker_engine, example, base)
-        for tag, body in VARIANTS.items():
+        for tag, body in variants.items():
             context = work / tag
             context.mkdir()
             (context / "Dockerfile").write_text(f"FROM {base}\n{body}")
@@ -131,10 +131,18 @@ def published(docker_engine: Docker, e2e_registry: Registry,
             docker_engine.run(["push", remote[tag]], timeout=600)
             # Untag the registry reference: every deploy must really pull it.
             docker_engine.run(["image", "rm", remote[tag]])
-        digests = {tag: e2e_registry.manifest_digest(REPOSITORY, tag) for tag in VARIANTS}
-        yield Published(e2e_registry, digests, without_proxy(example / "compose.yaml"))
+        yield example, {tag: registry.manifest_digest(REPOSITORY, tag) for tag in variants}
     finally:
         docker_engine.remove_images([*remote.values(), *local.values(), base])
+
+
+@pytest.fixture(scope="module")
+def published(docker_engine: Docker, e2e_registry: Registry,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
+    """Build the Django example once; v1/v2/v3 are one-line Dockerfiles on top of it."""
+    with published_variants(docker_engine, e2e_registry, tmp_path_factory.mktemp("agent-e2e"),
+                            "shipyard-agent-e2e", VARIANTS) as (example, digests):
+        yield Published(e2e_registry, digests, without_proxy(example / "compose.yaml"))
 
 
 def without_proxy(compose_yaml: Path) -> str:

@@ -30,15 +30,14 @@ from test_agent_e2e import (  # the module's sshd and registry, one per module
     _wait_lock_free,
     e2e_registry,
     e2e_sshd,
+    published_variants,
 )
 
-from fixtures.containers import build
 from fixtures.keys import KeyPair
 from fixtures.load import Load, LoadReport
 from fixtures.registry import Registry
 from fixtures.sshd import Sshd
 from shipyard.agent import agent_source
-from shipyard.init import init
 from shipyard.tools.docker import Docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh, pytest.mark.slow]
@@ -67,29 +66,9 @@ services:
 @pytest.fixture(scope="module")
 def published_zd(docker_engine: Docker, e2e_registry: Registry,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
-    token = secrets.token_hex(4)
-    work = tmp_path_factory.mktemp("agent-zd")
-    example = work / "django-app"
-    shutil.copytree(EXAMPLES / "django-app", example, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.egg-info", "build", ".venv", "var", "static.dist", "*.mo"))
-    init(example)
-    base = f"shipyard-agent-zd/guestbook:base-{token}"
-    local = {tag: f"shipyard-agent-zd/guestbook:{tag}-{token}" for tag in VARIANTS}
-    remote = {tag: e2e_registry.ref(REPOSITORY, tag) for tag in VARIANTS}
-    try:
-        build(docker_engine, example, base)
-        for tag, body in VARIANTS.items():
-            context = work / tag
-            context.mkdir()
-            (context / "Dockerfile").write_text(f"FROM {base}\n{body}")
-            build(docker_engine, context, local[tag])
-            docker_engine.run(["tag", local[tag], remote[tag]])
-            docker_engine.run(["push", remote[tag]], timeout=600)
-            docker_engine.run(["image", "rm", remote[tag]])
-        digests = {tag: e2e_registry.manifest_digest(REPOSITORY, tag) for tag in VARIANTS}
+    with published_variants(docker_engine, e2e_registry, tmp_path_factory.mktemp("agent-zd"),
+                            "shipyard-agent-zd", VARIANTS) as (example, digests):
         yield Published(e2e_registry, digests, (example / "compose.yaml").read_text())
-    finally:
-        docker_engine.remove_images([*remote.values(), *local.values(), base])
 
 
 @pytest.fixture
