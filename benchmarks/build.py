@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tables import text_report  # benchmarks/tables.py: run as a script, this dir is on the path
+
 from shipyard.image.layers import layer_for_step
 from shipyard.init import init
 from shipyard.tools.docker import BuildSecret, BuildSpec, Docker
@@ -187,15 +189,7 @@ def table(doc: dict[str, Any]) -> str:
         ("dependency layer reused", "yes" if g["dependency_layer_reused"] else "no",
          "yes" if n["dependency_layer_reused"] else "no", "-"),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("")
-    for t in doc["targets"]:
-        lines.append(f"{'met   ' if t['passed'] else 'MISSED'}  {t['name']}: {t['rule']}"
-                     f" (got {t['value']})")
-    return "\n".join(lines)
+    return text_report(rows, doc["targets"])
 
 
 def main(argv: list[str] | None = None) -> int:

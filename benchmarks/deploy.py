@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the registry and the load generator fixtures
 
 from ruamel.yaml import YAML  # noqa: E402
+from tables import text_report  # noqa: E402  # benchmarks/tables.py, beside this script
 
 from fixtures.containers import build  # noqa: E402
 from fixtures.load import Load, LoadReport  # noqa: E402
@@ -254,15 +255,7 @@ def table(doc: dict[str, Any]) -> str:
             rows.append((action, mode, str(r["exit_code"]), f"{r['wall_s']:.1f}", tth,
                          str(r["sent"]), str(r["failed"]), f"{r['longest_gap_s']:.2f}",
                          answered))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("")
-    for t in doc["targets"]:
-        lines.append(f"{'met   ' if t['passed'] else 'MISSED'}  {t['name']}: {t['rule']}"
-                     f" (got {t['value']})")
-    return "\n".join(lines)
+    return text_report(rows, doc["targets"])
 
 
 def main(argv: list[str] | None = None) -> int:
