@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from shipyard.detect.pysource import dotted_name
 from shipyard.detect.scan import python_files
 
 _ENV_METHODS = {  # django-environ reader → (kind, variable read when no name is given)
@@ -361,12 +362,7 @@ def _is_database_name(name: str) -> bool:
 
 
 def _dotted(node: ast.AST | None) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return f"{head}.{node.attr}" if head else ""
-    return ""
+    return dotted_name(node) or ""
 
 
 def _string(node: ast.AST | None) -> str | None:

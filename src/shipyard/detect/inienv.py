@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from shipyard.detect.envvars import EnvRead
+from shipyard.detect.pysource import dotted_name
 
 _ENV_GETS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 _READ_METHODS = {"get", "getboolean", "getint", "getfloat"}
@@ -63,7 +64,7 @@ def _env_parsers(tree: ast.Module) -> set[str]:
         for keyword in node.value.keywords:
             value = keyword.value
             if keyword.arg == "interpolation" and isinstance(value, ast.Call) \
-                    and _dotted(value.func) in classes:
+                    and dotted_name(value.func) in classes:
                 parsers |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     return parsers
 
@@ -72,7 +73,7 @@ def _env_fallback(item: ast.stmt) -> bool:
     if not (isinstance(item, ast.FunctionDef) and item.name == "before_get"):
         return False
     params = {a.arg for a in item.args.args}
-    return any(isinstance(call, ast.Call) and _dotted(call.func) in _ENV_GETS and call.args
+    return any(isinstance(call, ast.Call) and dotted_name(call.func) in _ENV_GETS and call.args
                and isinstance(call.args[0], ast.Name) and call.args[0].id in params
                for call in ast.walk(item))
 
@@ -167,9 +168,3 @@ def _string(node: ast.AST) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _dotted(expr: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    return ".".join([expr.id, *reversed(parts)]) if isinstance(expr, ast.Name) else None

@@ -27,6 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.detect.pysource import dotted_name
 from shipyard.detect.scan import python_texts
 
 # The name says "a folder the app writes": CACHE_DIR, LOG_FOLDER, UPLOAD_FOLDER, MEDIA_ROOT.
@@ -190,7 +191,7 @@ def _resolve(expr: ast.expr, path: Path, known: dict[str, str | None]) -> str | 
 
 
 def _resolve_call(call: ast.Call, path: Path, known: dict[str, str | None]) -> str | None:
-    func = _dotted(call.func)
+    func = dotted_name(call.func)
     if isinstance(call.func, ast.Attribute) and call.func.attr in ("resolve", "absolute") \
             and not call.args:  # Path(__file__).resolve()
         return _resolve(call.func.value, path, known)
@@ -214,7 +215,7 @@ def _segment(expr: ast.expr) -> str | None:
     """A path piece: a string constant or os.pardir/os.curdir."""
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         return expr.value
-    return _SEPARATORS.get(_dotted(expr) or "")
+    return _SEPARATORS.get(dotted_name(expr) or "")
 
 
 def _join(base: str, parts: list[str | None]) -> str | None:
@@ -224,14 +225,6 @@ def _join(base: str, parts: list[str | None]) -> str | None:
     return posixpath.normpath(posixpath.join(base, *pieces))
 
 
-def _dotted(expr: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    return ".".join([expr.id, *reversed(parts)])
 
 
 def _shipped(directory: Path) -> list[str]:

@@ -73,14 +73,11 @@ class SourceIndex:
 
     def dotted(self, module: str, expr: ast.expr) -> str | None:
         """The fully qualified name an expression (Name or Attribute chain) refers to."""
-        parts: list[str] = []
-        while isinstance(expr, ast.Attribute):
-            parts.append(expr.attr)
-            expr = expr.value
-        if not isinstance(expr, ast.Name):
+        name = dotted_name(expr)
+        if name is None:
             return None
-        head = self.imports(module).get(expr.id, f"{module}.{expr.id}")
-        return ".".join([head, *reversed(parts)])
+        first, dot, rest = name.partition(".")
+        return self.imports(module).get(first, f"{module}.{first}") + dot + rest
 
     def locate(self, dotted: str, depth: int = 0) -> tuple[str, list[str]] | None:
         """(defining module, attribute path) for a dotted name, following re-exports:
@@ -189,6 +186,17 @@ def needs_login(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> 
         if any(word in name for word in _LOGIN_WORDS):
             return True
     return False
+
+
+def dotted_name(expr: ast.AST | None) -> str | None:
+    """`os.path.join` for an Attribute chain on a Name (`x` for a Name); None otherwise."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    return ".".join([expr.id, *reversed(parts)])
 
 
 def top_level_value(body: list[ast.stmt], name: str) -> ast.expr | None:
