@@ -245,14 +245,16 @@ def _wait_lock_free(project: Path, timeout: float = 300) -> None:
         wait_until(free, f"the deploy lock of {project} to be free", timeout)
 
 
-@pytest.fixture
-def deployment(e2e_sshd: Sshd, client_key: KeyPair, published: Published,
-               docker_engine: Docker, free_port: int) -> Iterator[Deployment]:
+@contextmanager
+def deployed_project(sshd: Sshd, client_key: KeyPair, published: Published, override: str,
+                     docker_engine: Docker, free_port: int, name: str) -> Iterator[Deployment]:
+    """A compose project in the deploy user's home as `shipyard host setup` leaves it, with
+    the agent behind client_key; taken down and removed afterwards."""
     account = pwd.getpwnam(DEPLOY_USER)
     home = Path(account.pw_dir)
     token = secrets.token_hex(3)
-    project = home / f"guestbook-{token}"  # the directory name is the compose project name
-    agent_dir = home / f".shipyard-e2e-{token}"
+    project = home / f"{name}-{token}"  # the directory name is the compose project name
+    agent_dir = home / f".shipyard-{name}-{token}"
     try:
         agent_dir.mkdir(mode=0o755)
         agent = agent_dir / "agent.py"  # root-owned, read-only for the deploy user
@@ -260,7 +262,7 @@ def deployment(e2e_sshd: Sshd, client_key: KeyPair, published: Published,
         agent.chmod(0o644)
         project.mkdir(mode=0o750)
         (project / "compose.yaml").write_text(published.compose_yaml)
-        (project / "compose.override.yaml").write_text(OVERRIDE.format(port=free_port))
+        (project / "compose.override.yaml").write_text(override.format(port=free_port))
         (project / ".env").write_text(
             f"# written by the test as `shipyard host setup` would\n"
             f"IMAGE_REPOSITORY={published.registry.host}/{REPOSITORY}\n")
@@ -269,8 +271,8 @@ def deployment(e2e_sshd: Sshd, client_key: KeyPair, published: Published,
             os.chown(path, account.pw_uid, account.pw_gid)
         options = (f'restrict,command="/usr/bin/python3 {agent} --project {project} '
                    f'--key-id {client_key.fingerprint()}"')
-        e2e_sshd.authorize(client_key, options)
-        yield Deployment(e2e_sshd, client_key, project, agent, free_port, docker_engine,
+        sshd.authorize(client_key, options)
+        yield Deployment(sshd, client_key, project, agent, free_port, docker_engine,
                          f"{options} {client_key.public_line()}")
     finally:
         _wait_lock_free(project)
@@ -279,6 +281,14 @@ def deployment(e2e_sshd: Sshd, client_key: KeyPair, published: Published,
                           env={"IMAGE_TAG": "down"}, check=False, timeout=180)
         shutil.rmtree(project, ignore_errors=True)
         shutil.rmtree(agent_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def deployment(e2e_sshd: Sshd, client_key: KeyPair, published: Published,
+               docker_engine: Docker, free_port: int) -> Iterator[Deployment]:
+    with deployed_project(e2e_sshd, client_key, published, OVERRIDE, docker_engine, free_port,
+                          "guestbook") as deployed:
+        yield deployed
 
 
 def test_deploy_update_break_roll_back(deployment: Deployment, published: Published,

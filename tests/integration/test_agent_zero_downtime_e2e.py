@@ -11,23 +11,15 @@ answer a request, and v1 must keep serving.
 
 from __future__ import annotations
 
-import json
-import os
-import pwd
-import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from test_agent_e2e import (  # the module's sshd and registry, one per module
-    AGENT_CONFIG,
-    DEPLOY_USER,
-    REPOSITORY,
     Deployment,
     Published,
-    _wait_lock_free,
+    deployed_project,
     e2e_registry,
     e2e_sshd,
     published_variants,
@@ -37,7 +29,6 @@ from fixtures.keys import KeyPair
 from fixtures.load import Load, LoadReport
 from fixtures.registry import Registry
 from fixtures.sshd import Sshd
-from shipyard.agent import agent_source
 from shipyard.tools.docker import Docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh, pytest.mark.slow]
@@ -75,36 +66,9 @@ def published_zd(docker_engine: Docker, e2e_registry: Registry,
 def proxied(e2e_sshd: Sshd, client_key: KeyPair, published_zd: Published,
             docker_engine: Docker, free_port: int) -> Iterator[Deployment]:
     """The generated compose project (with its proxy) on the "host", behind the agent."""
-    account = pwd.getpwnam(DEPLOY_USER)
-    home = Path(account.pw_dir)
-    token = secrets.token_hex(3)
-    project = home / f"guestbook-zd-{token}"
-    agent_dir = home / f".shipyard-zd-{token}"
-    try:
-        agent_dir.mkdir(mode=0o755)
-        agent = agent_dir / "agent.py"
-        agent.write_text(agent_source())
-        agent.chmod(0o644)
-        project.mkdir(mode=0o750)
-        (project / "compose.yaml").write_text(published_zd.compose_yaml)
-        (project / "compose.override.yaml").write_text(OVERRIDE.format(port=free_port))
-        (project / ".env").write_text(
-            f"IMAGE_REPOSITORY={published_zd.registry.host}/{REPOSITORY}\n")
-        (project / "shipyard-agent.json").write_text(json.dumps(AGENT_CONFIG))
-        for path in [project, *project.iterdir()]:
-            os.chown(path, account.pw_uid, account.pw_gid)
-        options = (f'restrict,command="/usr/bin/python3 {agent} --project {project} '
-                   f'--key-id {client_key.fingerprint()}"')
-        e2e_sshd.authorize(client_key, options)
-        yield Deployment(e2e_sshd, client_key, project, agent, free_port, docker_engine,
-                         f"{options} {client_key.public_line()}")
-    finally:
-        _wait_lock_free(project)
-        docker_engine.run(["compose", "--project-directory", str(project), "down", "--volumes",
-                           "--remove-orphans", "--timeout", "5"],
-                          env={"IMAGE_TAG": "down"}, check=False, timeout=180)
-        shutil.rmtree(project, ignore_errors=True)
-        shutil.rmtree(agent_dir, ignore_errors=True)
+    with deployed_project(e2e_sshd, client_key, published_zd, OVERRIDE, docker_engine,
+                          free_port, "guestbook-zd") as deployed:
+        yield deployed
 
 
 def _under_load(d: Deployment, *command: str) -> tuple[int, str, LoadReport]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.containers import ca_secrets
+from fixtures.gitserver import commit_all
 from shipyard.cli import main
 from shipyard.imagebuild.run import build, verify_repro
 from shipyard.init import init
@@ -46,12 +47,7 @@ def _committed_example(root: Path, example: str) -> Path:
     init(project)
     with (project / ".gitignore").open("a") as handle:
         handle.write("shipyard-build.json\nshipyard-sbom.cdx.json\n")
-    env = {**os.environ, "GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE,
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "app"]):
-        subprocess.run(["git", "-C", str(project), *args], check=True, env=env,
-                       capture_output=True)
+    commit_all(project, COMMIT_DATE)
     return project
 
 

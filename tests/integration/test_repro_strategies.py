@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fixtures.containers import ca_secrets
+from fixtures.gitserver import commit_all
 from fixtures.strategy_projects import pyproject_project, setup_py_project
 from shipyard.imagebuild.run import build, verify_repro
 from shipyard.init import init
@@ -25,15 +25,6 @@ from shipyard.tools.docker import Docker
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 COMMIT_DATE = "2026-11-20T10:00:00+00:00"
-
-
-def _commit_all(project: Path) -> None:
-    env = {**os.environ, "GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE,
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "app"]):
-        subprocess.run(["git", "-C", str(project), *args], check=True, env=env,
-                       capture_output=True)
 
 
 def _fastapi_example(root: Path) -> Path:
@@ -51,7 +42,7 @@ def test_verify_repro_passes_per_strategy(
     init(project)
     with (project / ".gitignore").open("a") as handle:
         handle.write("shipyard-build.json\nshipyard-sbom.cdx.json\n")
-    _commit_all(project)
+    commit_all(project, COMMIT_DATE)
     ca = ca_secrets()
     ca_bundle = ca[0].src if ca else None
     env = dict(os.environ)
