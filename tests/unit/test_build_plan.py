@@ -233,12 +233,12 @@ def test_sbom_time_is_the_commit_time_so_two_builds_of_one_commit_agree(
 ) -> None:
     from datetime import timedelta
 
-    from shipyard.imagebuild.run import _created
-
     config = load_config(_config(tmp_path))
     plan = plan_build(config, _context(), RepoFacts(COMMIT, (), False, None), BASE, now=NOW,
                       ca_bundle=None)
-    first = cyclonedx("r/app:t", "sha256:1", [], _created(plan, NOW))
-    second = cyclonedx("r/app:t", "sha256:1", [], _created(plan, NOW + timedelta(hours=1)))
+    assert plan.created == COMMIT  # what build() stamps the SBOM (and Buildah's layers) with
+    first = cyclonedx("r/app:t", "sha256:1", [], plan.created or NOW)
+    second = cyclonedx("r/app:t", "sha256:1", [],
+                       plan.created or NOW + timedelta(hours=1))
     assert first == second
     assert first["metadata"]["timestamp"] == "2026-11-20T10:00:00Z"  # type: ignore[index]

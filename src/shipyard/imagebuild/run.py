@@ -18,7 +18,6 @@ from pathlib import Path
 
 from shipyard.config import Config, load_config
 from shipyard.image.buildreport import REPORT_NAME, SBOM_NAME, BuildReport
-from shipyard.image.labels import CREATED
 from shipyard.imagebuild import cienv, repro, sbom
 from shipyard.imagebuild.base import BaseImage, final_base, split_digest
 from shipyard.imagebuild.plan import BuildPlan, RepoFacts, ca_bundle_from_env, plan_build
@@ -60,15 +59,6 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
                       no_cache=no_cache, dockerfile_text=dockerfile_text)
 
 
-def _created(plan: BuildPlan, fallback: datetime) -> datetime:
-    """The image's `created` label (the commit time) as a datetime."""
-    created = plan.labels.get(CREATED)
-    try:
-        return datetime.fromisoformat(created.replace("Z", "+00:00")) if created else fallback
-    except ValueError:
-        return fallback
-
-
 def build_image(plan: BuildPlan, spec: BuildSpec, builder: str, docker: Docker,
                 on_output: Callable[[str], None] | None = None) -> str:
     """Build spec with the chosen builder; the image ends up in the engine either way.
@@ -78,7 +68,7 @@ def build_image(plan: BuildPlan, spec: BuildSpec, builder: str, docker: Docker,
     if builder != "buildah":
         return docker.build(spec, on_output=on_output)
     buildah = Buildah()
-    commit_time = int(_created(plan, datetime.now(UTC)).timestamp())
+    commit_time = int(plan.created.timestamp()) if plan.created else None
     built = buildah.build(spec, timestamp=commit_time, on_output=on_output)
     try:
         return buildah.to_docker(built, spec.tags, docker)
@@ -100,13 +90,13 @@ def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
     started_at = datetime.now(UTC)
     plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, no_cache=no_cache,
                      ca_bundle=ca_bundle, now=started_at)
-    chosen = builder or load_config(project_dir).builder
+    chosen = builder or plan.builder
     image_id = build_image(plan, plan.spec, chosen, docker, on_output)
     built = time.monotonic()
     report_path = report_path or project_dir / REPORT_NAME
     packages = sbom.collect(docker, image_id)
     sbom_path = report_path.with_name(SBOM_NAME)
-    document = sbom.cyclonedx(plan.refs[0], image_id, packages, _created(plan, started_at))
+    document = sbom.cyclonedx(plan.refs[0], image_id, packages, plan.created or started_at)
     sbom_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     report = BuildReport(
         image_id=image_id, repository=plan.repository, unique_tag=plan.tags.unique,
