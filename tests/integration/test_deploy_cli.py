@@ -55,16 +55,10 @@ services:
       - /tmp
 """
 
-# Registers this module's commands on the real CLI (the lead wires them into shipyard.cli)
-# and maps errors and exit codes exactly as `shipyard` does.
+# The real CLI, which maps errors and exit codes exactly as `shipyard` does.
 RUNNER = """\
 import sys
 from shipyard import cli
-from shipyard.commands import deploy as commands
-for command in (commands.deploy_command, commands.rollback_command, commands.status_command,
-                commands.history_command, commands.host_group, commands.ci_group):
-    if command.name not in cli.app.commands:
-        cli.app.add_command(command)
 sys.exit(cli.main(sys.argv[1:]))
 """
 
