@@ -1016,7 +1016,11 @@ class DeployLock:
                     os.close(fd)
                     raise LockTimeout(f"another deploy still holds {self.path} after "
                                       f"{timeout:g}s ({holder}); try again later") from None
-                if not announced:
+                # The holder rewrites its record in place (it cannot rename a file it holds
+                # flock on), so a read can find it empty for a moment: name the holder once
+                # the record reads back, or after a second without it.
+                settled = record is not None or time.monotonic() > deadline - timeout + 1
+                if not announced and settled:
                     out.line(f"==> waiting up to {timeout:g}s for the deploy lock ({holder})")
                     announced = True
                 if not stopped:
