@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures.process import Daemon, start_daemon, wait_for
 
+from fixtures.process import Daemon, start_daemon, wait_for
 from shipyard.agent import AUTOHEAL_FILE, agent_source
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
