@@ -132,3 +132,20 @@ def test_install_script_is_valid_sh(tmp_path: Path) -> None:
     assert subprocess.run(["sh", "-n", str(path)], check=False).returncode == 0
     assert replace(AutohealSettings(), checks=5).argv()[:4] == (
         "--interval", "30", "--checks", "5")
+
+
+def test_no_restart_while_a_deploy_holds_the_lock_and_a_journal_line_after(
+        tmp_path: Path) -> None:
+    import fcntl
+
+    from shipyard.agent.autoheal import Healer
+
+    (tmp_path / ".shipyard").mkdir()
+    healer = Healer(tmp_path, SETTINGS, docker="true")  # `true restart ...` succeeds
+    journal = tmp_path / ".shipyard" / "journal.jsonl"
+    with (tmp_path / ".shipyard" / "deploy.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as the agent does during a deploy
+        healer.restart(look("unhealthy"), 0)
+        assert not journal.exists()
+    healer.restart(look("unhealthy"), 0)
+    assert '"outcome": "restarted"' in journal.read_text()
