@@ -111,6 +111,30 @@ def test_moved_base_tag_and_old_pin_are_reported_for_a_registry_image(
     assert code == (11 if security else 10) == after["exit_code"]
 
 
+def test_base_tag_without_a_registry_is_compared_with_the_local_engine(
+        bed: Bed, capsys: pytest.CaptureFixture[str]) -> None:
+    """A base only this engine has (no registry host: Docker Hub, which does not know it)."""
+    local = f"update-local-base-{uuid.uuid4().hex[:8]}:3.11"
+    app = local.replace("base", "app")
+    try:
+        _docker("tag", STANDIN, local)
+        recorded = resolve_base(Docker(), local)
+        assert recorded.source == "local engine"
+        context = bed.work / "local-app"
+        context.mkdir(exist_ok=True)
+        (context / "Dockerfile").write_text(f"FROM {local}\nLABEL stage=app\n")
+        _docker("build", "--quiet", "--tag", app, "--label", f"{BASE_NAME}={local}",
+                "--label", f"{BASE_DIGEST}={recorded.digest}", str(context))
+        code, out = outdated(capsys, app, "--no-os", "--no-python", "--json")
+        assert json.loads(out)["base"]["drifted"] is False and code == 0
+        _docker("tag", bed.base, local)  # the local tag now names another image
+        code, out = outdated(capsys, app, "--no-os", "--no-python", "--json")
+        base = json.loads(out)["base"]
+        assert (base["drifted"], base["source"], code) == (True, "local engine", 10), base
+    finally:
+        subprocess.run([DOCKER, "image", "rm", "--force", app, local], capture_output=True)
+
+
 def test_python_mode_groups_bumps_and_exits_12(bed: Bed,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     code, out = outdated(capsys, bed.app, "--python")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from packaging.version import Version
@@ -149,3 +151,22 @@ def test_python_report_groups_bumps_by_size() -> None:
     groups = PythonReport(2, (_BUMP, patch)).grouped()
     assert {jump: [u.name for u in items] for jump, items in groups.items()} == {
         "major": ["django"], "patch": ["six"]}
+
+
+def test_a_directory_means_the_image_of_its_last_build(tmp_path: Path) -> None:
+    from shipyard.errors import UsageError
+    from shipyard.outdated.run import find_subject, sbom_distributions
+
+    assert find_subject("reg.example/app:v1", tmp_path).image == "reg.example/app:v1"
+    with pytest.raises(UsageError, match="no build report"):
+        find_subject(None, tmp_path)
+    report = {"image_id": "sha256:1", "repository": "app", "unique_tag": "main-1",
+              "tags": ["main-1"], "refs": ["app:main-1"], "labels": {}, "build_args": {},
+              "base": {}, "local": True, "provider": "local", "started_at": "x"}
+    (tmp_path / "shipyard-build.json").write_text(json.dumps(report))
+    (tmp_path / "shipyard-sbom.cdx.json").write_text(json.dumps({"components": [
+        {"name": "six", "version": "1.15.0", "purl": "pkg:pypi/six@1.15.0"},
+        {"name": "libc6", "version": "2.36", "purl": "pkg:deb/debian/libc6@2.36"}]}))
+    subject = find_subject(str(tmp_path), Path("/"))
+    assert subject.image == "app:main-1" and subject.sbom is not None
+    assert sbom_distributions(subject.sbom) == [("six", "1.15.0")]
