@@ -143,7 +143,9 @@ def check(installed: Iterable[tuple[str, str]], env: Mapping[str, str],
     updates = tuple(update for _, update, _ in answers if update is not None)
     unknown = tuple(name for name, _, problem in answers if problem)
     problems = sorted({problem for _, _, problem in answers if problem and "404" not in problem})
-    note = f"{len(unknown)} not on {base}" if unknown else ""
+    shown = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+    note = f"not on {base} (the app itself, private or local packages?): {shown}" \
+        if unknown else ""
     if problems:
         note = "; ".join(filter(None, (note, problems[0])))
     return PythonReport(len(wanted), updates, unknown, note)
