@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+from shipyard.image.registry import ImageRef
 from shipyard.outdated import ospackages, pyindex
-from shipyard.outdated.registry import ImageRef
 from shipyard.outdated.report import (
     EXIT_BUMPS,
     EXIT_FRESH,

@@ -19,7 +19,8 @@ from typing import Any
 from shipyard.errors import ShipyardError, UsageError
 from shipyard.image.buildreport import REPORT_NAME, SBOM_NAME, BuildReport
 from shipyard.image.labels import BASE_DIGEST, BASE_NAME
-from shipyard.outdated import ospackages, pyindex, registry
+from shipyard.image.registry import ImageRef, RegistryClient, RegistryError
+from shipyard.outdated import ospackages, pyindex
 from shipyard.outdated.report import BaseDrift, OsReport, OutdatedReport, PythonReport
 from shipyard.tools.docker import Docker, NotFound
 
@@ -90,12 +91,13 @@ def base_drift(docker: Docker, labels: Mapping[str, str], env: Mapping[str, str]
     if not name:
         return BaseDrift(None, recorded, None, "unknown",
                          f"the image has no {BASE_NAME} label (not built by `shipyard build`?)")
+    ref = ImageRef.parse(name)
+    client = RegistryClient(ref.host, env.get("SHIPYARD_REGISTRY_USER"),
+                            env.get("SHIPYARD_REGISTRY_PASSWORD"))
     try:
-        current = registry.current_digest(name, env.get("SHIPYARD_REGISTRY_USER"),
-                                          env.get("SHIPYARD_REGISTRY_PASSWORD"))
-        return BaseDrift(name, recorded, current, "registry")
-    except registry.RegistryUnavailable as exc:
-        why = str(exc)
+        return BaseDrift(name, recorded, client.manifest_digest(ref.path, ref.tag), "registry")
+    except RegistryError as exc:
+        why = exc.message
     try:
         local_id = str(docker.inspect(name)["Id"])
     except ShipyardError:
