@@ -37,6 +37,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "test": ("shipyard.imagetest",),
     "check": ("shipyard.checks",),
     "deploy": ("shipyard.deploy",),
+    "outdated": ("shipyard.outdated",),
 }
 CLI = ("shipyard.cli", "shipyard.commands", "shipyard.__main__")
 AGENT = "shipyard.agent.agent"
