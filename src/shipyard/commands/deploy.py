@@ -44,9 +44,15 @@ def _echo_line(line: str) -> None:
 def _send(project_dir: Path, environment: str, verb: str, argument: str | None) -> None:
     from shipyard.config import load_config
     from shipyard.deploy.client import AgentExit, make_request, send
-    from shipyard.deploy.target import materialize, resolve_environment
+    from shipyard.deploy.target import materialize, resolve_environment, resolve_fleet
 
     config = load_config(project_dir)
+    fleet = resolve_fleet(environment, config, os.environ)
+    if fleet is not None:  # several hosts: batches, all or nothing (commands/fleet.py)
+        from shipyard.commands.fleet import run_fleet
+
+        run_fleet(project_dir, fleet, verb, argument)
+        return
     spec = resolve_environment(environment, config, os.environ)
     request = make_request(verb, argument, allow_tags=spec.allow_tags)
     err.print(f"[bold]{environment}[/]: {' '.join(request.words)} via "
