@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_deploy_cli import COMPOSE, DOCKERFILE, PYTHON, CliRun, shipyard
+from test_deploy_cli import COMPOSE as PLAIN_COMPOSE
+from test_deploy_cli import DOCKERFILE, PYTHON, CliRun, shipyard
 
 from fixtures.accounts import DEPLOY_ACCOUNT, Account
 from fixtures.containers import build
@@ -45,6 +46,8 @@ VARIANTS = {
     "v1": "ENV APP_VERSION=v1\nLABEL org.opencontainers.image.created=2025-01-01T10:00:00Z\n",
     "v2": "ENV APP_VERSION=v2\nLABEL org.opencontainers.image.created=2025-01-02T10:00:00Z\n",
 }
+# http.server is PID 1 and ignores SIGTERM; SIGINT stops it at once (no 10 s stop grace).
+COMPOSE = PLAIN_COMPOSE + "    stop_signal: SIGINT\n"
 # Host B's own setting that makes v2 unhealthy there (and only there).
 FAILS_ON_V2 = """\
 services:

@@ -154,6 +154,6 @@ def _change(project_dir: Path, fleet: FleetSpec, hosts: list[str], ask: Send,
 def _report(result: FleetResult) -> None:
     for host, record in result.hosts.items():
         flag = f"  <-- DIFFERS: {result.odd[host]}" if host in result.odd else ""
-        err.print(f"{host}: {record.outcome}: {record.tag_before or '(none)'} -> "
-                  f"{record.tag_after or '(none)'} {record.digest_after or 'unknown'}{flag}",
+        err.print(f"{host}: {record.outcome} (ran {record.tag_before or 'nothing'}; runs "
+                  f"{record.tag_after or 'nothing'} {record.digest_after or 'unknown'}){flag}",
                   highlight=False, markup=False)

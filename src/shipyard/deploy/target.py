@@ -128,8 +128,9 @@ def resolve_fleet(name: str, config: Config, environ: Mapping[str, str]) -> Flee
     variable = (env(VAR_TARGET) or "").split()
     if not section.targets and len(variable) < 2:
         return None
-    if section.target and section.targets:
-        raise UsageError(f"{where} sets both target and targets",
+    if section.target:
+        fleet = f"{where}.targets" if section.targets else f"{VAR_TARGET} ({len(variable)} hosts)"
+        raise UsageError(f"{where}.target names one host but {fleet} a fleet",
                          hint="one host: target; a fleet: targets (list every host there)")
     from_env = [parse_target(text, origin=VAR_TARGET) for text in variable]
     if section.targets:
