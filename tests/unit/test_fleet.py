@@ -329,3 +329,31 @@ def test_host_setup_per_host(tmp_path: Path, target: str | None, expected: str |
         return
     setup, _admin = prepare_setup(load_config(root), "prod", options, key)
     assert str(setup.target) == "ssh://d@b:2222" and setup.project_dir.endswith("-prod")
+
+
+def test_host_setup_installs_an_existing_public_key(tmp_path: Path) -> None:
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from shipyard.commands.deploy import host_group
+
+    root = project(tmp_path, 'targets = ["d@a", "ssh://d@b:2222"]\n'
+                             'known_hosts = "[b]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOm2"\n')
+    (root / "compose.yaml").write_text("services: {}\n")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet", "-f",
+                    str(tmp_path / "fleet")], check=True)
+    public = (tmp_path / "fleet.pub").read_text().strip()
+    result = CliRunner().invoke(host_group, [
+        "setup", "prod", "-C", str(root), "--target", "d@b:2222", "--no-registry-login",
+        "--public-key", str(tmp_path / "fleet.pub")])
+    assert result.exit_code == 0, result.output
+    assert "PRIVATE KEY" not in result.stdout
+    assert "SSH_AUTH= unchanged: the private half of --public-key" in result.stdout
+    line = next(x for x in result.stdout.splitlines() if x.startswith("authorized_keys line:"))
+    assert line.endswith(public)
+    bad = CliRunner().invoke(host_group, [
+        "setup", "prod", "-C", str(root), "--target", "d@b:2222", "--no-registry-login",
+        "--public-key", str(tmp_path / "fleet")])
+    assert isinstance(bad.exception, UsageError) and "is not one OpenSSH public key" in str(
+        bad.exception)

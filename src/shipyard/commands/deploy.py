@@ -144,6 +144,9 @@ def host_group() -> None:
 @click.option("--python", "python_path", help="python3 on the host (default: /usr/bin/python3).")
 @click.option("--key-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the new private key to this file (0600) instead of printing it.")
+@click.option("--public-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Install this existing public key (e.g. one key for every host of a fleet) "
+                   "instead of making a new pair; its private half stays where it is.")
 @click.option("--apply", "apply_", is_flag=True,
               help="Run the setup over ssh to --admin instead of printing the script.")
 @click.option("--yes", is_flag=True, help="Trust a scanned host key without asking.")
@@ -152,8 +155,8 @@ def host_setup_command(
     admin_key: Path | None, known_hosts: Path | None, host_path: str | None, home: str | None,
     compose_file: Path | None, image_repository: str | None, registry: str | None,
     no_registry_login: bool, registry_user: str | None, registry_token_file: Path | None,
-    agent_path: str | None, python_path: str | None, key_out: Path | None, apply_: bool,
-    yes: bool,
+    agent_path: str | None, python_path: str | None, key_out: Path | None,
+    public_key: Path | None, apply_: bool, yes: bool,
 ) -> None:
     """Print (or --apply) the one-time setup of ENVIRONMENT's host, and the CI variables.
 
@@ -176,7 +179,11 @@ def host_setup_command(
         image_repository=image_repository, registry=registry,
         registry_login=not no_registry_login, registry_user=registry_user,
         agent_path=agent_path, python=python_path)
-    key = ssh.generate_keypair(f"shipyard-{environment}")
+    if public_key is not None and key_out is not None:
+        raise UsageError("--key-out writes a new private key; with --public-key there is none",
+                         hint="drop one of them")
+    key = ssh.existing_public_key(public_key) if public_key is not None \
+        else ssh.generate_keypair(f"shipyard-{environment}")
     setup, admin_target = setup_inputs.prepare_setup(config, environment, options, key)
     deploy_target = setup.target
     known = _known_hosts(deploy_target, known_hosts, config.environments.get(environment),
@@ -234,7 +241,9 @@ def _report(plan: SetupPlan, values: CiValues, key_out: Path | None, known: bool
     click.echo(values.ssh_known_hosts.rstrip("\n") if known else
                f"  (unknown: run `ssh-keyscan -p {plan.setup.target.port} "
                f"{plan.setup.target.host}` and verify it out of band)")
-    if key_out is not None:
+    if not values.ssh_auth:
+        click.echo("SSH_AUTH= unchanged: the private half of --public-key")
+    elif key_out is not None:
         write_private(key_out, values.ssh_auth)
         click.echo(f"SSH_AUTH= the private key written to {key_out} (0600); "
                    "delete it once it is in CI")
