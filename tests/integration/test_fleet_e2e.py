@@ -124,7 +124,7 @@ def host_label(sshd: Sshd) -> str:
 
 @contextmanager
 def fleet_of_three(sshds: list[Sshd], images: Images, docker: Docker, work: Path, batch: str,
-                   overrides: dict[int, str] | None = None) -> Iterator[Fleet]:
+                   overrides: dict[int, str] | None = None, wait: int = 0) -> Iterator[Fleet]:
     """Three projects as `host setup` leaves them, one per sshd, and a project whose
     pyproject.toml lists them: hosts A and B use the environment's key, C its own."""
     account = pwd.getpwnam(DEPLOY_ACCOUNT.name)
@@ -157,7 +157,8 @@ def fleet_of_three(sshds: list[Sshd], images: Images, docker: Docker, work: Path
         (cwd / "pyproject.toml").write_text(
             '[project]\nname = "app"\n\n[tool.shipyard.environments.prod]\n'
             f"targets = [{', '.join(targets)}]\n"
-            f'key = "{shared.private}"\nknown_hosts = "known_hosts"\nbatch = {batch}\n')
+            f'key = "{shared.private}"\nknown_hosts = "known_hosts"\nbatch = {batch}\n'
+            f"wait = {wait}\n")
         yield Fleet(cwd, {}, sshds, projects)
     finally:
         for project in projects:
@@ -181,11 +182,12 @@ def status_lines(result: CliRun) -> dict[str, tuple[str, str]]:
 
 def test_fleet_deploy_status_rollback(three_sshds: list[Sshd], images: Images,
                                       docker_engine: Docker, tmp_path: Path) -> None:
-    with fleet_of_three(three_sshds, images, docker_engine, tmp_path, '"50%"') as fleet:
+    with fleet_of_three(three_sshds, images, docker_engine, tmp_path, '"50%"', wait=1) as fleet:
         labels = [host_label(s) for s in three_sshds]
         first = fleet.run("deploy", "prod", "v1")
         assert first.code == 0, (first.stdout, first.stderr)
         assert f"batch 1/2: deploy v1 on {labels[0]}, {labels[1]}" in first.stderr
+        assert "batch 1 healthy; watching it 1s before batch 2" in first.stderr
         assert fleet.tags() == ["v1", "v1", "v1"]
 
         second = fleet.run("deploy", "prod", "v2")

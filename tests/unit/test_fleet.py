@@ -166,7 +166,12 @@ def run(plan_states: list[HostState], script: dict[tuple[str, str], int],
 
 def test_all_batches_ok() -> None:
     agents, result, _events = run(states(("a", "v1"), ("b", "v1"), ("c", "v1")), {}, 2)
-    assert agents.calls == [("a", "deploy v2"), ("b", "deploy v2"), ("c", "deploy v2")]
+    # between batches, after the wait, the batch before is asked for its status again
+    # (the hosts of a batch are asked at once: in any order within it)
+    calls = agents.calls
+    assert [sorted(calls[:2]), sorted(calls[2:4]), calls[4:]] == [
+        [("a", "deploy v2"), ("b", "deploy v2")], [("a", "status"), ("b", "status")],
+        [("c", "deploy v2")]]
     assert (result.outcome, result.exit_code) == ("ok", 0)
     assert {h: r.outcome for h, r in result.hosts.items()} == dict.fromkeys("abc", "ok")
 
@@ -180,7 +185,8 @@ def test_failure_in_second_batch_undoes_the_first(code: int, b_outcome: str, out
                                                   exit_code: int) -> None:
     agents, result, events = run(states(("a", "v1"), ("b", "v1"), ("c", "v1")),
                                  {("b", "deploy v2"): code}, 1)
-    assert agents.calls == [("a", "deploy v2"), ("b", "deploy v2"), ("a", "rollback v1")]
+    assert agents.calls == [("a", "deploy v2"), ("a", "status"), ("b", "deploy v2"),
+                            ("a", "rollback v1")]
     assert {h: r.outcome for h, r in result.hosts.items()} == {
         "a": "rolled-back", "b": b_outcome, "c": "not-started"}
     assert (result.outcome, result.exit_code) == (outcome, exit_code)
@@ -357,3 +363,38 @@ def test_host_setup_installs_an_existing_public_key(tmp_path: Path) -> None:
         "--public-key", str(tmp_path / "fleet")])
     assert isinstance(bad.exception, UsageError) and "is not one OpenSSH public key" in str(
         bad.exception)
+
+
+@pytest.mark.parametrize(("lines", "problems"), [
+    (["tag: v2", "digest: sha256:x", "web: running healthy v2 sha256:x", "drift: none",
+      "zero-downtime: no (no proxy)"], []),
+    (["web: running unhealthy v2 sha256:x", "worker: restarting -", "migrate: exited -",
+      "drift: web runs v1, .env says v2"],
+     ["web: running unhealthy v2 sha256:x", "worker: restarting -",
+      "drift: web runs v1, .env says v2"]),
+])
+def test_status_problems(lines: list[str], problems: list[str]) -> None:
+    from shipyard.deploy.fleet import status_problems
+
+    assert status_problems(lines) == problems
+
+
+def test_a_batch_that_turns_unhealthy_during_the_wait_is_undone() -> None:
+    calls: list[tuple[str, str]] = []
+
+    def send(host: str, request: Request, on_line: Any) -> int:
+        words = " ".join(request.words)
+        calls.append((host, words))
+        if words == "status":
+            on_line("web: running unhealthy v2 sha256:x" if host == "a" else "drift: none")
+        return 0
+
+    plan_states = states(("a", "v1"), ("b", "v1"), ("c", "v1"))
+    plan = plan_deploy(plan_states, "v2", 1)
+    result = execute(plan, {s.host: s for s in plan_states}, send, on_line=lambda h, x: None,
+                     on_event=lambda x: None, wait=20, sleep=lambda s: None)
+    assert calls == [("a", "deploy v2"), ("a", "status"), ("a", "rollback v1")]
+    assert result.hosts["a"].problem == "web: running unhealthy v2 sha256:x"
+    assert {h: r.outcome for h, r in result.hosts.items()} == {
+        "a": "rolled-back", "b": "not-started", "c": "not-started"}
+    assert result.exit_code == 1

@@ -71,6 +71,24 @@ def parse_status(lines: Sequence[str]) -> tuple[str | None, str | None]:
     return tag, digest
 
 
+def status_problems(lines: Sequence[str]) -> list[str]:
+    """What is wrong in an agent's `status` output: an unhealthy, restarting or dead
+    container, or drift (what runs is not what the env file says). Exited containers are
+    not judged: status does not say whether a one-shot exited 0."""
+    problems = []
+    for line in lines:
+        name, _, rest = line.partition(": ")
+        words = rest.split()
+        if name in ("tag", "digest", "zero-downtime") or not words:
+            continue
+        if name == "drift":
+            if rest.strip() != "none":
+                problems.append(line)
+        elif words[0] in ("restarting", "dead") or words[:2] == ["running", "unhealthy"]:
+            problems.append(line)
+    return problems
+
+
 @dataclass(frozen=True)
 class Move:
     """One host's part of the run: the request that switches it and the one that undoes it."""

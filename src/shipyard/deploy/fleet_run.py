@@ -34,7 +34,15 @@ from typing import Any
 
 from shipyard.agent import agent as contract
 from shipyard.deploy.client import Request
-from shipyard.deploy.fleet import FleetPlan, HostState, Move, odd_hosts, parse_status, run_outcome
+from shipyard.deploy.fleet import (
+    FleetPlan,
+    HostState,
+    Move,
+    odd_hosts,
+    parse_status,
+    run_outcome,
+    status_problems,
+)
 from shipyard.errors import ShipyardError
 
 Send = Callable[[str, Request, Callable[[str], None]], int]
@@ -61,6 +69,8 @@ class HostRecord:
     outcome: str = "not-started"
     exit: int | None = None
     undo_exit: int | None = None
+    problem: str | None = None
+    """Why a host that switched counted as failed later (unhealthy after `wait`)."""
     tag_after: str | None = None
     digest_after: str | None = None
 
@@ -155,6 +165,11 @@ def execute(plan: FleetPlan, states: Mapping[str, HostState], send: Send, *,
         if number > 1 and wait > 0:
             on_event(f"batch {number - 1} healthy; watching it {wait:g}s before batch {number}")
             sleep(wait)
+            if _watch(plan.batches[number - 2], records, send, on_line):
+                on_event(f"batch {number - 1} is no longer healthy after {wait:g}s: putting "
+                         "back every host already switched")
+                _undo(switched, records, send, on_line)
+                break
         on_event(f"batch {number}/{len(plan.batches)}: {plan.action} {plan.tag} on "
                  + ", ".join(m.host for m in batch))
         codes = _together([(m.host, partial(_ask, send, m.host, m.request, watch))
@@ -174,6 +189,27 @@ def execute(plan: FleetPlan, states: Mapping[str, HostState], send: Send, *,
     result = FleetResult(plan, records, digest=seen[0] if seen else None)
     result.outcome, result.exit_code = run_outcome({h: r.outcome for h, r in records.items()})
     return result
+
+
+def _watch(batch: Sequence[Move], records: Mapping[str, HostRecord], send: Send,
+           on_line: Callable[[str, str], None]) -> bool:
+    """Read the batch's `status` again after the wait; True if any host is not healthy."""
+    lines: dict[str, list[str]] = {m.host: [] for m in batch}
+
+    def keep(host: str, line: str) -> None:
+        lines[host].append(line)
+
+    codes = _together([(m.host, partial(_ask, send, m.host, Request("status"), keep))
+                       for m in batch])
+    failed = False
+    for host, code in codes.items():
+        problems = status_problems(lines[host]) if code == contract.EXIT_OK \
+            else [f"status exit {code}: {(lines[host] or ['no answer'])[-1]}"]
+        if problems:
+            records[host].problem = "; ".join(problems)
+            on_line(host, f"!!! not healthy after the wait: {records[host].problem}")
+            failed = True
+    return failed
 
 
 def _outcome(code: int) -> str:
