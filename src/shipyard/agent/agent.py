@@ -121,6 +121,9 @@ Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
      "steps": {"pre_deploy": 0.4, "pull": 2.1, "up": 9.0, "verify": 0.2, "restore": 8.8},
      "detail": "one line"}
 
+Autoheal (autoheal.py, installed next to this file) appends lines of its own to the same
+journal: ``"action": "autoheal"``, ``"outcome": "restarted" | "restart-failed"``, with
+``service``, ``container`` and ``image``; never ``ok``, so they move no rollback stack.
 Each deploy/rollback writes two lines: ``started`` (the intent, before anything
 switches; ``duration_s`` null) and then its outcome. If the outcome cannot be
 written, the agent says so and keeps its lock record, so the next run journals it

@@ -150,13 +150,20 @@ def host_group() -> None:
 @click.option("--apply", "apply_", is_flag=True,
               help="Run the setup over ssh to --admin instead of printing the script.")
 @click.option("--yes", is_flag=True, help="Trust a scanned host key without asking.")
+@click.option("--autoheal/--no-autoheal", default=True, show_default=True,
+              help="Install autoheal: restarts this project's containers that stay unhealthy.")
+@click.option("--autoheal-checks", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Unhealthy looks in a row before autoheal restarts a container.")
+@click.option("--autoheal-interval", type=click.IntRange(1, 3600), default=30,
+              show_default=True, help="Seconds between autoheal's looks.")
 def host_setup_command(
     environment: str, project_dir: Path, target: str | None, admin: str | None,
     admin_key: Path | None, known_hosts: Path | None, host_path: str | None, home: str | None,
     compose_file: Path | None, image_repository: str | None, registry: str | None,
     no_registry_login: bool, registry_user: str | None, registry_token_file: Path | None,
     agent_path: str | None, python_path: str | None, key_out: Path | None,
-    public_key: Path | None, apply_: bool, yes: bool,
+    public_key: Path | None, apply_: bool, yes: bool, autoheal: bool, autoheal_checks: int,
+    autoheal_interval: int,
 ) -> None:
     """Print (or --apply) the one-time setup of ENVIRONMENT's host, and the CI variables.
 
@@ -168,6 +175,7 @@ def host_setup_command(
     from shipyard.deploy import setup as host
     from shipyard.deploy import setup_inputs
     from shipyard.deploy.setup_apply import render_script
+    from shipyard.deploy.setup_autoheal import AutohealSettings
     from shipyard.tools import ssh
 
     config = load_config(project_dir)
@@ -178,7 +186,9 @@ def host_setup_command(
         target=target, admin=admin, host_path=host_path, home=home, compose_file=compose_file,
         image_repository=image_repository, registry=registry,
         registry_login=not no_registry_login, registry_user=registry_user,
-        agent_path=agent_path, python=python_path)
+        agent_path=agent_path, python=python_path,
+        autoheal=AutohealSettings(checks=autoheal_checks, interval=autoheal_interval)
+        if autoheal else None)
     if public_key is not None and key_out is not None:
         raise UsageError("--key-out writes a new private key; with --public-key there is none",
                          hint="drop one of them")

@@ -17,6 +17,7 @@ from shipyard.generate.install_steps import (
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
+    POETRY_REQUIREMENTS,
     InstallPlan,
     build_env,
     install_plan,
@@ -185,6 +186,9 @@ def render(project: Project, image: str | None = None,
                  if f.path == ".dockerignore" else f for f in files]
     if scan:
         files.insert(1, GeneratedFile(native_steps.SCRIPT, native_steps.script_text()))
+    if project.dependencies.kind == "poetry":
+        files.insert(1, GeneratedFile(POETRY_REQUIREMENTS, _env.get_template(
+            "poetry_requirements.py.j2").render(context)))
     if project.dependencies.kind == "setuptools":
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))
