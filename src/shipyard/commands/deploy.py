@@ -77,6 +77,10 @@ def deploy_command(environment: str, tag: str | None, project_dir: Path) -> None
     Without TAG the host re-pulls and restarts the tag it runs. The target comes from
     [tool.shipyard.environments.ENVIRONMENT] or SSH_DEPLOY_TARGET, SSH_KNOWN_HOSTS and
     SSH_AUTH. The exit status is the agent's.
+
+    A fleet (`targets = [...]`) is deployed batch by batch; a failed batch puts every
+    host already switched back (exit 1), and a summary record is appended to
+    .shipyard/fleet/ENVIRONMENT.jsonl.
     """
     _send(project_dir, environment, "deploy", tag)
 
@@ -86,7 +90,10 @@ def deploy_command(environment: str, tag: str | None, project_dir: Path) -> None
 @click.argument("tag", required=False)
 @_PROJECT
 def rollback_command(environment: str, tag: str | None, project_dir: Path) -> None:
-    """Roll ENVIRONMENT back to the previous good tag, or to TAG (deployed there before)."""
+    """Roll ENVIRONMENT back to the previous good tag, or to TAG (deployed there before).
+
+    A fleet goes back to its previous release as a whole, batch by batch, all or nothing.
+    """
     _send(project_dir, environment, "rollback", tag)
 
 
@@ -94,7 +101,8 @@ def rollback_command(environment: str, tag: str | None, project_dir: Path) -> No
 @_ENV
 @_PROJECT
 def status_command(environment: str, project_dir: Path) -> None:
-    """Show the tag, digest and service states running in ENVIRONMENT."""
+    """Show the tag, digest and service states running in ENVIRONMENT (every host of a
+    fleet, flagging the ones that run a different digest)."""
     _send(project_dir, environment, "status", None)
 
 
