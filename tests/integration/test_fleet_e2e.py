@@ -34,6 +34,7 @@ from test_deploy_cli import DOCKERFILE, PYTHON, CliRun, shipyard
 from fixtures.accounts import DEPLOY_ACCOUNT, Account
 from fixtures.containers import build
 from fixtures.keys import KeyPair, generate_key
+from fixtures.ports import free_port
 from fixtures.registry import Registry, running_registry
 from fixtures.sshd import SSH_BINARY, Sshd, running_sshd
 from shipyard.agent import agent_source
@@ -237,6 +238,15 @@ def test_fleet_deploy_status_rollback(three_sshds: list[Sshd], images: Images,
         assert status_lines(fleet.run("status", "prod")) == \
             dict.fromkeys(labels, ("v1", images.digests["v1"]))
         assert fleet.summaries()[-1]["outcome"] == "ok"
+
+        # A fourth host that does not answer: nothing runs anywhere.
+        config = fleet.cwd / "pyproject.toml"
+        gone = f"ssh://{DEPLOY_ACCOUNT.name}@127.0.0.1:{free_port()}"
+        config.write_text(config.read_text().replace("targets = [", f'targets = ["{gone}", '))
+        refused = fleet.run("deploy", "prod", "v2")
+        assert refused.code == 255, (refused.stdout, refused.stderr)
+        assert "nothing was changed on any host" in refused.stderr
+        assert fleet.tags() == ["v1", "v1", "v1"]
 
 
 def test_failure_in_second_batch_rolls_back_the_first(three_sshds: list[Sshd], images: Images,
