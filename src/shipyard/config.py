@@ -38,8 +38,8 @@ Defaults, and why:
   the builder (headers) and the runtime stage (libraries) on top of what it
   detects — the escape hatch when detection misses one.
 * environments: none. `[tool.shipyard.environments.staging]` names a deploy
-  target (`target`, `known_hosts`, `key`, `allow_tags`); CI variables may supply
-  the same values instead (shipyard.deploy.target).
+  target (`target`, `known_hosts`, `key`, `allow_tags`), or a fleet (`targets`, `batch`,
+  `wait`); CI variables may supply the same values instead (shipyard.deploy.target).
 * test: `[tool.shipyard.test]` for `shipyard test IMAGE` (TestConfig): port and
   health_path default to the top-level ones; volume /data; health within 120 s;
   10 s SIGTERM grace; no smoke or acceptance command unless given.

@@ -87,11 +87,19 @@ def prepare_setup(config: Config, environment: str, options: SetupOptions,
 
     configured = config.environments.get(environment)
     target_text = options.target or (configured.target if configured else None)
+    fleet = [parse_target(h.target) for h in configured.targets] if configured else []
+    if not target_text and fleet:
+        raise UsageError(f"{environment} is a fleet: set up one host at a time",
+                         hint="pass --target, one of " + ", ".join(map(str, fleet)))
     if not target_text:
         raise UsageError(f"no target for {environment}",
                          hint=f"pass --target ssh://deploy@host or set "
                               f"[tool.shipyard.environments.{environment}].target")
     target = parse_target(target_text, origin="--target" if options.target else "target")
+    if fleet and target not in fleet:
+        raise UsageError(f"--target {target} is not a host of {environment}",
+                         hint="add it to its targets first, or pick one of "
+                              + ", ".join(map(str, fleet)))
     host = f"[{target.host}]" if ":" in target.host else target.host
     admin = parse_target(options.admin or f"ssh://root@{host}:{target.port}", origin="--admin")
     compose_path = options.compose_file or config.project_dir / "compose.yaml"
