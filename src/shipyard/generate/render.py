@@ -8,7 +8,7 @@ from typing import Literal
 
 import jinja2
 
-from shipyard import appenv
+from shipyard import appenv, edgetls
 from shipyard.detect.project import Project
 from shipyard.detect.python_version import python_image
 from shipyard.generate import frontend_stage, native_steps
@@ -150,6 +150,7 @@ def render(project: Project, image: str | None = None,
         "launcher": (LAUNCHER_FILE, LAUNCHER_PATH) if project.start and project.start.launcher
         else None,
         "example_env": example_env(project),
+        "tls_paths": edgetls.PROXY_PATHS,
         "optional_env": optional_env(project),
         "env_label": (appenv.LABEL, appenv.encode(project.needed_env)),
         "health_origin": "set by [tool.shipyard] health_path" if project.health.configured
