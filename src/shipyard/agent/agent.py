@@ -2273,8 +2273,25 @@ class BackupRequests:
         return None
 
     # -- the dump --
+    def _env(self) -> dict[str, str]:
+        """docker compose's environment: before a first deploy the env file names no tag
+        yet, and compose refuses to read a file whose image needs one; any tag does to find
+        and exec into the database's container."""
+        agent = self.agent
+        variable = agent.config.tag_variable
+        if env_value(agent.read_env(), variable):
+            return agent.runner.env
+        return dict(agent.runner.env, **{variable: "none"})
+
     def _container_state(self) -> ServiceState | None:
-        states = [s for s in self.agent.services() if s.service == self.config.service]
+        argv = self.agent.compose("ps", "--all", "--format", "json", self.config.service)
+        code, out, err = self._run(argv, stdin=None, stdout=subprocess.PIPE)
+        if code != 0:
+            raise StepFailed(f"docker compose ps failed: {_last_line(err)}")
+        try:
+            states = [s for s in parse_ps(out) if s.service == self.config.service]
+        except ValueError as exc:
+            raise StepFailed(f"cannot read docker compose ps output: {exc}") from None
         running = [s for s in states if s.state == "running"]
         return (running or states)[0] if states else None
 
@@ -2282,11 +2299,15 @@ class BackupRequests:
         """Dump into the backup folder, journal it, prune; None when there is no database
         container yet (a first deploy). StepFailed (journaled) when the dump fails."""
         config = self.config
-        state = self._container_state()
         entry: Entry = {"time": now_rfc3339(), "action": "backup", "caller": self.agent.caller,
                         "trigger": trigger, "tag": tag, "service": config.service,
                         "engine": config.engine, "file": None, "bytes": None}
         t0 = time.monotonic()
+        try:
+            state = self._container_state()
+        except StepFailed as exc:
+            self._journal(dict(entry, outcome="failed", duration_s=0.0, detail=str(exc)))
+            raise
         if state is None:
             self.out.line(f"==> backup: no {config.service} container yet (first deploy?): "
                           "nothing to back up")
@@ -2323,7 +2344,7 @@ class BackupRequests:
             fd = os.open(str(partial), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                          0o600)
             with os.fdopen(fd, "wb") as sink:
-                code, err = self._run(argv, stdin=None, stdout=sink)
+                code, _out, err = self._run(argv, stdin=None, stdout=sink)
                 sink.flush()
                 os.fsync(sink.fileno())
             size = partial.stat().st_size
@@ -2337,20 +2358,30 @@ class BackupRequests:
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
 
-    def _run(self, argv: Sequence[str], stdin: Any, stdout: Any) -> tuple[int, str]:
-        """Run with files as stdin/stdout (the Runner's rules otherwise); (code, stderr)."""
+    def _run(self, argv: Sequence[str], stdin: Any, stdout: Any) -> tuple[int, str, str]:
+        """Run with files as stdin/stdout (the Runner's rules otherwise); (code, stdout if
+        piped, stderr)."""
         runner = self.agent.runner
-        proc = runner._popen(argv, None, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                             stdout=stdout, stderr=subprocess.PIPE)
         try:
-            _out, err = proc.communicate(timeout=self.agent.config.deploy_timeout)
+            proc = subprocess.Popen(
+                list(argv), stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                stdout=stdout, stderr=subprocess.PIPE, cwd=str(runner.cwd), env=self._env(),
+                start_new_session=True, pass_fds=runner.keep_fds)
+        except OSError as exc:
+            raise ConfigError(f"cannot run {argv[0]!r}: {exc.strerror or exc} "
+                              f"(set {DOCKER_ENV})") from None
+        if runner.on_spawn is not None:
+            runner.on_spawn(proc.pid)
+        try:
+            out, err = proc.communicate(timeout=self.agent.config.deploy_timeout)
         except subprocess.TimeoutExpired:
             _stop_group(proc)
-            return -1, f"timed out after {self.agent.config.deploy_timeout}s"
+            return -1, "", f"timed out after {self.agent.config.deploy_timeout}s"
         finally:
             if proc.poll() is None:
                 _stop_group(proc)
-        return proc.returncode, err.decode("utf-8", "replace")
+        return (proc.returncode, (out or b"").decode("utf-8", "replace"),
+                err.decode("utf-8", "replace"))
 
     def _journal(self, entry: Entry) -> None:
         try:
@@ -2399,7 +2430,7 @@ class BackupRequests:
             agent.lock.step("restore")
             self.out.line(f"==> loading {name} ({entry['bytes']} bytes)")
             with path.open("rb") as source:
-                code, err = self._run(agent.compose("exec", "-T", config.service, "sh", "-c",
+                code, _out, err = self._run(agent.compose("exec", "-T", config.service, "sh", "-c",
                                                     LOAD_SCRIPTS[config.engine]),
                                       stdin=source, stdout=subprocess.DEVNULL)
             for line in err.splitlines()[-20:]:
