@@ -80,3 +80,12 @@ class TlsConfig:
 def _bind_source(path: str) -> str:
     """compose reads a relative bind source from the project directory only with ./"""
     return path if path.startswith(("/", "./", "../", "~")) else f"./{path}"
+
+
+def git_ignored(tls: TlsConfig | None) -> str:
+    """.gitignore lines for the certificate files init's defaults put next to compose.yaml
+    (the key must never be committed; the chain belongs with it)."""
+    if tls is None:
+        return ""
+    relative = [p for p in (tls.certificate, tls.key) if not p.startswith(("/", "~", "../"))]
+    return "".join(f"/{p.removeprefix('./')}\n" for p in relative)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.agent import agent as contract
 from shipyard.agent.agent import (
     DUMP_SCRIPTS,
     LOAD_SCRIPTS,
@@ -30,6 +31,8 @@ from shipyard.agent.agent import (
     parse_config,
     prune_plan,
 )
+from shipyard.deploy.client import exit_meaning, make_request
+from shipyard.errors import UsageError
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -149,3 +152,23 @@ def test_postgres_plan_uses_the_official_variables(tmp_path: Path) -> None:
 def test_a_backup_request_parses() -> None:
     assert parse_command("backup") == Request("backup")
     assert os.sep not in (parse_command("restore db-1.pgdump").tag or "")
+
+
+@pytest.mark.parametrize(("verb", "argument", "message"), [
+    ("restore", "../db.pgdump", "is not a backup file name"),
+    ("restore", "/srv/backups/db.pgdump", "is not a backup file name"),
+    ("backup", "now", "`backup` takes no argument"),
+    ("restore", " ", "empty argument"),
+])
+def test_the_client_checks_backup_requests_before_connecting(verb: str, argument: str,
+                                                            message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        make_request(verb, argument)
+
+
+def test_the_client_words_backup_statuses() -> None:
+    assert make_request("restore", "db-1.pgdump").words == ("restore", "db-1.pgdump")
+    assert make_request("backup").words == ("backup",)
+    assert "no such backup" in exit_meaning("restore", contract.EXIT_UNKNOWN_TARGET)
+    assert "safety backup" in exit_meaning("restore", contract.EXIT_FAILED)
+    assert "runs again" not in exit_meaning("backup", contract.EXIT_FAILED)

@@ -69,6 +69,7 @@ def test_tls_terminates_with_read_only_host_files_and_redirects_http(tmp_path: P
     # The upstream the agent switches is still included where requests are proxied.
     assert nginx.count("include /tmp/nginx/upstream.conf;") == 1
     assert proxy["labels"]["org.shipyard.proxy.upstream"] == "web:8000"
+    assert "/tls/privkey.pem" in (project / ".gitignore").read_text().splitlines()
     override = (project / "compose.override.yaml.example").read_text()
     assert '"443:8443"' in override and '"80:8080"' in override and ":8000:" not in override
     report = check(project)

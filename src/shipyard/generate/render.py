@@ -167,8 +167,8 @@ def render(project: Project, image: str | None = None,
         GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
         GeneratedFile("compose.override.yaml.example",
                       _env.get_template("compose.override.yaml.example.j2").render(context)),
-        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS,
-                      strategy="lines"),
+        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS
+                      + edgetls.git_ignored(project.tls), strategy="lines"),
     ]
     if context["launcher"]:
         files.insert(3, GeneratedFile(LAUNCHER_FILE, LAUNCHER))
