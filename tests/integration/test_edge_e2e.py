@@ -154,6 +154,7 @@ def test_disaster_recovery_rows_survive_losing_the_project(
         on_request = old.ok("backup")
         assert "bytes in" in on_request.stdout
 
+        print("old project:", [(e["action"], e["duration_s"]) for e in old.journal()])
         shutil.copy2(dump, offsite / taken["file"])
         # The disaster: the project and its volumes are gone.
         docker_engine.run(["compose", "--project-directory", str(old.project), "down",
@@ -178,6 +179,7 @@ def test_disaster_recovery_rows_survive_losing_the_project(
         entry = [e for e in fresh.journal() if e["action"] == "restore"][-1]
         assert entry["outcome"] == "ok" and entry["file"] == taken["file"]
         assert entry["safety_backup"] and (folder / entry["safety_backup"]).exists()
+        print("fresh project:", [(e["action"], e["duration_s"]) for e in fresh.journal()])
 
 
 # -- TLS at the edge -----------------------------------------------------------------------------
@@ -269,7 +271,12 @@ def test_tls_at_the_edge_verified_redirected_and_deployed_without_downtime(
             time.sleep(1.5)
         seen = load.stop()
         assert result.returncode == 0, result.stdout + result.stderr
-        assert seen.sent >= 40 and seen.failed == [], seen.describe_failures()
+        failed = seen.failed
+        window = (f"{len(failed)} failed from t+{failed[0].start - seen.start:.1f}s to "
+                  f"t+{failed[-1].start - seen.start:.1f}s of {seen.end - seen.start:.1f}s"
+                  if failed else "")
+        assert seen.sent >= 40 and failed == [], (
+            f"{window}: {seen.describe_failures()}\n{result.stdout}{result.stderr}")
         assert set(seen.versions()) == {"v1", "v2"}
         assert "healthy after" in result.stdout
         print(f"deploy under TLS load: {time.monotonic() - started:.1f}s, {seen.sent} requests")
