@@ -86,6 +86,9 @@ def test_names_sort_by_time_and_rotation_keeps_the_newest() -> None:
     assert prune_plan(names, keep=2) == names[:2]
     assert prune_plan(names, keep=2, protect=names[0]) == [names[1]]
     assert prune_plan(names, keep=7) == []
+    long = backup_name("db", "mysql", times[0], "t" * 128)
+    assert len(long) == 128 and long.endswith("t.sql")
+    assert backup_names([long], "db", "mysql") == [long]
 
 
 def _tools(tmp_path: Path, *names: str) -> Path:

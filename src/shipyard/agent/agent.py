@@ -1202,7 +1202,7 @@ def upstream_port_problem(config_json: str, spec: ProxySpec) -> str | None:
         return None
     return (f"service {spec.service!r} publishes a host port (compose.override.yaml?), so a "
             "second one cannot start next to it: publish the port on service "
-            f"{spec.proxy!r} instead (container port 8080)")
+            f"{spec.proxy!r} instead (container port 8080, or 8443 and 8080 with TLS)")
 
 
 @dataclass(frozen=True)
@@ -2177,7 +2177,8 @@ def parse_backup_config(value: object, where: str) -> BackupConfig | None:
 def backup_name(service: str, engine: str, when: datetime, tag: str | None) -> str:
     """``SERVICE-YYYYMMDDTHHMMSSmmmZ-TAG.EXT``: sorts by time, says what ran. Pure."""
     stamp = when.strftime("%Y%m%dT%H%M%S") + f"{when.microsecond // 1000:03d}Z"
-    return f"{service}-{stamp}-{tag or 'none'}{BACKUP_SUFFIX[engine]}"[:128]
+    head, suffix = f"{service}-{stamp}-", BACKUP_SUFFIX[engine]
+    return head + (tag or "none")[:max(128 - len(head) - len(suffix), 1)] + suffix
 
 
 def backup_names(names: Iterable[str], service: str, engine: str) -> list[str]:
@@ -2223,10 +2224,10 @@ class BackupRequests:
 
     # -- requests --
     def run(self, request: Request) -> int:
-        config = self.config
         if request.action == "restore" and not self.agent.allow_restore:
             raise Refused("restore is not enabled for this key: it replaces the database, so "
                           "only a key whose authorized_keys line has --allow-restore may ask")
+        config = self.config
         agent, lock = self.agent, self.agent.lock
         leftover = lock.acquire(agent.config.lock_timeout, self.out)
         try:
@@ -2236,8 +2237,10 @@ class BackupRequests:
             assert lock.fd is not None
             agent.runner = Runner(self.out, agent.child_env, agent.project, keep_fds=(lock.fd,))
             agent.runner.on_spawn = lock.child
+            # The tag that runs stays the one to restore if this run is killed (see change()).
+            tag = env_value(agent.read_env(), agent.config.tag_variable)
             lock.write({"pid": os.getpid(), "started": now_rfc3339(), "action": request.action,
-                        "caller": agent.caller, "tag_before": None, "tag_requested": None})
+                        "caller": agent.caller, "tag_before": tag, "tag_requested": tag})
             if request.action == "backup":
                 return self._backup_request(config)
             return self._restore_request(config, request.tag)
