@@ -102,3 +102,18 @@ def test_restore_needs_an_operator_key_and_replaces_the_data_safely(host: Host) 
     assert entry["outcome"] == "ok" and entry["file"] == newest
     assert entry["safety_backup"] in [p.name for p in _backups(h)]
     assert newest in [p.name for p in _backups(h)]  # the file being restored is never pruned
+
+
+def test_a_failed_restore_starts_the_app_again_and_names_the_safety_backup(host: Host) -> None:
+    h = host
+    h.configure(backup=BACKUP)
+    h.fake.set_rules(repository="registry.example:5000/guestbook",
+                     db={"state": "running", "dump": DUMP, "load_exit": 1})
+    h.ok("deploy v1")
+    failed = _run(h, "restore", "--allow-restore")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    entry = [e for e in h.journal() if e["action"] == "restore"][-1]
+    assert entry["outcome"] == "failed" and entry["safety_backup"] in failed.stderr
+    assert f"`restore {entry['safety_backup']}`" in failed.stderr
+    assert [a[1:3] for a in h.fake.argvs() if a[1:2] in (["stop"], ["start"])] == [
+        ["stop", "web"], ["start", "web"]]  # the app runs again, on the data as it was
