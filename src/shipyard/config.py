@@ -48,6 +48,8 @@ Defaults, and why:
 * frontend: `[tool.shipyard.frontend]` (FrontendConfig): a JavaScript build stage
   whenever a package.json `build` script and a lock are found; the image by package
   manager and Node version; `enabled = false` for projects whose build is not for the image.
+* tls: `[tool.shipyard.tls]` (shipyard.edgetls.TlsConfig): off; when enabled, the proxy
+  terminates TLS with certificate files mounted read-only from the host; HSTS off.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from shipyard.config_sections import (
     _check_port,
     _parse_command,
 )
+from shipyard.edgetls import TlsConfig as TlsConfig
 from shipyard.errors import ConfigError
 from shipyard.image.labels import LABEL_BUILD_ARGS
 from shipyard.image.tags import TAG_PATTERN, sanitize_tag_part, split_registry
@@ -218,6 +221,8 @@ class Config:
     """`shipyard test IMAGE` settings."""
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     """The JavaScript build stage `init` writes (FrontendConfig)."""
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    """TLS at the edge: the proxy in compose.yaml terminates it (shipyard.edgetls)."""
 
     @property
     def repository(self) -> str:

@@ -115,7 +115,7 @@ def history_command(environment: str, count: str | None, project_dir: Path) -> N
     _send(project_dir, environment, "history", count)
 
 
-# -- host setup -----------------------------------------------------------------------------------
+# -- host setup, backup, restore ------------------------------------------------------------------
 
 
 @click.group("host")
@@ -366,3 +366,29 @@ def _ci_command(provider: Provider) -> click.Command:
 
 ci_group.add_command(_ci_command("gitlab"))
 ci_group.add_command(_ci_command("github"))
+
+
+@host_group.command("backup")
+@_ENV
+@_PROJECT
+def host_backup_command(environment: str, project_dir: Path) -> None:
+    """Dump ENVIRONMENT's database now, next to the dumps every deploy takes.
+
+    Needs "backup" in the host's shipyard-agent.json; the file name, size and duration
+    are printed and journaled (`shipyard history ENVIRONMENT`).
+    """
+    _send(project_dir, environment, "backup", None)
+
+
+@host_group.command("restore")
+@_ENV
+@click.argument("backup", required=False)
+@_PROJECT
+def host_restore_command(environment: str, backup: str | None, project_dir: Path) -> None:
+    """Load BACKUP (default: the newest) into ENVIRONMENT's database.
+
+    Only a key whose authorized_keys line has --allow-restore may ask (an operator's,
+    not CI's). The current state is dumped first; the app's services are stopped while
+    the data is replaced and must turn healthy again.
+    """
+    _send(project_dir, environment, "restore", backup)
