@@ -138,3 +138,17 @@ def test_flask_rq_fixture() -> None:
     project = detect(PROJECTS / "backing-flask-rq")
     assert [b.kind for b in project.services.backing] == ["redis"]
     assert [" ".join(w.command) for w in project.services.workers] == ["rq worker jobs"]
+
+
+def test_broker_read_in_the_celery_module_is_wired() -> None:
+    """fastapi-celery's shape: the app's config is not where the broker is read; the
+    Celery module reads CELERY_BROKER_URL itself. Before, no variable was found and no
+    Redis was added although redis is installed."""
+    project = detect(PROJECTS / "backing-fastapi-celery")
+    (redis,) = project.services.backing
+    assert redis.kind == "redis"
+    assert [(w.name, w.where) for w in redis.wires] == [
+        ("CELERY_BROKER_URL", "worker.py:6"), ("CELERY_RESULT_BACKEND", "worker.py:7")]
+    assert [w.command for w in project.services.workers] == [
+        ("celery", "-A", "worker", "worker", "--loglevel=INFO")]
+    assert not {"CELERY_BROKER_URL"} & {name for name, _ in project.needed_env}

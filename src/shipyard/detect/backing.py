@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shipyard.backing import KINDS, Backing, Services, Wire, Worker
-from shipyard.detect.envvars import EnvRead
+from shipyard.detect.envvars import EnvRead, scan_file
 from shipyard.detect.scan import module_name
 
 DRIVERS: dict[str, frozenset[str]] = {
@@ -56,6 +56,7 @@ def detect_services(root: Path, *, dependency_names: Iterable[str], env_reads: l
     """The backing servers and workers of the project at root (see the module docstring)."""
     names = {re.sub(r"[-_.]+", "-", n).lower() for n in dependency_names}
     sources = "\n".join(texts.values())
+    env_reads = [*env_reads, *_connection_reads(root, texts, {r.name for r in env_reads})]
     decisions: list[str] = []
     backing: list[Backing] = []
     sql = _sql_kind(names, sources, decisions)
@@ -85,6 +86,26 @@ def detect_services(root: Path, *, dependency_names: Iterable[str], env_reads: l
     decisions += [f"service `{w.name}`: `{' '.join(w.command)}` from the app image ({w.reason})"
                   for w in workers]
     return Services(tuple(backing), tuple(workers), tuple(decisions))
+
+
+_CONNECTION_WORDS = re.compile(r"(?:REDIS|BROKER|RESULT_BACKEND|DATABASE|POSTGRES|MYSQL|DB_)\w*")
+
+
+def _connection_reads(root: Path, texts: Mapping[Path, str], known: set[str]) -> list[EnvRead]:
+    """Reads of connection variables outside the settings the app loads at start: a
+    Celery/RQ module that reads `CELERY_BROKER_URL` itself (`celery.conf.broker_url =
+    os.environ.get(...)`) is where the worker (and the web app that imports it) find
+    their broker. Tests are left out; these reads only wire services, they make no
+    variable required."""
+    found: list[EnvRead] = []
+    for path in sorted(texts):
+        rel = path.relative_to(root)
+        if any(part in ("tests", "test") for part in rel.parts) or rel.name.startswith("test"):
+            continue
+        text = texts[path]
+        if ("environ" in text or "getenv" in text) and _CONNECTION_WORDS.search(text):
+            found += [r for r in scan_file(path, root) if r.name not in known]
+    return found
 
 
 def _sql_kind(names: set[str], sources: str, decisions: list[str]) -> str | None:
