@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.containers import ca_secrets
+from fixtures.registry import running_registry
 from shipyard.agent import agent as agent_module
 from shipyard.config import load_config
 from shipyard.imagebuild.run import build as build_image
@@ -69,7 +70,7 @@ def jobs_app(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory) ->
                          docker=docker_engine, ca_bundle=ca[0].src if ca else None,
                          report_path=project.parent / "report.json")
     yield App(project, report.image_id, project.name)
-    docker_engine.remove_images([*report.refs, f"{project.name}:v1", f"{project.name}:v2"])
+    docker_engine.remove_images(list(report.refs))
 
 
 def test_shipyard_test_starts_the_redis_the_app_needs(docker_engine: Docker,
@@ -96,7 +97,7 @@ class Host:
         env = {**os.environ, "SSH_ORIGINAL_COMMAND": f"deploy {tag}",
                "SHIPYARD_AGENT_DOCKER": self.docker.binary}
         done = subprocess.run([sys.executable, agent_module.__file__, "--project",
-                               str(self.project), "--key-id", "test"], env=env,
+                               str(self.project), "--key-id", "SHA256:" + "A" * 43], env=env,
                               capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
         return done.stdout
@@ -129,15 +130,22 @@ class Host:
 
 @pytest.fixture(scope="module")
 def host(docker_engine: Docker, jobs_app: App) -> Iterator[Host]:
-    for tag in ("v1", "v2"):
-        docker_engine.run(["tag", jobs_app.image, f"{jobs_app.repository}:{tag}"])
-    # The generated files as init wrote them (.env has the passwords, if any); the tag
-    # is what a deploy writes into .env.
-    host = Host(docker_engine, jobs_app.project)
-    try:
-        yield host
-    finally:
-        host.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
+    """The generated files as init wrote them; the image pushed as v1 and v2 to a local
+    registry (a deploy pulls the app's image), named in .env as a host would have it."""
+    with running_registry(auth=False) as registry:
+        repository = f"{registry.host}/{jobs_app.repository}"
+        for tag in ("v1", "v2"):
+            docker_engine.run(["tag", jobs_app.image, f"{repository}:{tag}"])
+            docker_engine.run(["push", f"{repository}:{tag}"], timeout=300)
+        env = jobs_app.project / ".env"
+        previous = env.read_text() if env.exists() else ""
+        env.write_text(previous + f"IMAGE_REPOSITORY={repository}\n")
+        host = Host(docker_engine, jobs_app.project)
+        try:
+            yield host
+        finally:
+            host.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
+            docker_engine.remove_images([f"{repository}:v1", f"{repository}:v2"])
 
 
 def test_the_agent_rolls_web_and_workers_but_never_recreates_redis(host: Host) -> None:
