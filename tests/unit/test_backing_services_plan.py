@@ -26,7 +26,12 @@ def test_a_missing_image_is_named() -> None:
                                  lambda image: image.startswith("postgres"))
     assert [b.kind for b in usable] == ["postgres"]
     assert notes == ["no throwaway Redis for REDIS_URL, REDIS_HOST: redis:7-bookworm is not"
-                     " available locally: pull it"]
+                     " available locally (pull it)"]
+    usable, notes = plan_backing(LABELLED, [], lambda k: KINDS[k].image,
+                                 lambda image: image.startswith("redis"))
+    assert notes == ["SQLite for DATABASE_URL: the image needs PostgreSQL, but"
+                     " postgres:15-bookworm is not available locally (pull it, or set"
+                     " [tool.shipyard.test] postgres_image)"]
 
 
 @pytest.mark.parametrize(("form", "value"), [

@@ -174,11 +174,15 @@ def plan_backing(labelled: Sequence[Backing], installed: Iterable[str],
         if available(image):
             usable.append(item)
         else:
-            hint = " (or set [tool.shipyard.test] postgres_image)" if item.kind == "postgres" \
-                else ""
-            notes.append(f"no throwaway {item.spec.title} for "
-                         f"{', '.join(w.name for w in item.wires) or item.kind}: {image} is"
-                         f" not available locally: pull it{hint}")
+            names = ", ".join(w.name for w in item.wires) or item.kind
+            if item.kind == "redis":
+                notes.append(f"no throwaway Redis for {names}: {image} is not available"
+                             " locally (pull it)")
+            else:  # the test's own default value for a database URL stays
+                hint = ", or set [tool.shipyard.test] postgres_image" \
+                    if item.kind == "postgres" else ""
+                notes.append(f"SQLite for {names}: the image needs {item.spec.title}, but"
+                             f" {image} is not available locally (pull it{hint})")
     drivers = sorted(POSTGRES_DRIVERS & {normalize(n) for n in installed})
     if drivers and any(b.kind == "postgres" for b in usable):
         notes = [*notes, f"the image has {drivers[0]}"]
