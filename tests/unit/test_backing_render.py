@@ -89,3 +89,17 @@ def test_rq_worker_gets_its_redis_variable(tmp_path: Path) -> None:
     assert services["worker"]["command"] == ["rq", "worker", "jobs"]
     assert services["worker"]["environment"] == {"REDIS_URL": "redis://redis:6379/0",
                                                  "RQ_REDIS_URL": "redis://redis:6379/0"}
+
+
+def test_override_example_gives_workers_the_web_variables_and_leaves_wired_ones(
+        tmp_path: Path) -> None:
+    """Before, the example set POSTGRES_PASSWORD to a placeholder (it overrode the one
+    compose.yaml wires from .env) and only web got DJANGO_SECRET_KEY (the Celery worker
+    loads the same settings and would not start)."""
+    files = rendered("backing-django-celery", tmp_path)
+    data = YAML(typ="safe", pure=True).load(files["compose.override.yaml.example"])
+    services = data["services"]
+    assert "POSTGRES_PASSWORD" not in services["web"]["environment"]
+    assert "DJANGO_SECRET_KEY" in services["web"]["environment"]
+    for worker in ("worker", "scheduler"):
+        assert services[worker]["environment"] == services["web"]["environment"]
