@@ -23,6 +23,10 @@ ROLE_LABEL = "org.shipyard.role"
 """Compose service label the host agent reads: `backing` (created once, never recreated by
 an app deploy) or `worker` (updated with the app, after it, drained on SIGTERM)."""
 
+PASSWORD_HINT = "in .env (shipyard init and shipyard host setup write a random one)"  # noqa: S105
+"""The end of compose's `${NAME:?set NAME ...}` error for a backing service's password; host
+setup finds the variables to generate by it (shipyard.deploy.setup_passwords)."""
+
 FORMS = frozenset({"url", "host", "port", "user", "password", "name"})
 USER = "app"
 DATABASE = "app"

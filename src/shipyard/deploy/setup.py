@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shipyard.agent import agent as agent_contract
+from shipyard.deploy.setup_passwords import password_argvs
 from shipyard.deploy.target import Target
 from shipyard.errors import UsageError
 
@@ -230,6 +231,8 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
     steps.append(FileStep(".env: IMAGE_REPOSITORY (deploys set IMAGE_TAG; other lines kept)",
                           f"{project}/.env", f"IMAGE_REPOSITORY={setup.image_repository}\n",
                           0o600, user, user, "line", marker="IMAGE_REPOSITORY="))
+    steps += [RunStep(what, argv) for what, argv in password_argvs(setup.compose,
+                                                                    f"{project}/.env")]
     if setup.allow_tags:
         steps.append(FileStep(f"{AGENT_CONFIG}: only tags matching {setup.allow_tags!r} may "
                               "be deployed (other settings kept)", f"{project}/{AGENT_CONFIG}",

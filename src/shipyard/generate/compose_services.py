@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from shipyard.backing import DATABASE, KINDS, USER, Backing, Services, Worker
+from shipyard.backing import DATABASE, KINDS, PASSWORD_HINT, USER, Backing, Services, Worker
 
 NETWORK = "backing"
 """The internal compose network of the backing services: no route out, no published port."""
@@ -56,7 +56,7 @@ class ComposeServices:
 
 def password_reference(variable: str) -> str:
     """Compose interpolation of a password from .env; a missing one stops `up` with a hint."""
-    return "${" + variable + ":?set " + variable + " in .env (shipyard init writes a random one)}"
+    return "${" + variable + ":?set " + variable + " " + PASSWORD_HINT + "}"
 
 
 def compose_services(services: Services) -> ComposeServices:
