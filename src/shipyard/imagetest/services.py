@@ -4,7 +4,8 @@ An image `shipyard init` made for an app with backing services carries their lis
 (shipyard.backing.LABEL: PostgreSQL, MySQL, Redis and the variables that reach them);
 `throwaway_backing` starts each of those on one internal network, waits for the same
 healthcheck compose.yaml gives it, and fills the variables — so the app's migrations run
-against the real server. Images without that label (built before it) get the older rule:
+against the real server (`plan_backing` is the pure decision). Images without that label
+(built before it) get the older rule, below.
 
 Why: the SQLite DATABASE_URL the test gives by default (shipyard.appenv) is not enough
 for an app whose migrations speak PostgreSQL only (`SELECT last_value FROM
@@ -15,8 +16,8 @@ published port), waits until it is ready, and points the variable at it. Each ap
 container gets its own database, so the hardened container and the writable probe do
 not race each other's migrations. Otherwise today's SQLite value stays.
 
-The decision is pure (`decide`); `throwaway_postgres` is the engine part, and always
-removes its container and network, on failure too.
+The decision is pure (`decide`); `throwaway_postgres` is the engine part. Both engine
+parts always remove their containers and network, on failure too.
 """
 
 from __future__ import annotations
