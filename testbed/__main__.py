@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy
+from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy, redis
 from testbed.shell import TestbedError, say
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -28,6 +28,7 @@ def up(env_file: Path | None) -> dict[str, str]:
     baseimages.ensure_all(client)
     jsimages.ensure_all(client)
     postgres.ensure(client)
+    redis.ensure(client)
     buildah.ensure(client)
     proxy.ensure(client)
     settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1"}

@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipyard.backing import KINDS as SERVICE_KINDS
 from shipyard.config_sections import DEPLOY_REQUESTS as DEPLOY_REQUESTS
 from shipyard.config_sections import CheckConfig as CheckConfig
 from shipyard.config_sections import Environment as Environment
@@ -71,6 +72,7 @@ from shipyard.config_sections import (
     _check_not_empty,
     _check_port,
     _parse_command,
+    _parse_names,
 )
 from shipyard.edgetls import TlsConfig as TlsConfig
 from shipyard.errors import ConfigError
@@ -176,6 +178,22 @@ def _parse_debian_packages(value: Any) -> tuple[str, ...]:
     return packages
 
 
+def _parse_services(value: Any) -> tuple[str, ...]:
+    return _parse_known(value, tuple(SERVICE_KINDS))
+
+
+def _parse_services_off(value: Any) -> tuple[str, ...]:
+    return _parse_known(value, (*SERVICE_KINDS, "worker", "scheduler"))
+
+
+def _parse_known(value: Any, known: tuple[str, ...]) -> tuple[str, ...]:
+    names = _parse_names(value)
+    for index, name in enumerate(names):
+        if name not in known:
+            raise _Invalid(f"{name!r} is not one of {', '.join(known)}", f"[{index}]")
+    return names
+
+
 @dataclass(frozen=True)
 class Config:
     """Validated settings for one project (see the module docstring for the defaults)."""
@@ -213,6 +231,11 @@ class Config:
     """The server command the entrypoint execs after the migrations (one word per item;
     `${PORT}` and other `${NAME}` expand from the container's environment). Empty: init's
     own (gunicorn/uvicorn, a Procfile web: line, the console script's options)."""
+    services: tuple[str, ...] = field(default=(), metadata={"parse": _parse_services})
+    """Backing services to add although init did not detect them: postgres, mysql, redis."""
+    services_off: tuple[str, ...] = field(default=(), metadata={"parse": _parse_services_off})
+    """Detected services init leaves out of compose.yaml (postgres, mysql, redis, worker,
+    scheduler): the deployment provides them another way."""
     environments: Mapping[str, Environment] = field(
         default_factory=lambda: types.MappingProxyType({}))
     """Deploy targets by name (`shipyard deploy NAME`)."""

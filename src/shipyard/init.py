@@ -13,6 +13,7 @@ from pathlib import Path
 
 from shipyard.config import Config, load_config
 from shipyard.detect import Project, detect
+from shipyard.detect.backing import configured
 from shipyard.detect.devmode import find_dev_mode_files
 from shipyard.detect.frontend import choose_frontend
 from shipyard.detect.native import ARCHES, arches_for
@@ -21,6 +22,7 @@ from shipyard.errors import UsageError
 from shipyard.generate import files as filewriter
 from shipyard.generate import userfiles
 from shipyard.generate.cifiles import PATHS, Provider, ci_file
+from shipyard.generate.compose_services import env_file_lines
 from shipyard.generate.files import Action, Planned
 from shipyard.generate.render import GeneratedFile, base_image_name, render
 from shipyard.tools import ssh
@@ -83,7 +85,10 @@ def init(
         project.workspace.root if project.workspace else root, config.frontend if config else None)
     project.warnings += frontend_warnings
     project.tls = config.tls if config is not None and config.tls.enabled else None
-    notes: list[str] = list(project.notes) + frontend_notes
+    project.services = configured(project.services, project.env_reads,
+                                  declared=config.services if config else (),
+                                  off=config.services_off if config else ())
+    notes: list[str] = list(project.notes) + frontend_notes + list(project.services.decisions)
     if project.workspace is not None:
         notes.append(f"uv workspace member `{project.workspace.member}`: uv.lock at"
                      f" {project.workspace.root} pins it, and `shipyard build` uses that"
@@ -100,6 +105,9 @@ def init(
             notes += [f"pinned git host key (verify it): {fp}"
                       for fp in ssh.fingerprints(hosts_text)]
     files = render(project, image=image, known_hosts=hosts_text)
+    passwords = env_file_lines(project.services, _read(root / ".env"))
+    if passwords:  # .env is the user's (git-ignored): only missing passwords are added
+        files.append(GeneratedFile(".env", passwords, mode=0o600, strategy="lines"))
     pipeline = _pipeline(root, ci, notes)
     if pipeline is not None:
         files.append(pipeline)
@@ -182,3 +190,10 @@ def _known_hosts(project: Project, known_hosts: Path | None, dry_run: bool) -> s
     if dry_run:
         return None
     return "".join(ssh.keyscan(h.host, h.port) for h in project.dependencies.git_hosts)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""

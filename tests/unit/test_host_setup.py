@@ -275,6 +275,48 @@ def test_json_merge_keeps_the_hosts_other_settings(tmp_path: Path) -> None:
     assert stat.S_IMODE(config.stat().st_mode) == 0o644
 
 
+def test_json_merge_keeps_the_operators_keys_inside_a_setting(tmp_path: Path) -> None:
+    config = tmp_path / "shipyard-agent.json"
+    config.write_text(json.dumps({"backup": {"engine": "postgres", "service": "db", "keep": 14}}))
+    update = {"backup": {"engine": "postgres", "service": "postgres"}}
+    write(file_step(config, "json-merge", json.dumps(update), mode=0o644))
+    assert json.loads(config.read_text()) == {
+        "backup": {"engine": "postgres", "service": "postgres", "keep": 14}}
+
+
+BACKING_COMPOSE = """services:
+  web:
+    image: app:1
+  {name}:
+    image: {image}
+    labels:
+      org.shipyard.role: {role}
+"""
+BACKUP_CASES = [
+    # id, compose service name, image, role label, the agent's backup setting
+    ("postgres", "postgres", "postgres:15-bookworm", "backing",
+     {"engine": "postgres", "service": "postgres"}),
+    ("mysql-from-a-registry", "db", "registry.example.com/mysql:8.4", "backing",
+     {"engine": "mysql", "service": "db"}),
+    ("redis-is-not-dumped", "redis", "redis:7-bookworm", "backing", None),
+    ("a-users-own-database-service", "db", "postgres:16", "mine", None),
+]
+
+
+@pytest.mark.parametrize(("name", "service", "image", "role", "expected"), BACKUP_CASES,
+                         ids=[c[0] for c in BACKUP_CASES])
+def test_setup_turns_on_backups_for_the_database_init_wrote(
+        name: str, service: str, image: str, role: str, expected: dict[str, str] | None) -> None:
+    compose = BACKING_COMPOSE.format(name=service, image=image, role=role)
+    plan = plan_setup(replace(BASE, compose=compose, allow_tags=None))
+    configs = [s for s in plan.steps
+               if isinstance(s, FileStep) and s.path.endswith("shipyard-agent.json")]
+    if expected is None:
+        assert configs == []
+    else:
+        assert [json.loads(s.content) for s in configs] == [{"backup": expected}]
+
+
 # -- --apply, against a stub ssh ------------------------------------------------------------------
 
 STUB = r'''#!{python}

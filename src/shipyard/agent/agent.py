@@ -1164,6 +1164,35 @@ def _labels(service: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
+# --- backing services and workers (issue 17) ----------------------------------------
+# ``shipyard init`` labels its database/cache services ``org.shipyard.role: backing`` and
+# its worker services ``org.shipyard.role: worker``. A deploy creates the backing ones
+# once (``up --no-recreate``: their data, connections and caches outlive every app
+# version) and recreates the workers with the new image only after web is up on it, so
+# the new workers meet a migrated schema; compose stops the old ones with their
+# stop_signal and waits stop_grace_period, in which a running job finishes or requeues.
+ROLE_LABEL = "org.shipyard.role"
+
+
+def service_roles(config_json: str) -> dict[str, list[str]]:
+    """role -> services, from ``docker compose config --format json`` (unlabelled: "")."""
+    try:
+        services = json.loads(config_json).get("services") or {}
+    except (ValueError, AttributeError):
+        return {}
+    roles: dict[str, list[str]] = {}
+    for name in sorted(services):
+        role = _labels(services[name]).get(ROLE_LABEL, "")
+        roles.setdefault(role if role in ("backing", "worker") else "", []).append(name)
+    return roles
+
+
+def backing_up_args(backing: Sequence[str], wait: int) -> list[str]:
+    """``docker compose up`` arguments that create missing backing services, never recreate."""
+    return ["up", "-d", "--wait", "--wait-timeout", str(max(1, wait)), "--no-recreate",
+            "--no-deps", *backing]
+
+
 def proxy_spec(config_json: str) -> ProxySpec | None:
     """The labelled proxy in ``docker compose config --format json``; None if there is none.
 
@@ -1348,6 +1377,7 @@ class Rollout:
             self._compose_step(f"up -d {self.spec.proxy}", deadline,
                                "up", "-d", "--no-deps", self.spec.proxy)
             self._roll(deadline)
+            self._workers(deadline)
         except StepFailed as exc:
             return StepResult(1, False, [str(exc)])
         return StepResult(0)
@@ -1362,13 +1392,27 @@ class Rollout:
 
     def _others(self, deadline: float) -> None:
         """Services other than the proxy and its upstream: as before (up --wait)."""
-        services = json.loads(self.config_json).get("services") or {}
-        others = [s for s in sorted(services) if s not in (self.spec.proxy, self.spec.service)]
+        roles = service_roles(self.config_json)
+        if roles.get("backing"):
+            self._compose_step(f"up -d --no-recreate {' '.join(roles['backing'])} (created"
+                               " once, never recreated by a deploy)", deadline,
+                               *backing_up_args(roles["backing"],
+                                                int(deadline - time.monotonic())))
+        others = [s for s in roles.get("", []) if s not in (self.spec.proxy, self.spec.service)]
         if others:
             wait = str(max(1, int(deadline - time.monotonic())))
             self._compose_step(f"up -d --wait {' '.join(others)}", deadline,
                                "up", "-d", "--wait", "--wait-timeout", wait, "--no-deps",
                                *others)
+
+    def _workers(self, deadline: float) -> None:
+        """The workers, on the new image once web serves it (their old containers drain)."""
+        workers = service_roles(self.config_json).get("worker")
+        if workers:
+            wait = str(max(1, int(deadline - time.monotonic())))
+            self._compose_step(f"up -d --wait {' '.join(workers)} (old workers drain)",
+                               deadline, "up", "-d", "--wait", "--wait-timeout", wait,
+                               "--no-deps", *workers)
 
     def replicas(self) -> list[Replica]:
         service = self.spec.service
@@ -1678,9 +1722,26 @@ class Agent:
         if rollout is not None:
             return rollout.up(timeout)
         wait = max(1, timeout)
+        backing = self.backing_first(wait)
+        if isinstance(backing, StepResult):
+            return backing
         self.out.line(f"==> docker compose up -d --wait (timeout {wait}s)")
-        return self.runner.stream(self.compose("up", "-d", "--wait", "--wait-timeout", str(wait)),
-                                  timeout=wait + UP_GRACE)
+        return self.runner.stream(self.compose("up", "-d", "--wait", "--wait-timeout", str(wait),
+                                               *backing), timeout=wait + UP_GRACE)
+
+    def backing_first(self, wait: int) -> StepResult | list[str]:
+        """Without a proxy: create the backing services once (never recreate them), then
+        the caller's ``up`` names every other service (``--no-deps``); [] when none."""
+        code, out, _err = self.runner.capture(self.compose("config", "--format", "json"))
+        roles = service_roles(out) if code == 0 else {}
+        if not roles.get("backing"):
+            return []
+        self.out.line(f"==> docker compose up -d --no-recreate {' '.join(roles['backing'])}")
+        result = self.runner.stream(self.compose(*backing_up_args(roles["backing"], wait)),
+                                    timeout=wait + UP_GRACE)
+        if result.returncode != 0 or result.timed_out:
+            return result
+        return ["--no-deps", *roles.get("", []), *roles.get("worker", [])]
 
     # -- what really runs (issue 11: status drift, pull only what is missing, no older build) --
     def inspect_image(self, ref: str) -> Entry | None:

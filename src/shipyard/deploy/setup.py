@@ -37,6 +37,7 @@ from typing import Literal
 
 from shipyard.agent import agent as agent_contract
 from shipyard.deploy.setup_autoheal import DEFAULT_AUTOHEAL_PATH, AutohealSettings, install_argv
+from shipyard.deploy.setup_passwords import backup_settings, password_argvs
 from shipyard.deploy.target import Target
 from shipyard.errors import UsageError
 
@@ -76,7 +77,9 @@ class FileStep:
     replace: always; keep: only if the file does not exist yet; line:
     `content` is one line that replaces the lines containing `marker`, every
     other line of the file is kept; json-merge: `content` is a JSON object
-    whose keys are set in the file's object, other keys are kept (needs python3).
+    whose keys are set in the file's object, other keys are kept — one level down
+    too, so an operator's `backup.keep` survives the setup setting `backup.service`
+    (needs python3).
     """
 
     description: str
@@ -122,7 +125,9 @@ if os.path.exists(path):
     with open(path) as stream:
         data = json.load(stream)
 update = json.load(sys.stdin)
-data.update(update)
+for key, value in update.items():
+    old = data.get(key)
+    data[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
 fd, new = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".shipyard-")
 with os.fdopen(fd, "w") as stream:
     stream.write(json.dumps(data, indent=2) + "\\n")
@@ -237,11 +242,17 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
     steps.append(FileStep(".env: IMAGE_REPOSITORY (deploys set IMAGE_TAG; other lines kept)",
                           f"{project}/.env", f"IMAGE_REPOSITORY={setup.image_repository}\n",
                           0o600, user, user, "line", marker="IMAGE_REPOSITORY="))
-    if setup.allow_tags:
-        steps.append(FileStep(f"{AGENT_CONFIG}: only tags matching {setup.allow_tags!r} may "
-                              "be deployed (other settings kept)", f"{project}/{AGENT_CONFIG}",
-                              agent_config(setup), 0o644, user, user, "json-merge",
-                              python=setup.python))
+    steps += [RunStep(what, argv) for what, argv in password_argvs(setup.compose,
+                                                                    f"{project}/.env")]
+    backup = backup_settings(setup.compose)
+    if setup.allow_tags or backup:
+        owned = ([f"only tags matching {setup.allow_tags!r} may be deployed"]
+                 if setup.allow_tags else []) + (
+            [f"every deploy dumps {backup['service']} ({backup['engine']}) first"]
+            if backup else [])
+        steps.append(FileStep(f"{AGENT_CONFIG}: {'; '.join(owned)} (other settings kept)",
+                              f"{project}/{AGENT_CONFIG}", agent_config(setup), 0o644, user,
+                              user, "json-merge", python=setup.python))
     if setup.registry:
         steps += [
             RunStep(f"docker client config directory for {user}",
@@ -296,7 +307,13 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
 
 def agent_config(setup: HostSetup) -> str:
     """The settings the setup owns in shipyard-agent.json (merged into the host's file)."""
-    return json.dumps({"allow_tags": setup.allow_tags}, indent=2) + "\n"
+    owned: dict[str, object] = {}
+    if setup.allow_tags:
+        owned["allow_tags"] = setup.allow_tags
+    backup = backup_settings(setup.compose)
+    if backup:
+        owned["backup"] = backup
+    return json.dumps(owned, indent=2) + "\n"
 
 
 def docker_config(registry: str) -> str:

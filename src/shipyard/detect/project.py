@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from shipyard.backing import Services
+from shipyard.detect.backing import detect_services
 from shipyard.detect.debugdefault import debug_on_by_default
 from shipyard.detect.dependencies import Dependencies, detect_dependencies, load_pyproject
 from shipyard.detect.devmode import find_dev_mode_files
@@ -114,6 +116,7 @@ class Project:
     start: StartCommand | None = None  # the server command when not init's gunicorn/uvicorn
     frontend: FrontendBuild | None = None  # a JavaScript build stage (detect.frontend)
     tls: TlsConfig | None = None  # TLS at the proxy, from [tool.shipyard.tls] (edgetls)
+    services: Services = field(default_factory=Services)  # databases, caches, workers
 
     @property
     def needs_compiler(self) -> bool:
@@ -186,6 +189,10 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
         if read.sqlite and not read.raises:  # (a read that insists on a value gets none)
             project.env.setdefault(read.name, read.sqlite)
     _add_server_requirements(project)
+    project.services = detect_services(
+        root, dependency_names=deps.names, env_reads=project.env_reads,
+        texts=python_texts(root), manage_py=project.django.manage_py if project.django else None,
+        flask=project.framework == "flask")
     if project.interface == "wsgi":
         project.worker_class = detect_worker_class(root, project.import_check, deps.names)
     if project.worker_class:

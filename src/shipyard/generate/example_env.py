@@ -33,8 +33,11 @@ class ExampleVar:
 
 def example_env(project: Project) -> list[ExampleVar]:
     needed = {name for name, _ in project.needed_env}
+    wired = {w.name for b in project.services.backing for w in b.wires}  # compose.yaml sets
     items: list[ExampleVar] = []
     for read in project.env_reads:
+        if read.name in wired:
+            continue
         if read.name in project.env and read.sqlite:
             items.append(ExampleVar(
                 read.name, _example_value(read.name, read.kind),

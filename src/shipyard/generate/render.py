@@ -8,10 +8,11 @@ from typing import Literal
 
 import jinja2
 
-from shipyard import appenv, edgetls
+from shipyard import appenv, backing, edgetls
 from shipyard.detect.project import Project
 from shipyard.detect.python_version import python_image
 from shipyard.generate import frontend_stage, native_steps
+from shipyard.generate.compose_services import NETWORK, compose_services
 from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.install_steps import (
     CA_ENV,
@@ -154,6 +155,9 @@ def render(project: Project, image: str | None = None,
         "tls_paths": edgetls.PROXY_PATHS,
         "optional_env": optional_env(project),
         "env_label": (appenv.LABEL, appenv.encode(project.needed_env)),
+        "services_label": (backing.LABEL, backing.encode(project.services.backing)),
+        "backing": compose_services(project.services),
+        "network": NETWORK,
         "health_origin": "set by [tool.shipyard] health_path" if project.health.configured
         else "the app's own health route",
     }

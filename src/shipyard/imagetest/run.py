@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shipyard import appenv, healthprobe
+from shipyard import appenv, backing, healthprobe
 from shipyard.config import Config
 from shipyard.image import layers, metadata
 from shipyard.image.results import CheckResult, timed
@@ -124,16 +124,28 @@ def test_image(image: str, config: Config | None = None, project_dir: Path | Non
                 emit(structure.run_suites(suites, docker=docker, image=image,
                                           config=inspect.get("Config") or {},
                                           tree=contents.tree))
+    labelled = _labelled_backing(inspect)
+    usable, backing_notes = services.plan_backing(
+        labelled, installed, lambda kind: _backing_image(config, kind),
+        lambda image: bool(docker.has_image(image)))
     decision = services.decide(database_needs, installed, config.test.postgres_image,
                                bool(docker.has_image(config.test.postgres_image)))
-    if decision.postgres:
+    if usable:
+        with services.throwaway_backing(docker, usable,
+                                        lambda kind: _backing_image(config, kind)) as started:
+            notes.append(started.note + "".join(f"; {n}" for n in backing_notes))
+            _run_containers(docker, replace(run, env={**run.env, **started.app_env},
+                                            probe_env=started.probe_env,
+                                            network=started.network), emit)
+    elif decision.postgres and not labelled:
         with services.throwaway_postgres(docker, config.test.postgres_image) as server:
             app_env, probe_env = services.database_env(decision, server)
             notes.append(decision.reason + f" (network {server.network}, removed afterwards)")
             _run_containers(docker, replace(run, env={**run.env, **app_env},
                                             probe_env=probe_env, network=server.network), emit)
     else:
-        if decision.reason:
+        notes += backing_notes
+        if decision.reason and not labelled:
             notes.append(decision.reason)
         _run_containers(docker, run, emit)
     return Report(image, str(inspect.get("Id", "")), tuple(results),
@@ -145,6 +157,16 @@ def _run_containers(docker: Docker, run: RunSettings,
     runner = Runner(docker, run)
     emit([timed(runner.smoke)])
     emit(runner.run())
+
+
+def _labelled_backing(inspect: dict[str, Any]) -> tuple[backing.Backing, ...]:
+    """The backing services init wrote into the image's label (shipyard.backing)."""
+    labels = (inspect.get("Config") or {}).get("Labels") or {}
+    return backing.decode(labels.get(backing.LABEL, ""))
+
+
+def _backing_image(config: Config, kind: str) -> str:
+    return config.test.postgres_image if kind == "postgres" else backing.KINDS[kind].image
 
 
 def _missing_env(run: RunSettings, inspect: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,4 +1,11 @@
-"""Backing services for `shipyard test`: a throwaway PostgreSQL when the app needs one.
+"""Backing services for `shipyard test`: the servers the app needs, thrown away afterwards.
+
+An image `shipyard init` made for an app with backing services carries their list
+(shipyard.backing.LABEL: PostgreSQL, MySQL, Redis and the variables that reach them);
+`throwaway_backing` starts each of those on one internal network, waits for the same
+healthcheck compose.yaml gives it, and fills the variables — so the app's migrations run
+against the real server (`plan_backing` is the pure decision). Images without that label
+(built before it) get the older rule, below.
 
 Why: the SQLite DATABASE_URL the test gives by default (shipyard.appenv) is not enough
 for an app whose migrations speak PostgreSQL only (`SELECT last_value FROM
@@ -9,8 +16,8 @@ published port), waits until it is ready, and points the variable at it. Each ap
 container gets its own database, so the hardened container and the writable probe do
 not race each other's migrations. Otherwise today's SQLite value stays.
 
-The decision is pure (`decide`); `throwaway_postgres` is the engine part, and always
-removes its container and network, on failure too.
+The decision is pure (`decide`); `throwaway_postgres` is the engine part. Both engine
+parts always remove their containers and network, on failure too.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from shipyard.backing import DATABASE, Backing
+from shipyard.backing import USER as BACKING_USER
 from shipyard.errors import ShipyardError
 from shipyard.tools.docker import Docker
 
@@ -140,3 +149,103 @@ def database_env(decision: Decision, server: Postgres) -> tuple[dict[str, str], 
     """(env for the hardened container, env overrides for the writable probe)."""
     return ({name: server.url(APP_DB) for name in decision.variables},
             {name: server.url(PROBE_DB) for name in decision.variables})
+
+
+# -- every backing service the image's label names (shipyard.backing) ----------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    """Throwaway servers on one internal network: the env for the hardened container, the
+    overrides for the writable probe (its own database), and the report note."""
+
+    network: str
+    app_env: dict[str, str]
+    probe_env: dict[str, str]
+    note: str
+
+
+def plan_backing(labelled: Sequence[Backing], installed: Iterable[str],
+                 image_for: Callable[[str], str], available: Callable[[str], bool]
+                 ) -> tuple[tuple[Backing, ...], list[str]]:
+    """The labelled services that can start here, and a note for each that cannot."""
+    usable, notes = [], []
+    for item in labelled:
+        image = image_for(item.kind)
+        if available(image):
+            usable.append(item)
+        else:
+            names = ", ".join(w.name for w in item.wires) or item.kind
+            if item.kind == "redis":
+                notes.append(f"no throwaway Redis for {names}: {image} is not available"
+                             " locally (pull it)")
+            else:  # the test's own default value for a database URL stays
+                hint = ", or set [tool.shipyard.test] postgres_image" \
+                    if item.kind == "postgres" else ""
+                notes.append(f"SQLite for {names}: the image needs {item.spec.title}, but"
+                             f" {image} is not available locally (pull it{hint})")
+    drivers = sorted(POSTGRES_DRIVERS & {normalize(n) for n in installed})
+    if drivers and any(b.kind == "postgres" for b in usable):
+        notes = [*notes, f"the image has {drivers[0]}"]
+    return tuple(usable), notes
+
+
+@contextmanager
+def throwaway_backing(docker: Docker, labelled: Sequence[Backing],
+                      image_for: Callable[[str], str], *,
+                      clock: Callable[[], float] = time.monotonic,
+                      sleep: Callable[[float], None] = time.sleep) -> Iterator[Started]:
+    """Start each service on a new internal network (alias: its kind), wait for its own
+    healthcheck, give the probe its own database; remove everything afterwards."""
+    tag = secrets.token_hex(5)
+    network = f"shipyard-test-{tag}"
+    containers: list[str] = []
+    docker.run(["network", "create", "--internal", "--label", "org.shipyard.test=1", network],
+               timeout=60)
+    try:
+        app_env: dict[str, str] = {}
+        probe_env: dict[str, str] = {}
+        shown = []
+        for item in labelled:
+            spec, image = item.spec, image_for(item.kind)
+            password = secrets.token_hex(16) if spec.password_variable else ""
+            container = f"shipyard-test-{tag}-{spec.name}"
+            argv = ["run", "-d", "--name", container, "--label", "org.shipyard.test=1",
+                    "--network", network, "--network-alias", spec.name]
+            for name, form in spec.server_env:
+                value = {"user": BACKING_USER, "name": DATABASE, "password": password}.get(
+                    form, form)
+                argv += ["-e", f"{name}={value}"]
+            containers.append(container)
+            docker.run([*argv, image], timeout=120)
+            _wait_healthy(docker, container, spec.title, spec.healthcheck[0], clock, sleep)
+            probe_db = DATABASE
+            if item.kind == "postgres":
+                probe_db = f"{DATABASE}_probe"
+                docker.run(["exec", container, "psql", "-v", "ON_ERROR_STOP=1", "-U",
+                            BACKING_USER, "-d", DATABASE, "-qc",
+                            f'CREATE DATABASE "{probe_db}"'], timeout=60)
+            for wire in item.wires:
+                app_env.setdefault(wire.name, spec.value(wire.form, spec.name, password))
+                probe_env.setdefault(wire.name,
+                                     spec.value(wire.form, spec.name, password, probe_db))
+            shown.append(f"{spec.title} ({image}) for "
+                         f"{', '.join(w.name for w in item.wires) or 'its variables'}")
+        note = f"throwaway {'; '.join(shown)} (network {network}, removed afterwards)"
+        yield Started(network, app_env, probe_env, note)
+    finally:
+        docker.remove_containers(containers)
+        docker.run(["network", "rm", network], check=False)
+
+
+def _wait_healthy(docker: Docker, container: str, title: str, check: str,
+                  clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    """Until the service's own healthcheck (the one compose.yaml gives it) passes."""
+    deadline = clock() + READY_SECONDS
+    while True:
+        if docker.run(["exec", container, "sh", "-c", check], check=False, timeout=30).ok:
+            return
+        if clock() > deadline:
+            raise ShipyardError(f"the throwaway {title} ({container}) was not ready after "
+                                f"{READY_SECONDS:.0f} s: {docker.logs(container, tail=5)}")
+        sleep(0.3)
