@@ -11,7 +11,6 @@ variable is not set yet: the database volume was initialised with the first one.
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 from shipyard.backing import PASSWORD_HINT
