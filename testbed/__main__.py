@@ -12,7 +12,16 @@ import sys
 import time
 from pathlib import Path
 
-from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy
+from testbed import (
+    baseimages,
+    buildah,
+    engine,
+    jsimages,
+    npmtools,
+    packages,
+    postgres,
+    proxy,
+)
 from testbed.shell import TestbedError, say
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -30,6 +39,7 @@ def up(env_file: Path | None) -> dict[str, str]:
     postgres.ensure(client)
     buildah.ensure(client)
     proxy.ensure(client)
+    npmtools.ensure()
     settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1"}
     if client.buildkit == "env":
         settings["DOCKER_BUILDKIT"] = "1"
