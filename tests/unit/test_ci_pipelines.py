@@ -140,7 +140,8 @@ def test_gitlab_shape() -> None:
 def test_gitlab_passes_the_unique_tag_from_build_to_deploy() -> None:
     data = load(render("gitlab"))
     build = resolved(data, "shipyard-build")
-    assert build["script"][1] == 'shipyard build --builder "$SHIPYARD_BUILDER" $SHIPYARD_BUILD_FLAGS'
+    assert build["script"][1] == ('shipyard build --builder "$SHIPYARD_BUILDER"'
+                                  " $SHIPYARD_BUILD_FLAGS")
     handoff = build["script"][2]
     assert "SHIPYARD_UNIQUE_TAG=" in handoff and handoff.endswith("> shipyard-build.env")
     assert build["artifacts"]["reports"]["dotenv"] == "shipyard-build.env"

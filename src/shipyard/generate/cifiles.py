@@ -6,9 +6,9 @@ unique tag, handed from the build job to later jobs), staging from the dev
 branch and production from main/master as CI environments, one deploy per
 environment at a time, a deploy job that holds nothing but the
 restricted key, no privileged runner (Buildah builds on GitLab), and
-scheduled rebuilds that refresh staging but never production. Rendering is pure (options in, text out); writing goes
-through generate.files, so a CI file the user edited is never overwritten
-without --force.
+scheduled rebuilds that refresh staging but never production. Rendering
+is pure (options in, text out); writing goes through generate.files, so a
+CI file the user edited is never overwritten without --force.
 
 The templates use `[[ ]]` / `[% %]` as Jinja delimiters because both CI
 dialects use `${{ }}` or `$VAR` themselves.
