@@ -119,7 +119,11 @@ Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
      "outcome": "ok" | "failed-rolled-back" | "failed" | "interrupted" | "started",
      "duration_s": 12.3 | null,
      "steps": {"pre_deploy": 0.4, "pull": 2.1, "up": 9.0, "verify": 0.2, "restore": 8.8},
-     "detail": "one line"}
+     "detail": "one line",
+     "build_url": "https://ci.example.com/.../pipelines/7" | null}
+
+``build_url`` is the CI pipeline that built what runs after the action (the image's
+``org.shipyard.build.url`` label), so ``history`` answers "which pipeline put this here".
 
 Each deploy/rollback writes two lines: ``started`` (the intent, before anything
 switches; ``duration_s`` null) and then its outcome. If the outcome cannot be
@@ -718,6 +722,7 @@ def pick_digest(repo_digests: Sequence[str], repository: str) -> str | None:
 
 
 CREATED_LABEL = "org.opencontainers.image.created"
+BUILD_URL_LABEL = "org.shipyard.build.url"  # the CI pipeline that built the image
 _TIME_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?"
                       r"\s*([Zz]|[+-]\d\d:?\d\d)?")
 
@@ -1516,6 +1521,7 @@ class Snapshot:
 
     images: dict[str, str]
     digest: str | None
+    build_url: str | None = None
 
 
 class Agent:
@@ -1560,6 +1566,7 @@ class Agent:
             return Snapshot({}, None)
         images: dict[str, str] = {}
         digests: dict[str, str | None] = {}
+        urls: dict[str, str] = {}
         for ref in sorted(set(refs.values())):
             code, out, _err = self.runner.capture([self.docker, "image", "inspect", ref])
             try:
@@ -1569,8 +1576,12 @@ class Agent:
             if isinstance(info, dict) and isinstance(info.get("Id"), str):
                 images[ref] = info["Id"]
                 digests[ref] = pick_digest(info.get("RepoDigests") or [], split_ref(ref)[0])
+                labels = (info.get("Config") or {}).get("Labels") or {}
+                if isinstance(labels, dict) and isinstance(labels.get(BUILD_URL_LABEL), str):
+                    urls[ref] = labels[BUILD_URL_LABEL]
         chosen = digest_ref(refs, tag)
-        return Snapshot(images, digests.get(chosen) if chosen else None)
+        return Snapshot(images, digests.get(chosen) if chosen else None,
+                        urls.get(chosen) if chosen else None)
 
     def services(self) -> list[ServiceState]:
         code, out, err = self.runner.capture(self.compose("ps", "--all", "--format", "json"))
@@ -1917,10 +1928,11 @@ class Agent:
             "digest_before": before.digest, "digest_after": before.digest,
         }
 
-        def finish(outcome: str, detail: str, tag_after: str | None, digest: str | None) -> None:
+        def finish(outcome: str, detail: str, tag_after: str | None, digest: str | None,
+                   build_url: str | None = None) -> None:
             entry.update(tag_after=tag_after, digest_after=digest, outcome=outcome,
                          duration_s=round(time.monotonic() - t0, 1), steps=steps,
-                         detail=detail)
+                         detail=detail, build_url=build_url)
             self._journal_outcome(entry)
 
         self._journal_intent(entry)
@@ -1991,7 +2003,7 @@ class Agent:
             steps["restore"] = round(time.monotonic() - t, 1)
             after = self.snapshot(restore_to)
             if restored:
-                finish("failed-rolled-back", reason, restore_to, after.digest)
+                finish("failed-rolled-back", reason, restore_to, after.digest, after.build_url)
                 self.out.error(f"!!! {action} of {target} failed ({reason}); {restore_to} "
                                "restored and healthy")
             else:
@@ -2000,7 +2012,7 @@ class Agent:
                 return EXIT_NOT_RESTORED
             return EXIT_FAILED
         after = self.snapshot(target)
-        finish("ok", "", target, after.digest)
+        finish("ok", "", target, after.digest, after.build_url)
         self.out.line(f"==> {action} of {target} done in {entry['duration_s']}s "
                       f"(digest {after.digest or 'unknown'})")
         return EXIT_OK
