@@ -93,8 +93,8 @@ class Pipelines:
         environ = {**os.environ, "PATH": f"{self.bin_dir}:{os.environ['PATH']}", **(env or {})}
         # gitlab-ci-local says GITLAB_CI=false (a local run); GitLab says true
         result = run([str(GITLAB_CI_LOCAL), "--force-shell-executor", "--no-color",
-                      "--concurrency", "1", "--variable", "GITLAB_CI=true", *extra], cwd=self.repo, env=environ,
-                     check=False, timeout=900)
+                      "--concurrency", "1", "--variable", "GITLAB_CI=true", *extra],
+                     cwd=self.repo, env=environ, check=False, timeout=900)
         self.runs.append((event, round(time.monotonic() - started, 1)))
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-8000:]
