@@ -93,6 +93,7 @@ def test_push_to_dev_runs_build_test_publish_and_the_staging_deploy(
                 env={**os.environ, "PATH": f"{runner_venv / 'bin'}:{os.environ['PATH']}"},
             )
             jobs = workflow.run()
+            print("job runtimes (s):", {name: job.seconds for name, job in jobs.items()})
             assert {name: job.ran for name, job in jobs.items()} == {
                 "build": True, "test": True, "publish": True, "deploy-staging": True,
                 "deploy-production": False}
