@@ -20,7 +20,13 @@ from pathlib import Path
 
 import pytest
 from test_agent_e2e import Published, deployed_project, e2e_sshd, without_proxy
-from test_gitlab_pipeline_e2e import OVERRIDE, PROJECT, last_ok, running_digest
+from test_gitlab_pipeline_e2e import (
+    OUTDATED_STANDIN,
+    OVERRIDE,
+    PROJECT,
+    last_ok,
+    running_digest,
+)
 
 from fixtures.ghactions import WorkflowRun
 from fixtures.gitserver import isolated_git_env
@@ -115,3 +121,32 @@ def test_push_to_dev_runs_build_test_publish_and_the_staging_deploy(
     finally:
         run([*login, "logout", registry.host], check=False)
         docker_engine.remove_images(refs)
+
+
+def test_a_schedule_with_nothing_outdated_builds_and_deploys_nothing(
+        project: Path, tmp_path: Path) -> None:
+    """The cron run asks `shipyard outdated` (stood in for: exit 0, nothing would change);
+    no build, so no test, publish or deploy."""
+    runner = tmp_path / "runner-bin"
+    runner.mkdir()
+    (runner / "shipyard").write_text(OUTDATED_STANDIN % Path(sys.executable).with_name("shipyard"))
+    (runner / "shipyard").chmod(0o755)
+    runner_venv = tmp_path / "runner-python"
+    run([sys.executable, "-m", "venv", str(runner_venv)])
+    sha = run(["git", "-C", str(project), "rev-parse", "HEAD"]).stdout.strip()
+    workflow = WorkflowRun(
+        workflow=project / ".github" / "workflows" / "shipyard.yml", repo=project,
+        github={"event_name": "schedule", "ref": "refs/heads/dev", "ref_name": "dev",
+                "ref_type": "branch", "sha": sha, "repository": "acme/tinyrepo",
+                "server_url": "https://github.com", "run_id": "4343"},
+        secrets={}, variables={},
+        env={**os.environ, "PATH": f"{runner}:{runner_venv / 'bin'}:{os.environ['PATH']}",
+             "SHIPYARD_FAKE_OUTDATED": "0"},
+    )
+    jobs = workflow.run()
+    assert {name: job.ran for name, job in jobs.items()} == {
+        "build": True, "test": False, "publish": False, "deploy-staging": False,
+        "deploy-production": False}
+    assert jobs["build"].outputs == {"unique_tag": "", "image": ""}
+    assert "nothing to rebuild" in "\n".join(jobs["build"].log)
+    assert not (project / "shipyard-build.json").exists()
