@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "history": "shipyard.commands.deploy:history_command",
     "host": "shipyard.commands.deploy:host_group",
     "init": "shipyard.commands.init:init_command",
+    "outdated": "shipyard.commands.outdated:outdated_command",
     "publish": "shipyard.commands.build:publish_command",
     "rollback": "shipyard.commands.deploy:rollback_command",
     "status": "shipyard.commands.deploy:status_command",

@@ -38,8 +38,8 @@ Defaults, and why:
   the builder (headers) and the runtime stage (libraries) on top of what it
   detects — the escape hatch when detection misses one.
 * environments: none. `[tool.shipyard.environments.staging]` names a deploy
-  target (`target`, `known_hosts`, `key`, `allow_tags`); CI variables may supply
-  the same values instead (shipyard.deploy.target).
+  target (`target`, `known_hosts`, `key`, `allow_tags`), or a fleet (`targets`, `batch`,
+  `wait`); CI variables may supply the same values instead (shipyard.deploy.target).
 * test: `[tool.shipyard.test]` for `shipyard test IMAGE` (TestConfig): port and
   health_path default to the top-level ones; volume /data; health within 120 s;
   10 s SIGTERM grace; no smoke or acceptance command unless given.
@@ -48,6 +48,8 @@ Defaults, and why:
 * frontend: `[tool.shipyard.frontend]` (FrontendConfig): a JavaScript build stage
   whenever a package.json `build` script and a lock are found; the image by package
   manager and Node version; `enabled = false` for projects whose build is not for the image.
+* tls: `[tool.shipyard.tls]` (shipyard.edgetls.TlsConfig): off; when enabled, the proxy
+  terminates TLS with certificate files mounted read-only from the host; HSTS off.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from shipyard.config_sections import (
     _check_port,
     _parse_command,
 )
+from shipyard.edgetls import TlsConfig as TlsConfig
 from shipyard.errors import ConfigError
 from shipyard.image.labels import LABEL_BUILD_ARGS
 from shipyard.image.tags import TAG_PATTERN, sanitize_tag_part, split_registry
@@ -218,6 +221,8 @@ class Config:
     """`shipyard test IMAGE` settings."""
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     """The JavaScript build stage `init` writes (FrontendConfig)."""
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    """TLS at the edge: the proxy in compose.yaml terminates it (shipyard.edgetls)."""
 
     @property
     def repository(self) -> str:

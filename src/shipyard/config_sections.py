@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.agent import agent as agent_contract
-from shipyard.sshtarget import target_problem
+from shipyard.sshtarget import parse_target, target_problem
 from shipyard.strictconfig import Invalid as _Invalid
 from shipyard.strictconfig import show as _show
 from shipyard.strictconfig import string_list as _string_list
@@ -98,6 +98,64 @@ def _check_target(value: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class FleetHost:
+    """One item of `environments.NAME.targets`: a login, and optionally its own private key
+    path and known_hosts (else the environment's, see shipyard.deploy.target)."""
+
+    target: str
+    key: str | None = None
+    known_hosts: str | None = None
+
+
+_FLEET_HOST_KEYS = ("target", "key", "known_hosts")
+_PERCENT = re.compile(r"([0-9]{1,3})%")
+
+
+def _parse_targets(value: Any) -> tuple[FleetHost, ...]:
+    if not isinstance(value, list) or not value:
+        raise _Invalid('must be a non-empty list of logins ("ssh://deploy@web1") or tables '
+                       f"({{ target = ..., key = ... }}), got {_show(value)}")
+    hosts: list[FleetHost] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(value):
+        at = f"[{index}]"
+        table = {"target": item} if isinstance(item, str) else item
+        if not isinstance(table, dict):
+            raise _Invalid(f"must be a login or a table, got {_show(item)}", at)
+        for key, text in table.items():
+            if key not in _FLEET_HOST_KEYS:
+                raise _Invalid(f"has an unknown key {key!r} (valid: "
+                               f"{', '.join(_FLEET_HOST_KEYS)})", at)
+            if not isinstance(text, str) or not text.strip():
+                raise _Invalid(f"must be a non-empty string, got {_show(text)}", f"{at}.{key}")
+        if "target" not in table:
+            raise _Invalid("needs a target (ssh://user@host[:port])", at)
+        problem = target_problem(table["target"])
+        if problem:
+            raise _Invalid(problem, at if isinstance(item, str) else f"{at}.target")
+        login = str(parse_target(table["target"]))
+        if login in seen:
+            raise _Invalid(f"names {login} again (already item {seen[login]})", at)
+        seen[login] = index
+        hosts.append(FleetHost(**table))
+    return tuple(hosts)
+
+
+def _parse_batch(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str):
+        match = _PERCENT.fullmatch(value.strip())
+        if match and 1 <= int(match[1]) <= 100:
+            return f"{int(match[1])}%"
+    raise _Invalid(f'must be a host count (1, 2, ...) or a share like "25%", got {_show(value)}')
+
+
+def _check_wait(value: float) -> str | None:
+    return None if 0 <= value <= 3600 else f"must be between 0 and 3600 seconds, got {value:g}"
+
+
+@dataclass(frozen=True)
 class Environment:
     """`[tool.shipyard.environments.NAME]`: where `shipyard deploy NAME` connects.
 
@@ -115,6 +173,13 @@ class Environment:
     allow_tags: str | None = field(default=None, metadata={"check": _check_pattern})
     """Regex (re.search) every deployed tag must match, e.g. "^main-" for production:
     checked by the client and, via shipyard-agent.json from `host setup`, by the agent."""
+    targets: tuple[FleetHost, ...] = field(default=(), metadata={"parse": _parse_targets})
+    """A fleet instead of one `target`: each item a login, or a table with its own `key`
+    and `known_hosts` (shipyard.deploy.fleet deploys them in batches, all or nothing)."""
+    batch: int | str = field(default=1, metadata={"parse": _parse_batch})
+    """Hosts deployed at once in a fleet: a count, or a share of the fleet such as "25%"."""
+    wait: float = field(default=0.0, metadata={"check": _check_wait})
+    """Seconds to watch a healthy batch before the next one starts (a fleet only)."""
 
 
 def _check_positive(value: float) -> str | None:

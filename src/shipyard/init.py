@@ -82,6 +82,7 @@ def init(
     project.frontend, frontend_warnings, frontend_notes = choose_frontend(
         project.workspace.root if project.workspace else root, config.frontend if config else None)
     project.warnings += frontend_warnings
+    project.tls = config.tls if config is not None and config.tls.enabled else None
     notes: list[str] = list(project.notes) + frontend_notes
     if project.workspace is not None:
         notes.append(f"uv workspace member `{project.workspace.member}`: uv.lock at"

@@ -247,9 +247,11 @@ def _wait_lock_free(project: Path, timeout: float = 300) -> None:
 
 @contextmanager
 def deployed_project(sshd: Sshd, client_key: KeyPair, published: Published, override: str,
-                     docker_engine: Docker, free_port: int, name: str) -> Iterator[Deployment]:
+                     docker_engine: Docker, free_port: int, name: str,
+                     agent_flags: str = "") -> Iterator[Deployment]:
     """A compose project in the deploy user's home as `shipyard host setup` leaves it, with
-    the agent behind client_key; taken down and removed afterwards."""
+    the agent behind client_key (its command line + agent_flags); taken down and removed
+    afterwards."""
     account = pwd.getpwnam(DEPLOY_USER)
     home = Path(account.pw_dir)
     token = secrets.token_hex(3)
@@ -270,7 +272,7 @@ def deployed_project(sshd: Sshd, client_key: KeyPair, published: Published, over
         for path in [project, *project.iterdir()]:
             os.chown(path, account.pw_uid, account.pw_gid)
         options = (f'restrict,command="/usr/bin/python3 {agent} --project {project} '
-                   f'--key-id {client_key.fingerprint()}"')
+                   f'--key-id {client_key.fingerprint()}{agent_flags}"')
         sshd.authorize(client_key, options)
         yield Deployment(sshd, client_key, project, agent, free_port, docker_engine,
                          f"{options} {client_key.public_line()}")

@@ -369,6 +369,7 @@ def test_host_setup_apply_then_deploy(ssh_accounts: object, registry_with_auth: 
             assert entry.pw_uid != 0 and entry.pw_dir == str(home)
             groups = run(["id", "-nG", SETUP_USER]).stdout.split()
             assert "docker" in groups
+            assert (agent_dir / "autoheal.py").read_text() == agent_source("autoheal.py")
             assert (host_dir / "compose.yaml").read_text() == COMPOSE
             assert (host_dir / ".env").read_text() == f"IMAGE_REPOSITORY={registry.host}/app\n"
             assert (host_dir / "compose.override.yaml").exists()

@@ -1,5 +1,5 @@
 """The host agent's request grammar: exactly ``deploy [TAG]``, ``rollback [TAG]``,
-``status``, ``history [N]``, nothing else.
+``status``, ``history [N]``, ``backup``, ``restore [BACKUP]``, nothing else.
 
 Why a table *and* a property test: the table pins the cases people think of
 (shell metacharacters, registries in tags, NUL); the property test throws
@@ -24,6 +24,8 @@ ORACLE = re.compile(
     r"(?:deploy|rollback)(?: [A-Za-z0-9_][A-Za-z0-9._-]{0,127})?"
     r"|status"
     r"|history(?: [1-9][0-9]{0,3})?"
+    r"|backup"
+    r"|restore(?: [A-Za-z0-9][A-Za-z0-9._-]{0,127})?"
 )
 SHELL_META = [*";&|$`()<>\\\"'*?[]{}~!#=%^\n\r\t\x00\x0b\x0c ",
               "$(", "${", "&&", "||", ">>", "<<", "\u00a0", "\u2028", "\ufeff", "\u202e",
@@ -56,6 +58,10 @@ def _outcome(text: str | None) -> Request | str:
     ("history", Request("history", count=10)),
     ("history 1", Request("history", count=1)),
     ("history 9999", Request("history", count=9999)),
+    ("backup", Request("backup")),
+    ("restore", Request("restore")),
+    ("restore db-20261130T062300123Z-v1.pgdump",
+     Request("restore", tag="db-20261130T062300123Z-v1.pgdump")),
 ], ids=lambda v: repr(v)[:40] if not isinstance(v, Request) else "")
 def test_accepted(text: str | None, expected: Request) -> None:
     assert parse_command(text) == expected
@@ -151,8 +157,10 @@ def test_allow_pattern(tag: str, pattern: str | None, allowed: bool) -> None:
 # --- properties -------------------------------------------------------------------
 tags = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", fullmatch=True)
 counts = st.integers(1, 9999).map(str)
+backups = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", fullmatch=True)
 valid_commands = st.one_of(
-    st.sampled_from(["deploy", "rollback", "status", "history"]),
+    st.sampled_from(["deploy", "rollback", "status", "history", "backup", "restore"]),
+    st.builds(lambda name: f"restore {name}", backups),
     st.builds(lambda verb, tag: f"{verb} {tag}", st.sampled_from(["deploy", "rollback"]), tags),
     st.builds(lambda n: f"history {n}", counts),
 )
@@ -181,7 +189,7 @@ def _check(text: str) -> None:
     if isinstance(outcome, Request):
         words = text.split(" ")
         assert outcome.action == words[0]
-        if outcome.action in ("deploy", "rollback"):
+        if outcome.action in ("deploy", "rollback", "restore"):
             assert outcome.tag == (words[1] if len(words) == 2 else None)
         if outcome.action == "history":
             assert outcome.count == (int(words[1]) if len(words) == 2 else 10)

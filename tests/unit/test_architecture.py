@@ -37,10 +37,11 @@ STAGES: dict[str, tuple[str, ...]] = {
     "test": ("shipyard.imagetest",),
     "check": ("shipyard.checks",),
     "deploy": ("shipyard.deploy",),
+    "outdated": ("shipyard.outdated",),
 }
 CLI = ("shipyard.cli", "shipyard.commands", "shipyard.__main__")
 AGENT = "shipyard.agent.agent"
-PROGRAMS = (AGENT, "shipyard.generate.runtime_libs")
+PROGRAMS = (AGENT, "shipyard.agent.autoheal", "shipyard.generate.runtime_libs")
 """Files that run as programs of their own elsewhere (on a host, inside an image build):
 their `main` may end the process."""
 UI_PACKAGES = ("click", "rich")
@@ -192,8 +193,16 @@ def import_cycles(root: Path) -> list[list[str]]:
 
 
 def agent_violations(root: Path) -> list[str]:
-    agent = root / "agent" / "agent.py"
     problems = []
+    for agent in (root / "agent" / "agent.py", root / "agent" / "autoheal.py"):
+        problems += _stdlib_violations(agent)
+    return problems
+
+
+def _stdlib_violations(agent: Path) -> list[str]:
+    problems: list[str] = []
+    if not agent.exists():
+        return problems
     for node in ast.walk(ast.parse(agent.read_text(encoding="utf-8"))):
         names: list[str] = []
         if isinstance(node, ast.Import):
@@ -203,7 +212,7 @@ def agent_violations(root: Path) -> list[str]:
         for name in names:
             top = name.split(".")[0]
             if top != "__future__" and top not in sys.stdlib_module_names:
-                problems.append(f"agent.py:{node.lineno}: imports {name} (not the standard "
+                problems.append(f"{agent.name}:{node.lineno}: imports {name} (not the standard "
                                 "library: hosts do not have it)")
     return problems
 

@@ -9,12 +9,12 @@ import pytest
 
 from shipyard.config import load_config
 from shipyard.errors import ConfigError, UsageError
+from shipyard.image.registry import is_loopback
 from shipyard.imagebuild.base import BaseImage, final_base, split_digest
 from shipyard.imagebuild.cienv import BuildContext
 from shipyard.imagebuild.plan import RepoFacts, ca_bundle_from_env, plan_build
 from shipyard.imagebuild.repro import Entry, compare
 from shipyard.imagebuild.sbom import Package, cyclonedx
-from shipyard.publish.client import is_loopback
 from shipyard.publish.publish import credentials_from_env, split_repository
 
 SHA = "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d"

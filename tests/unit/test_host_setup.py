@@ -28,6 +28,7 @@ from shipyard.deploy.setup import (
     plan_setup,
 )
 from shipyard.deploy.setup_apply import SetupStepFailed, apply_plan, render_script
+from shipyard.deploy.setup_autoheal import DEFAULT_AUTOHEAL_PATH, AutohealSettings
 from shipyard.deploy.setup_inputs import (
     SetupOptions,
     configured_known_hosts,
@@ -100,6 +101,9 @@ PLANS = [
      [r for r in FULL_PLAN if "compose.override" not in str(r[1])]),
     ("no-allow-tags", replace(BASE, allow_tags=None),
      [r for r in FULL_PLAN if "shipyard-agent.json" not in str(r[1])]),
+    ("autoheal", replace(BASE, autoheal=AutohealSettings(), autoheal_source="print()\n"),
+     [*FULL_PLAN, ("file", DEFAULT_AUTOHEAL_PATH, 0o755, "root", "replace"),
+      ("run", "sh", None, None, None)]),  # the systemd --user unit, else the cron line
 ]
 
 

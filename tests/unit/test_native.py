@@ -61,6 +61,11 @@ UV_CASES: list[tuple[str, str, list[str], list[str], str]] = [
      root('    { name = "psycopg2" },\n') + package(
          "psycopg2", "2.9.10", wheel_names=("psycopg2-2.9.10-cp311-cp311-win_amd64.whl",)),
      ["psycopg2"], ["libpq-dev"], "uv.lock has no wheel for CPython 3.11 on Linux"),
+    ("binary-variant-pinned-before-this-python",
+     root('    { name = "psycopg2-binary" },\n') + package(
+         "psycopg2-binary", "2.9.3",
+         wheel_names=(f"psycopg2_binary-2.9.3-cp310-cp310-{MANY}.whl",)),
+     ["psycopg2-binary"], ["libpq-dev"], "uv.lock has no wheel for CPython 3.11 on Linux"),
     ("linux-wheels-for-both-arches",
      root('    { name = "lxml" },\n') + package("lxml", "5.3.0", wheel_names=(
          f"lxml-5.3.0-cp311-cp311-{MANY}.whl", f"lxml-5.3.0-cp311-cp311-{ARM}.whl")),

@@ -261,7 +261,7 @@ DEPENDENCY_LAYER = [
     ("flask-private-git", ["docker/known_hosts", "requirements.txt"]),
     ("flask-compiled", ["requirements.txt", "packages/fast"]),
     ("fastapi-uv-package", ["--from=dependency-project"]),
-    ("poetry", ["pyproject.toml", "poetry.lock"]),
+    ("poetry", ["--from=dependency-list"]),
     ("pyproject-source", ["--from=dependency-list"]),
     ("setuptools", ["--from=dependency-list"]),
     ("unknown", []),
@@ -276,18 +276,25 @@ def test_dependency_layer_copies_only_declarations_before_the_code(
     assert sources == copies
     body = stages(text)["builder"]
     installs = [i for i, (k, a) in enumerate(body) if k == "RUN"
-                and re.search(r"pip install -r|uv sync|poetry install", a)]
+                and re.search(r"pip install [^&]*-r |uv sync|poetry install", a)]
     if name != "unknown":
         assert installs and installs[0] < full, "dependency install must precede COPY . ."
 
 
-@pytest.mark.parametrize("name", ["pyproject-source", "setuptools"])
-def test_dependency_list_stage_copies_only_the_declaration(tmp_path: Path, name: str) -> None:
+LIST_STAGE_COPIES = [
+    ("pyproject-source", "pyproject.toml ./"),
+    ("setuptools", "setup.py docker/egg_requirements.py ./"),
+    ("poetry", "poetry.lock docker/poetry_requirements.py ./"),
+]
+
+
+@pytest.mark.parametrize(("name", "copies"), LIST_STAGE_COPIES,
+                         ids=[c[0] for c in LIST_STAGE_COPIES])
+def test_dependency_list_stage_copies_only_the_declaration(
+        tmp_path: Path, name: str, copies: str) -> None:
     project = detect_synthetic(tmp_path, name)
     listing = stages(dockerfile(project))["dependency-list"]
-    copies = [a for k, a in listing if k == "COPY"]
-    helper = ["docker/egg_requirements.py"] if name == "setuptools" else []
-    assert copies == [f"{' '.join([*project.dependencies.files, *helper])} ./"]
+    assert [a for k, a in listing if k == "COPY"] == [copies]
 
 
 REQUIRES_TXT = """flask==3.1.0
@@ -357,7 +364,9 @@ INSTALL = [
      []),
     ("fastapi-src-source", [f"pip install -r requirements.txt {UVICORN_PIN}"], []),
     ("fastapi-uv-package", ["uv sync --frozen --no-dev --no-install-project"], ["uv pip install"]),
-    ("poetry", ["poetry install --only main --no-root", f"pip install {GUNICORN_PIN}"], []),
+    ("poetry", ["pip install --no-deps --require-hashes -r /tmp/requirements.txt",
+                "pip install --no-deps -r /tmp/requirements-unhashed.txt",
+                f"pip install {GUNICORN_PIN}"], ["poetry"]),
     ("pyproject-source", ["pip install -r /tmp/requirements.txt"], [GUNICORN_PIN]),
     ("setuptools", [f"pip install -r /tmp/requirements.txt {GUNICORN_PIN}"], []),
 ]

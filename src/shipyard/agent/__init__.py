@@ -11,10 +11,12 @@ contract (grammar, exit codes, journal, lock, config) is in agent.py's docstring
 from __future__ import annotations
 
 AGENT_FILE = "agent.py"
+AUTOHEAL_FILE = "autoheal.py"
 
 
-def agent_source() -> str:
-    """The agent's source text, exactly as it must be installed on a host."""
+def agent_source(name: str = AGENT_FILE) -> str:
+    """The agent's source text (or autoheal's: AUTOHEAL_FILE), exactly as it must be installed
+    on a host."""
     from importlib import resources  # here, not at the top: every CLI start imports this package
 
-    return resources.files(__name__).joinpath(AGENT_FILE).read_text(encoding="utf-8")
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")

@@ -33,6 +33,9 @@ at most 256 characters)::
                       (which must have been deployed successfully here before)
     status            tag, digest, one line per service, drift of what runs from .env
     history [N]       the last N (default 10, 1..9999) journal lines, as stored
+    backup            dump the database now (``backup`` in shipyard-agent.json, below)
+    restore [BACKUP]  load BACKUP (a file name as the journal lists it; default the
+                      newest) into the database; only with ``--allow-restore`` (below)
 
 No SSH_ORIGINAL_COMMAND at all (``ssh host`` without a command, also ``ssh -tt``) is
 refused like any other text outside the grammar: nothing defaults to deploying.
@@ -70,12 +73,30 @@ Per-project config, optional: ``<project>/shipyard-agent.json``::
 
     {"allow_tags": "^(main|dev)-", "deploy_timeout": 300, "lock_timeout": 120,
      "pre_deploy": ["argv", "..."], "env_file": ".env", "tag_variable": "IMAGE_TAG",
-     "log_lines": 50}
+     "log_lines": 50, "backup": {"engine": "postgres", "service": "db", "keep": 7,
+     "dir": ".shipyard/backups", "before_deploy": true}}
 
 Unknown keys are a configuration error (exit 4) that names the key. ``pre_deploy``
 runs (argv, no shell, cwd = project, env SHIPYARD_PROJECT, SHIPYARD_ACTION,
 SHIPYARD_TAG_BEFORE, SHIPYARD_TAG_AFTER) before anything changes; if it fails,
 nothing changes and the deploy fails (exit 1).
+
+Backups (BackupRequests below): with ``backup`` set (engine postgres, or mysql/mariadb),
+every deploy and rollback first dumps the database service's data (``docker compose exec
+-T SERVICE sh -c`` pg_dump custom format / mysqldump, credentials from the container's
+own POSTGRES_* / MYSQL_* / MARIADB_* variables) into ``dir`` as
+``SERVICE-YYYYMMDDTHHMMSSmmmZ-TAG.pgdump|.sql`` (mode 0600), keeps the newest ``keep``,
+and journals ``{"action": "backup", "trigger", "tag", "file", "bytes", "duration_s",
+"outcome": "ok" | "failed" | "skipped"}``; the deploy's own entry gets
+``steps.backup``. No database container yet (a first deploy): skipped. A failed dump
+stops the deploy before anything changes (exit 1). ``backup`` does the same on request.
+``restore [BACKUP]`` is refused (exit 2) unless the authorized_keys line passes
+``--allow-restore`` (an operator's key: restoring replaces data, which a CI key must
+not be able to do); under the lock it journals ``started``, takes a safety dump,
+stops the running services other than the database and the proxy, loads the file
+(PostgreSQL: ``pg_restore --clean --if-exists --no-owner --single-transaction``), starts
+them, waits until all are healthy and journals ``{"action": "restore", "file",
+"safety_backup", "outcome": "ok" | "failed"}``; exit 5 for an unknown BACKUP.
 
 deploy TAG / rollback: take the lock; journal the intent (``outcome: started``; if
 the journal cannot be written, stop: exit 1, nothing changed); run the hook; write
@@ -125,6 +146,9 @@ Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
 ``build_url`` is the CI pipeline that built what runs after the action (the image's
 ``org.shipyard.build.url`` label), so ``history`` answers "which pipeline put this here".
 
+Autoheal (autoheal.py, installed next to this file) appends lines of its own to the same
+journal: ``"action": "autoheal"``, ``"outcome": "restarted" | "restart-failed"``, with
+``service``, ``container`` and ``image``; never ``ok``, so they move no rollback stack.
 Each deploy/rollback writes two lines: ``started`` (the intent, before anything
 switches; ``duration_s`` null) and then its outcome. If the outcome cannot be
 written, the agent says so and keeps its lock record, so the next run journals it
@@ -192,8 +216,8 @@ EXIT_UNKNOWN_TARGET = 5
 EXIT_NOT_RESTORED = 6
 
 # --- grammar --------------------------------------------------------------------
-COMMANDS = ("deploy", "rollback", "status", "history")  # the verbs, as HELP lists them
-HELP = "deploy [TAG], rollback [TAG], status, history [N]"
+COMMANDS = ("deploy", "rollback", "status", "history", "backup", "restore")  # as HELP lists them
+HELP = "deploy [TAG], rollback [TAG], status, history [N], backup, restore [BACKUP]"
 TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"  # OCI distribution spec, tags
 COUNT_PATTERN = r"[1-9][0-9]{0,3}"
 HISTORY_MAX = 9999  # the largest N that COUNT_PATTERN admits
@@ -320,6 +344,8 @@ def parse_command(text: str | None) -> Request:
         if len(args) == 1 and _COUNT_RE.fullmatch(args[0]):
             return Request("history", count=int(args[0]))
         raise Refused(f"history takes one count from 1 to 9999, got {_shown(rest)}")
+    if verb in ("backup", "restore"):
+        return parse_backup_request(verb, args, rest)
     raise Refused(f"{_shown(verb)} is not an agent command; allowed: {HELP}")
 
 
@@ -341,10 +367,11 @@ class Config:
     env_file: str = DEFAULT_ENV_FILE
     tag_variable: str = "IMAGE_TAG"
     log_lines: int = 50
+    backup: BackupConfig | None = None
 
 
 CONFIG_KEYS = ("allow_tags", "deploy_timeout", "lock_timeout", "pre_deploy", "env_file",
-               "tag_variable", "log_lines")
+               "tag_variable", "log_lines", "backup")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -401,6 +428,7 @@ def parse_config(data: object, where: str = CONFIG_NAME) -> Config:
         env_file=env_file,
         tag_variable=variable,
         log_lines=_int_setting(data, "log_lines", 1, 10000, 50, where),
+        backup=parse_backup_config(data.get("backup"), where),
     )
 
 
@@ -1182,7 +1210,7 @@ def upstream_port_problem(config_json: str, spec: ProxySpec) -> str | None:
         return None
     return (f"service {spec.service!r} publishes a host port (compose.override.yaml?), so a "
             "second one cannot start next to it: publish the port on service "
-            f"{spec.proxy!r} instead (container port 8080)")
+            f"{spec.proxy!r} instead (container port 8080, or 8443 and 8080 with TLS)")
 
 
 @dataclass(frozen=True)
@@ -1542,6 +1570,7 @@ class Agent:
         self.background: list[threading.Thread] = []  # their stops, joined before exit
         self._proxy: tuple[ProxySpec | None] | None = None  # memo: compose.yaml's proxy
         self.zero_downtime_off: str | None = None  # why a project with a proxy cannot use it
+        self.allow_restore = False  # --allow-restore on this key's authorized_keys line
 
     # -- helpers --
     def compose(self, *args: str) -> list[str]:
@@ -1754,6 +1783,8 @@ class Agent:
 
     # -- requests --
     def run(self, request: Request) -> int:
+        if request.action in ("backup", "restore"):
+            return BackupRequests(self).run(request)
         if request.action == "status":
             return self.status()
         if request.action == "history":
@@ -1865,8 +1896,8 @@ class Agent:
         tag_now = self.running_tag()
         self._append_or_stop({
             "time": record.get("started") or now_rfc3339(),
-            "action": record.get("action") if record.get("action") in ("deploy", "rollback")
-            else "deploy",
+            "action": record.get("action") if record.get("action") in (
+                "deploy", "rollback", "backup", "restore") else "deploy",
             "caller": record.get("caller") or "unknown",
             "tag_before": record.get("tag_before"), "tag_requested": record.get("tag_requested"),
             "tag_after": tag_now, "digest_before": None, "digest_after": None,
@@ -1936,6 +1967,13 @@ class Agent:
             self._journal_outcome(entry)
 
         self._journal_intent(entry)
+
+        if self.config.backup is not None and self.config.backup.before_deploy:
+            failed = BackupRequests(self).before_change(action, tag_before, steps)
+            if failed:
+                finish("failed", f"{failed}; nothing was changed", tag_before, before.digest)
+                self.out.error(f"!!! {failed}; {action} of {target} aborted, nothing was changed")
+                return EXIT_FAILED
 
         if self.config.pre_deploy:
             hook_env = dict(self.child_env, SHIPYARD_PROJECT=str(self.project),
@@ -2046,6 +2084,435 @@ class Agent:
             return False, f"restoring {restore_to} failed too: {exc}"
 
 
+# --- backups: the pre-deploy dump, `backup` and `restore [BACKUP]` ----------------------
+# Seed 004: disaster recovery works "so long as we capture the state of all external data
+# before changing the running image (i.e. dump databases ...)". So a configured backup runs
+# inside every deploy/rollback before anything switches (a failed dump stops the deploy,
+# like a failed pre_deploy hook), and on request. The dump runs in the database's own
+# container (`docker compose exec -T SERVICE sh -c SCRIPT`, a fixed script: nothing of the
+# caller's reaches it) with the credentials the official images already have in their
+# environment, so no password is stored here. `restore` is destructive and so reachable
+# only by keys whose authorized_keys line carries --allow-restore (an operator's key, not
+# CI's); it takes a safety dump first, stops the app's services, loads the file, starts
+# them and waits until they are healthy.
+BACKUP_ENGINES = ("postgres", "mysql")
+BACKUP_DEFAULT_DIR = STATE_DIR + "/backups"
+BACKUP_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_BACKUP_NAME_RE = re.compile(BACKUP_NAME_PATTERN)
+BACKUP_SUFFIX = {"postgres": ".pgdump", "mysql": ".sql"}
+BACKUP_KEYS = ("engine", "service", "keep", "dir", "before_deploy")
+
+# The database's name and user come from the variables the official images read (and
+# their *_FILE forms for compose secrets); local connections need no password there.
+_PG_IDENTITY = (
+    'u=${POSTGRES_USER:-}; if [ -z "$u" ] && [ -n "${POSTGRES_USER_FILE:-}" ]; then '
+    'u=$(cat "$POSTGRES_USER_FILE"); fi; u=${u:-postgres}; '
+    'd=${POSTGRES_DB:-}; if [ -z "$d" ] && [ -n "${POSTGRES_DB_FILE:-}" ]; then '
+    'd=$(cat "$POSTGRES_DB_FILE"); fi; d=${d:-$u}; ')
+_MYSQL_IDENTITY = (
+    'p=${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}; '
+    'f=${MYSQL_ROOT_PASSWORD_FILE:-${MARIADB_ROOT_PASSWORD_FILE:-}}; '
+    'if [ -z "$p" ] && [ -n "$f" ]; then p=$(cat "$f"); fi; export MYSQL_PWD="$p"; '
+    'd=${MYSQL_DATABASE:-${MARIADB_DATABASE:-}}; if [ -z "$d" ]; then '
+    'echo "no MYSQL_DATABASE or MARIADB_DATABASE in the container" >&2; exit 2; fi; ')
+DUMP_SCRIPTS = {
+    # Custom format: compressed, and pg_restore can --clean what it is about to recreate.
+    "postgres": _PG_IDENTITY + 'exec pg_dump -U "$u" -d "$d" --format=custom',
+    "mysql": _MYSQL_IDENTITY + 't=mysqldump; command -v mariadb-dump >/dev/null 2>&1 && '
+             't=mariadb-dump; exec "$t" -u root --single-transaction --routines --triggers '
+             '--events "$d"',
+}
+LOAD_SCRIPTS = {
+    # One transaction: a restore that fails half-way leaves the database as it was.
+    "postgres": _PG_IDENTITY + 'exec pg_restore -U "$u" -d "$d" --clean --if-exists '
+                '--no-owner --single-transaction --exit-on-error',
+    "mysql": _MYSQL_IDENTITY + 'c=mysql; command -v mariadb >/dev/null 2>&1 && c=mariadb; '
+             'exec "$c" -u root "$d"',
+}
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """``backup`` in shipyard-agent.json: which database to dump, where, how many to keep."""
+
+    engine: str  # postgres | mysql (mariadb is mysql)
+    service: str = "db"
+    keep: int = 7
+    dir: str = BACKUP_DEFAULT_DIR  # relative to the project, or absolute
+    before_deploy: bool = True
+
+
+def parse_backup_request(verb: str, args: Sequence[str], rest: str) -> Request:
+    """``backup`` (no argument) and ``restore [BACKUP]`` (a file name, never a path)."""
+    if verb == "backup":
+        if args:
+            raise Refused(f"backup takes no arguments, got {_shown(rest)}; allowed: {HELP}")
+        return Request("backup")
+    if not args:
+        return Request("restore")
+    if len(args) == 1 and _BACKUP_NAME_RE.fullmatch(args[0]):
+        return Request("restore", tag=args[0])
+    raise Refused(f"restore takes at most one backup file name (as `history` lists them: "
+                  f"letters, digits, '.', '_', '-', no '/'), got {_shown(rest)}")
+
+
+def parse_backup_config(value: object, where: str) -> BackupConfig | None:
+    """The ``backup`` object of shipyard-agent.json; ConfigError names the key. Pure."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: backup must be an object like {{"engine": "postgres", '
+                          f'"service": "db"}}, not {json.dumps(value)}')
+    unknown = sorted(str(k) for k in value if k not in BACKUP_KEYS)
+    if unknown:
+        raise ConfigError(f'{where}: unknown key "backup.{unknown[0]}"; known keys: '
+                          + ", ".join(f"backup.{k}" for k in BACKUP_KEYS))
+    engine = value.get("engine")
+    engine = "mysql" if engine == "mariadb" else engine
+    if engine not in BACKUP_ENGINES:
+        raise ConfigError(f"{where}: backup.engine must be one of postgres, mysql, mariadb, "
+                          f"not {json.dumps(value.get('engine'))}")
+    service = value.get("service", "db")
+    if not isinstance(service, str) or not _UPSTREAM_RE.fullmatch(service + ":0"):
+        raise ConfigError(f"{where}: backup.service must name a compose service, "
+                          f"not {json.dumps(service)}")
+    folder = value.get("dir", BACKUP_DEFAULT_DIR)
+    if (not isinstance(folder, str) or not folder or "\0" in folder
+            or (not Path(folder).is_absolute() and ".." in Path(folder).parts)):
+        raise ConfigError(f"{where}: backup.dir must be a directory inside the project or an "
+                          f"absolute path, not {json.dumps(folder)}")
+    before = value.get("before_deploy", True)
+    if not isinstance(before, bool):
+        raise ConfigError(f"{where}: backup.before_deploy must be true or false, "
+                          f"not {json.dumps(before)}")
+    keep = _int_setting(value, "keep", 1, 1000, 7, f"{where}: backup")
+    return BackupConfig(engine, service, keep, folder, before)
+
+
+def backup_name(service: str, engine: str, when: datetime, tag: str | None) -> str:
+    """``SERVICE-YYYYMMDDTHHMMSSmmmZ-TAG.EXT``: sorts by time, says what ran. Pure."""
+    stamp = when.strftime("%Y%m%dT%H%M%S") + f"{when.microsecond // 1000:03d}Z"
+    head, suffix = f"{service}-{stamp}-", BACKUP_SUFFIX[engine]
+    return head + (tag or "none")[:max(128 - len(head) - len(suffix), 1)] + suffix
+
+
+def backup_names(names: Iterable[str], service: str, engine: str) -> list[str]:
+    """The finished backups among a directory's names, oldest first. Pure."""
+    pattern = re.compile(re.escape(service) + r"-[0-9]{8}T[0-9]{9}Z-.*"
+                         + re.escape(BACKUP_SUFFIX[engine]))
+    return sorted(n for n in names if pattern.fullmatch(n) and _BACKUP_NAME_RE.fullmatch(n))
+
+
+def prune_plan(names: Sequence[str], keep: int, protect: str | None = None) -> list[str]:
+    """The oldest backups beyond ``keep`` (never ``protect``, a file about to be read). Pure."""
+    doomed = list(names[:max(len(names) - keep, 0)])
+    return [n for n in doomed if n != protect]
+
+
+class BackupRequests:
+    """backup, restore and the dump before a deploy, for one Agent (and its lock)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.out = agent.out
+
+    @property
+    def config(self) -> BackupConfig:
+        config = self.agent.config.backup
+        if config is None:
+            raise ConfigError(f"no backup is configured for {self.agent.project}: add "
+                              f'"backup": {{"engine": "postgres", "service": "db"}} to '
+                              f"{CONFIG_NAME}")
+        return config
+
+    @property
+    def folder(self) -> Path:
+        folder = Path(self.config.dir)
+        return folder if folder.is_absolute() else self.agent.project / folder
+
+    def existing(self) -> list[str]:
+        try:
+            return backup_names([p.name for p in self.folder.iterdir()], self.config.service,
+                                self.config.engine)
+        except FileNotFoundError:
+            return []
+
+    # -- requests --
+    def run(self, request: Request) -> int:
+        if request.action == "restore" and not self.agent.allow_restore:
+            raise Refused("restore is not enabled for this key: it replaces the database, so "
+                          "only a key whose authorized_keys line has --allow-restore may ask")
+        config = self.config
+        agent, lock = self.agent, self.agent.lock
+        leftover = lock.acquire(agent.config.lock_timeout, self.out)
+        try:
+            if leftover is not None:
+                stop_orphaned_group(leftover, self.out)
+                agent._record_interrupted(leftover)
+            assert lock.fd is not None
+            agent.runner = Runner(self.out, agent.child_env, agent.project, keep_fds=(lock.fd,))
+            agent.runner.on_spawn = lock.child
+            # The tag that runs stays the one to restore if this run is killed (see change()).
+            tag = env_value(agent.read_env(), agent.config.tag_variable)
+            lock.write({"pid": os.getpid(), "started": now_rfc3339(), "action": request.action,
+                        "caller": agent.caller, "tag_before": tag, "tag_requested": tag})
+            if request.action == "backup":
+                return self._backup_request(config)
+            return self._restore_request(config, request.tag)
+        finally:
+            lock.release()
+
+    def _backup_request(self, config: BackupConfig) -> int:
+        tag = self.agent.running_tag()
+        try:
+            taken = self.take("request", tag)
+        except StepFailed as exc:
+            self.out.error(f"!!! {exc}")
+            return EXIT_FAILED
+        if taken is None:
+            self.out.error(f"!!! no {config.service} container here: nothing to back up "
+                           "(deploy first)")
+            return EXIT_FAILED
+        return EXIT_OK
+
+    def before_change(self, action: str, tag_before: str | None,
+                      steps: dict[str, float]) -> str | None:
+        """The dump inside a deploy/rollback; None, or why the change must not go on."""
+        t = time.monotonic()
+        self.agent.lock.step("backup")
+        try:
+            self.take(action, tag_before)
+        except StepFailed as exc:
+            return str(exc)
+        except Interrupted as exc:
+            return f"backup {exc}"
+        finally:
+            steps["backup"] = round(time.monotonic() - t, 1)
+        return None
+
+    # -- the dump --
+    def _env(self) -> dict[str, str]:
+        """docker compose's environment: before a first deploy the env file names no tag
+        yet, and compose refuses to read a file whose image needs one; any tag does to find
+        and exec into the database's container."""
+        agent = self.agent
+        variable = agent.config.tag_variable
+        if env_value(agent.read_env(), variable):
+            return agent.runner.env
+        return dict(agent.runner.env, **{variable: "none"})
+
+    def _container_state(self) -> ServiceState | None:
+        argv = self.agent.compose("ps", "--all", "--format", "json", self.config.service)
+        code, out, err = self._run(argv, stdin=None, stdout=subprocess.PIPE)
+        if code != 0:
+            raise StepFailed(f"docker compose ps failed: {_last_line(err)}")
+        try:
+            states = [s for s in parse_ps(out) if s.service == self.config.service]
+        except ValueError as exc:
+            raise StepFailed(f"cannot read docker compose ps output: {exc}") from None
+        running = [s for s in states if s.state == "running"]
+        return (running or states)[0] if states else None
+
+    def take(self, trigger: str, tag: str | None, protect: str | None = None) -> Entry | None:
+        """Dump into the backup folder, journal it, prune; None when there is no database
+        container yet (a first deploy). StepFailed (journaled) when the dump fails."""
+        config = self.config
+        entry: Entry = {"time": now_rfc3339(), "action": "backup", "caller": self.agent.caller,
+                        "trigger": trigger, "tag": tag, "service": config.service,
+                        "engine": config.engine, "file": None, "bytes": None}
+        t0 = time.monotonic()
+        try:
+            state = self._container_state()
+        except StepFailed as exc:
+            self._journal(dict(entry, outcome="failed", duration_s=0.0, detail=str(exc)))
+            raise
+        if state is None:
+            self.out.line(f"==> backup: no {config.service} container yet (first deploy?): "
+                          "nothing to back up")
+            self._journal(dict(entry, outcome="skipped", duration_s=0.0,
+                               detail=f"no {config.service} container"))
+            return None
+        name = backup_name(config.service, config.engine, datetime.now(timezone.utc), tag)  # noqa: UP017 - 3.9
+        self.out.line(f"==> backup of {config.service} ({config.engine}) to {name}")
+        try:
+            if state.state != "running":
+                raise StepFailed(f"{config.service} is {state.state}, not running")
+            size = self._dump(name)
+        except (StepFailed, OSError) as exc:
+            detail = f"backup of {config.service} failed: {exc}"
+            self._journal(dict(entry, outcome="failed", duration_s=round(
+                time.monotonic() - t0, 1), detail=detail))
+            raise StepFailed(detail) from None
+        done = dict(entry, file=name, bytes=size, duration_s=round(time.monotonic() - t0, 1),
+                    outcome="ok", detail="")
+        self._journal(done)
+        self.out.line(f"==> backup {name}: {size} bytes in {done['duration_s']}s")
+        for old in prune_plan(self.existing(), config.keep, protect):
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / old).unlink()
+            self.out.line(f"==> backup {old} removed (keep {config.keep})")
+        return done
+
+    def _dump(self, name: str) -> int:
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = self.folder / f".{name}.partial"
+        argv = self.agent.compose("exec", "-T", self.config.service, "sh", "-c",
+                                  DUMP_SCRIPTS[self.config.engine])
+        try:
+            fd = os.open(str(partial), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                         0o600)
+            with os.fdopen(fd, "wb") as sink:
+                code, _out, err = self._run(argv, stdin=None, stdout=sink)
+                sink.flush()
+                os.fsync(sink.fileno())
+            size = partial.stat().st_size
+            if code != 0:
+                raise StepFailed(f"the dump exited {code}: {_last_line(err) or 'no message'}")
+            if size == 0:
+                raise StepFailed("the dump is empty")
+            partial.replace(self.folder / name)
+            return size
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+
+    def _run(self, argv: Sequence[str], stdin: Any, stdout: Any) -> tuple[int, str, str]:
+        """Run with files as stdin/stdout (the Runner's rules otherwise); (code, stdout if
+        piped, stderr)."""
+        runner = self.agent.runner
+        try:
+            proc = subprocess.Popen(
+                list(argv), stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                stdout=stdout, stderr=subprocess.PIPE, cwd=str(runner.cwd), env=self._env(),
+                start_new_session=True, pass_fds=runner.keep_fds)
+        except OSError as exc:
+            raise ConfigError(f"cannot run {argv[0]!r}: {exc.strerror or exc} "
+                              f"(set {DOCKER_ENV})") from None
+        if runner.on_spawn is not None:
+            runner.on_spawn(proc.pid)
+        try:
+            out, err = proc.communicate(timeout=self.agent.config.deploy_timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            return -1, "", f"timed out after {self.agent.config.deploy_timeout}s"
+        finally:
+            if proc.poll() is None:
+                _stop_group(proc)
+        return (proc.returncode, (out or b"").decode("utf-8", "replace"),
+                err.decode("utf-8", "replace"))
+
+    def _journal(self, entry: Entry) -> None:
+        try:
+            append_journal(self.agent.journal, entry)
+        except OSError as exc:
+            self.out.error(f"!!! cannot write the backup's journal line: {exc.strerror or exc}")
+
+    # -- restore --
+    def _restore_request(self, config: BackupConfig, wanted: str | None) -> int:
+        agent = self.agent
+        names = self.existing()
+        if wanted is None and not names:
+            raise UnknownTarget(f"no backups in {self.folder}")
+        name = wanted or names[-1]
+        if name not in names:
+            raise UnknownTarget(f"no backup {name!r} of {config.service} in {self.folder} "
+                                f"(newest: {names[-1] if names else 'none'})")
+        path = self.folder / name
+        t0 = time.monotonic()
+        entry: Entry = {"time": now_rfc3339(), "action": "restore", "caller": agent.caller,
+                        "tag": agent.running_tag(), "service": config.service, "file": name,
+                        "bytes": path.stat().st_size, "safety_backup": None}
+        agent._append_or_stop(dict(entry, outcome="started", duration_s=None, detail=""))
+
+        def finish(outcome: str, detail: str) -> None:
+            self._journal(dict(entry, outcome=outcome, detail=detail,
+                               duration_s=round(time.monotonic() - t0, 1)))
+
+        self.out.line(f"==> restore {name} into {config.service} of {agent.project}")
+        try:
+            agent.lock.step("backup")
+            safety = self.take("restore", entry["tag"], protect=name)
+            if safety is None:
+                raise StepFailed(f"no {config.service} container: deploy first, then restore")
+            entry["safety_backup"] = safety["file"]
+        except (StepFailed, Interrupted) as exc:
+            finish("failed", f"{exc}; nothing was changed")
+            self.out.error(f"!!! restore aborted before anything changed: {exc}")
+            return EXIT_FAILED
+        stopped = self._app_services()
+        try:
+            if stopped:
+                agent.lock.step("stop")
+                self.out.line(f"==> stopping {', '.join(stopped)} while the data is replaced")
+                self._compose_ok("stop", *stopped)
+            agent.lock.step("restore")
+            self.out.line(f"==> loading {name} ({entry['bytes']} bytes)")
+            with path.open("rb") as source:
+                code, _out, err = self._run(agent.compose("exec", "-T", config.service, "sh", "-c",
+                                                    LOAD_SCRIPTS[config.engine]),
+                                      stdin=source, stdout=subprocess.DEVNULL)
+            for line in err.splitlines()[-20:]:
+                self.out.line("  " + line)
+            if code != 0:
+                raise StepFailed(f"loading {name} exited {code}")
+        except (StepFailed, Interrupted) as exc:
+            undo = safety["file"]
+            self._start(stopped)
+            finish("failed", f"{exc}; the state before is in {undo}")
+            self.out.error(f"!!! restore of {name} failed ({exc}); the database as it was "
+                           f"before is saved as {undo} (`restore {undo}`)")
+            return EXIT_FAILED
+        problem = self._start(stopped)
+        if problem:
+            finish("failed", f"{name} loaded, but {problem}")
+            self.out.error(f"!!! {name} loaded, but {problem}")
+            return EXIT_FAILED
+        finish("ok", "")
+        self.out.line(f"==> restored {name} in {round(time.monotonic() - t0, 1)}s "
+                      f"(the state before is saved as {safety['file']})")
+        return EXIT_OK
+
+    def _app_services(self) -> list[str]:
+        """Running services that use the database: all but it and the proxy (which keeps
+        its port and answers 502 meanwhile)."""
+        try:
+            spec = self.agent.proxy()
+        except StepFailed:
+            spec = None
+        keep = {self.config.service, spec.proxy if spec else ""}
+        return sorted({s.service for s in self.agent.services()
+                       if s.state == "running" and s.service not in keep})
+
+    def _compose_ok(self, *args: str) -> None:
+        result = self.agent.runner.stream(self.agent.compose(*args),
+                                          self.agent.config.deploy_timeout)
+        if result.returncode != 0 or result.timed_out:
+            raise StepFailed(_step_failure("docker compose " + args[0], result))
+
+    def _start(self, services: Sequence[str]) -> str | None:
+        """Start what was stopped and wait until every container is ok; None or why not."""
+        if not services:
+            return None
+        agent = self.agent
+        agent.lock.step("start")
+        self.out.line(f"==> starting {', '.join(services)}")
+        deadline = time.monotonic() + agent.config.deploy_timeout
+        try:
+            self._compose_ok("start", *services)
+            while True:
+                try:
+                    states = agent.verify()
+                    self.out.line("==> healthy: " + ", ".join(verified_line(s) for s in states))
+                    return None
+                except StepFailed:
+                    if time.monotonic() >= deadline:
+                        raise
+                time.sleep(HEALTH_POLL)  # polling a condition, bounded by the deadline
+        except (StepFailed, Interrupted) as exc:
+            agent.diagnose()
+            return str(exc)
+
+
 # --- entry point ------------------------------------------------------------------
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -2056,6 +2523,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = _ArgumentParser(prog="agent.py", allow_abbrev=False, add_help=False)
     parser.add_argument("--project", required=True)
     parser.add_argument("--key-id")
+    parser.add_argument("--allow-restore", action="store_true")  # operator keys only (README)
     args = parser.parse_args(list(argv))
     if args.key_id is not None and not _KEY_ID_RE.fullmatch(args.key_id):
         raise ConfigError(f"bad --key-id {args.key_id!r} in authorized_keys: want SHA256:... "
@@ -2087,7 +2555,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             check_allowed(request.tag, config.allow_tags)
         agent = Agent(project, config, caller_id(env, args.key_id),
                       env.get(DOCKER_ENV) or "docker", out, env)
-        if request.action in ("deploy", "rollback"):
+        agent.allow_restore = args.allow_restore
+        if request.action in ("deploy", "rollback", "backup", "restore"):
             install_signal_handlers()
         return agent.run(request)
     except Refused as exc:
@@ -2101,7 +2570,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_FAILED
     except Exception as exc:  # a bug: never let it read as "failed, previous version restored"
         out.error(f"error: the agent failed unexpectedly: {type(exc).__name__}: {exc}")
-        changing = request is not None and request.action in ("deploy", "rollback")
+        changing = request is not None and request.action in ("deploy", "rollback", "restore")
         return EXIT_NOT_RESTORED if changing else EXIT_FAILED
 
 

@@ -44,9 +44,15 @@ def _echo_line(line: str) -> None:
 def _send(project_dir: Path, environment: str, verb: str, argument: str | None) -> None:
     from shipyard.config import load_config
     from shipyard.deploy.client import AgentExit, make_request, send
-    from shipyard.deploy.target import materialize, resolve_environment
+    from shipyard.deploy.target import materialize, resolve_environment, resolve_fleet
 
     config = load_config(project_dir)
+    fleet = resolve_fleet(environment, config, os.environ)
+    if fleet is not None:  # several hosts: batches, all or nothing (commands/fleet.py)
+        from shipyard.commands.fleet import run_fleet
+
+        run_fleet(project_dir, fleet, verb, argument)
+        return
     spec = resolve_environment(environment, config, os.environ)
     request = make_request(verb, argument, allow_tags=spec.allow_tags)
     err.print(f"[bold]{environment}[/]: {' '.join(request.words)} via "
@@ -71,6 +77,10 @@ def deploy_command(environment: str, tag: str | None, project_dir: Path) -> None
     Without TAG the host re-pulls and restarts the tag it runs. The target comes from
     [tool.shipyard.environments.ENVIRONMENT] or SSH_DEPLOY_TARGET, SSH_KNOWN_HOSTS and
     SSH_AUTH. The exit status is the agent's.
+
+    A fleet (`targets = [...]`) is deployed batch by batch; a failed batch puts every
+    host already switched back (exit 1), and a summary record is appended to
+    .shipyard/fleet/ENVIRONMENT.jsonl.
     """
     _send(project_dir, environment, "deploy", tag)
 
@@ -80,7 +90,10 @@ def deploy_command(environment: str, tag: str | None, project_dir: Path) -> None
 @click.argument("tag", required=False)
 @_PROJECT
 def rollback_command(environment: str, tag: str | None, project_dir: Path) -> None:
-    """Roll ENVIRONMENT back to the previous good tag, or to TAG (deployed there before)."""
+    """Roll ENVIRONMENT back to the previous good tag, or to TAG (deployed there before).
+
+    A fleet goes back to its previous release as a whole, batch by batch, all or nothing.
+    """
     _send(project_dir, environment, "rollback", tag)
 
 
@@ -88,7 +101,8 @@ def rollback_command(environment: str, tag: str | None, project_dir: Path) -> No
 @_ENV
 @_PROJECT
 def status_command(environment: str, project_dir: Path) -> None:
-    """Show the tag, digest and service states running in ENVIRONMENT."""
+    """Show the tag, digest and service states running in ENVIRONMENT (every host of a
+    fleet, flagging the ones that run a different digest)."""
     _send(project_dir, environment, "status", None)
 
 
@@ -101,7 +115,7 @@ def history_command(environment: str, count: str | None, project_dir: Path) -> N
     _send(project_dir, environment, "history", count)
 
 
-# -- host setup -----------------------------------------------------------------------------------
+# -- host setup, backup, restore ------------------------------------------------------------------
 
 
 @click.group("host")
@@ -138,16 +152,26 @@ def host_group() -> None:
 @click.option("--python", "python_path", help="python3 on the host (default: /usr/bin/python3).")
 @click.option("--key-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the new private key to this file (0600) instead of printing it.")
+@click.option("--public-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Install this existing public key (e.g. one key for every host of a fleet) "
+                   "instead of making a new pair; its private half stays where it is.")
 @click.option("--apply", "apply_", is_flag=True,
               help="Run the setup over ssh to --admin instead of printing the script.")
 @click.option("--yes", is_flag=True, help="Trust a scanned host key without asking.")
+@click.option("--autoheal/--no-autoheal", default=True, show_default=True,
+              help="Install autoheal: restarts this project's containers that stay unhealthy.")
+@click.option("--autoheal-checks", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Unhealthy looks in a row before autoheal restarts a container.")
+@click.option("--autoheal-interval", type=click.IntRange(1, 3600), default=30,
+              show_default=True, help="Seconds between autoheal's looks.")
 def host_setup_command(
     environment: str, project_dir: Path, target: str | None, admin: str | None,
     admin_key: Path | None, known_hosts: Path | None, host_path: str | None, home: str | None,
     compose_file: Path | None, image_repository: str | None, registry: str | None,
     no_registry_login: bool, registry_user: str | None, registry_token_file: Path | None,
-    agent_path: str | None, python_path: str | None, key_out: Path | None, apply_: bool,
-    yes: bool,
+    agent_path: str | None, python_path: str | None, key_out: Path | None,
+    public_key: Path | None, apply_: bool, yes: bool, autoheal: bool, autoheal_checks: int,
+    autoheal_interval: int,
 ) -> None:
     """Print (or --apply) the one-time setup of ENVIRONMENT's host, and the CI variables.
 
@@ -159,6 +183,7 @@ def host_setup_command(
     from shipyard.deploy import setup as host
     from shipyard.deploy import setup_inputs
     from shipyard.deploy.setup_apply import render_script
+    from shipyard.deploy.setup_autoheal import AutohealSettings
     from shipyard.tools import ssh
 
     config = load_config(project_dir)
@@ -169,8 +194,14 @@ def host_setup_command(
         target=target, admin=admin, host_path=host_path, home=home, compose_file=compose_file,
         image_repository=image_repository, registry=registry,
         registry_login=not no_registry_login, registry_user=registry_user,
-        agent_path=agent_path, python=python_path)
-    key = ssh.generate_keypair(f"shipyard-{environment}")
+        agent_path=agent_path, python=python_path,
+        autoheal=AutohealSettings(checks=autoheal_checks, interval=autoheal_interval)
+        if autoheal else None)
+    if public_key is not None and key_out is not None:
+        raise UsageError("--key-out writes a new private key; with --public-key there is none",
+                         hint="drop one of them")
+    key = ssh.existing_public_key(public_key) if public_key is not None \
+        else ssh.generate_keypair(f"shipyard-{environment}")
     setup, admin_target = setup_inputs.prepare_setup(config, environment, options, key)
     deploy_target = setup.target
     known = _known_hosts(deploy_target, known_hosts, config.environments.get(environment),
@@ -228,7 +259,9 @@ def _report(plan: SetupPlan, values: CiValues, key_out: Path | None, known: bool
     click.echo(values.ssh_known_hosts.rstrip("\n") if known else
                f"  (unknown: run `ssh-keyscan -p {plan.setup.target.port} "
                f"{plan.setup.target.host}` and verify it out of band)")
-    if key_out is not None:
+    if not values.ssh_auth:
+        click.echo("SSH_AUTH= unchanged: the private half of --public-key")
+    elif key_out is not None:
         write_private(key_out, values.ssh_auth)
         click.echo(f"SSH_AUTH= the private key written to {key_out} (0600); "
                    "delete it once it is in CI")
@@ -333,3 +366,29 @@ def _ci_command(provider: Provider) -> click.Command:
 
 ci_group.add_command(_ci_command("gitlab"))
 ci_group.add_command(_ci_command("github"))
+
+
+@host_group.command("backup")
+@_ENV
+@_PROJECT
+def host_backup_command(environment: str, project_dir: Path) -> None:
+    """Dump ENVIRONMENT's database now, next to the dumps every deploy takes.
+
+    Needs "backup" in the host's shipyard-agent.json; the file name, size and duration
+    are printed and journaled (`shipyard history ENVIRONMENT`).
+    """
+    _send(project_dir, environment, "backup", None)
+
+
+@host_group.command("restore")
+@_ENV
+@click.argument("backup", required=False)
+@_PROJECT
+def host_restore_command(environment: str, backup: str | None, project_dir: Path) -> None:
+    """Load BACKUP (default: the newest) into ENVIRONMENT's database.
+
+    Only a key whose authorized_keys line has --allow-restore may ask (an operator's,
+    not CI's). The current state is dumped first; the app's services are stopped while
+    the data is replaced and must turn healthy again.
+    """
+    _send(project_dir, environment, "restore", backup)

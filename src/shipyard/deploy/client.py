@@ -29,7 +29,7 @@ from shipyard.image.tags import TAG_PATTERN
 from shipyard.tools import ssh
 from shipyard.tools.ssh import SshConnectionError
 
-Verb = Literal["deploy", "rollback", "status", "history"]
+Verb = Literal["deploy", "rollback", "status", "history", "backup", "restore"]
 
 AGENT_EXIT: dict[int, str] = {
     contract.EXIT_OK: "done",
@@ -51,9 +51,18 @@ def exit_meaning(verb: str, code: int) -> str:
     """What the agent's exit status means for this request, in words."""
     if code == contract.EXIT_FAILED and verb in ("status", "history"):
         return READ_FAILED
+    if verb in ("backup", "restore") and code in BACKUP_EXIT:
+        return BACKUP_EXIT[code]
     return AGENT_EXIT.get(code, "ended with an unexpected status")
 
 HISTORY_MAX = contract.HISTORY_MAX
+
+BACKUP_EXIT: dict[int, str] = {
+    contract.EXIT_FAILED: "failed (the agent's output says what; a failed restore names the "
+                          "safety backup holding the state before)",
+    contract.EXIT_UNKNOWN_TARGET: "not started: no such backup on the host (see `history`)",
+}
+"""What backup/restore's statuses mean where they differ from a deploy's."""
 
 
 class AgentExit(ShipyardError):
@@ -109,6 +118,10 @@ def make_request(verb: str, argument: str | int | None = None, *,
         if allow_tags is not None and re.search(allow_tags, text) is None:
             raise UsageError(f"tag {text!r} does not match this environment's allow_tags "
                              f"{allow_tags!r}", hint="deploy a tag built from the right branch")
+    elif verb == "restore":
+        if not re.fullmatch(contract.BACKUP_NAME_PATTERN, text):
+            raise UsageError(f"{text!r} is not a backup file name",
+                             hint="give the file name as `history` lists it, without a path")
     elif verb == "history":
         if not re.fullmatch(r"[0-9]{1,6}", text) or not 1 <= int(text) <= HISTORY_MAX:
             raise UsageError(f"history count must be 1-{HISTORY_MAX}, got {text!r}")

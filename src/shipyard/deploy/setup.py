@@ -23,7 +23,9 @@ What the host gets (after seed 000, "Putting It All Together"):
 * the agent (one file, root-owned) and the deploy key's authorized_keys
   line, `restrict,command="python3 agent.py --project DIR --key-id SHA256:…"`.
   A re-run replaces the line of the same project (key rotation) and keeps
-  every other line.
+  every other line;
+* unless turned off, autoheal (one stdlib file next to the agent), run as the deploy
+  user, restarting this project's containers that stay unhealthy (setup_autoheal).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shipyard.agent import agent as agent_contract
+from shipyard.deploy.setup_autoheal import DEFAULT_AUTOHEAL_PATH, AutohealSettings, install_argv
 from shipyard.deploy.target import Target
 from shipyard.errors import UsageError
 
@@ -159,6 +162,10 @@ class HostSetup:
     python: str = DEFAULT_PYTHON
     allow_tags: str | None = None
     """Regex every deployed tag must match; set in the agent's shipyard-agent.json."""
+    autoheal: AutohealSettings | None = None
+    """Install autoheal for this project (None: do not)."""
+    autoheal_source: str = field(default="", repr=False)
+    autoheal_path: str = DEFAULT_AUTOHEAL_PATH
 
     @property
     def user(self) -> str:
@@ -261,6 +268,15 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
                  f"{ssh_dir}/authorized_keys", line + "\n", 0o600, user, user, "line",
                  marker=f" --project {project} "),
     ]
+    if setup.autoheal is not None:
+        _check_path("autoheal path", setup.autoheal_path)
+        steps += [
+            FileStep("autoheal: restarts this project's containers that stay unhealthy",
+                     setup.autoheal_path, setup.autoheal_source, 0o755, "root", "root"),
+            RunStep(f"run autoheal as {user} (systemd --user unit with lingering, else cron)",
+                    install_argv(user, home, project, setup.python, setup.autoheal_path,
+                                 setup.autoheal)),
+        ]
     notes = [
         "Re-running the setup makes a new key and replaces this project's authorized_keys "
         "line: update the CI variables afterwards.",

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard.agent import agent_source
+from shipyard.agent import AUTOHEAL_FILE, agent_source
 from shipyard.config import Config, Environment
 from shipyard.deploy.setup import DEFAULT_AGENT_PATH, DEFAULT_PYTHON, HostSetup
+from shipyard.deploy.setup_autoheal import DEFAULT_AUTOHEAL, AutohealSettings
 from shipyard.deploy.target import FileValue, Target, known_hosts_value
 from shipyard.errors import UsageError
 from shipyard.tools import ssh
@@ -68,6 +69,8 @@ class SetupOptions:
     registry_user: str | None = None
     agent_path: str | None = None
     python: str | None = None
+    autoheal: AutohealSettings | None = DEFAULT_AUTOHEAL
+    """On by default (a single-host compose environment); None turns it off."""
 
 
 def prepare_setup(config: Config, environment: str, options: SetupOptions,
@@ -84,11 +87,19 @@ def prepare_setup(config: Config, environment: str, options: SetupOptions,
 
     configured = config.environments.get(environment)
     target_text = options.target or (configured.target if configured else None)
+    fleet = [parse_target(h.target) for h in configured.targets] if configured else []
+    if not target_text and fleet:
+        raise UsageError(f"{environment} is a fleet: set up one host at a time",
+                         hint="pass --target, one of " + ", ".join(map(str, fleet)))
     if not target_text:
         raise UsageError(f"no target for {environment}",
                          hint=f"pass --target ssh://deploy@host or set "
                               f"[tool.shipyard.environments.{environment}].target")
     target = parse_target(target_text, origin="--target" if options.target else "target")
+    if fleet and target not in fleet:
+        raise UsageError(f"--target {target} is not a host of {environment}",
+                         hint="add it to its targets first, or pick one of "
+                              + ", ".join(map(str, fleet)))
     host = f"[{target.host}]" if ":" in target.host else target.host
     admin = parse_target(options.admin or f"ssh://root@{host}:{target.port}", origin="--admin")
     compose_path = options.compose_file or config.project_dir / "compose.yaml"
@@ -108,6 +119,10 @@ def prepare_setup(config: Config, environment: str, options: SetupOptions,
         agent_path=options.agent_path or DEFAULT_AGENT_PATH,
         python=options.python or DEFAULT_PYTHON,
         allow_tags=configured.allow_tags if configured else None,
+        autoheal=options.autoheal,
+        autoheal_path=(options.agent_path or DEFAULT_AGENT_PATH).rsplit("/", 1)[0]
+        + "/autoheal.py",
+        autoheal_source=agent_source(AUTOHEAL_FILE) if options.autoheal else "",
     )
     return setup, admin
 

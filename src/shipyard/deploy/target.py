@@ -93,10 +93,67 @@ def resolve_environment(name: str, config: Config, environ: Mapping[str, str]) -
         raise _unknown_environment(name, config)
     section = configured or Environment()
     where = _section_path(config, name)
+    if section.targets:
+        raise UsageError(f"{name} is a fleet of {len(section.targets)} hosts ({where}.targets)",
+                         hint="name one host where a single one is meant (e.g. --target)")
     target, target_origin = _resolve_target(section, where, env(VAR_TARGET))
     key = _resolve_key(section, where, env(VAR_KEY), config.project_dir)
     known_hosts = _resolve_known_hosts(section, where, env(VAR_KNOWN_HOSTS), config.project_dir)
     return EnvironmentSpec(name, target, target_origin, key, known_hosts, section.allow_tags)
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """An environment of several hosts: each one reached like a single environment."""
+
+    name: str
+    hosts: tuple[EnvironmentSpec, ...]
+    batch: int | str = 1
+    """Hosts per batch: a count, or a share of the fleet ("25%")."""
+    wait: float = 0.0
+    """Seconds between a healthy batch and the next."""
+    allow_tags: str | None = None
+
+
+def resolve_fleet(name: str, config: Config, environ: Mapping[str, str]) -> FleetSpec | None:
+    """The fleet behind NAME, or None when NAME is one host (then `resolve_environment`).
+
+    A fleet is `targets = [...]` in the config, or several whitespace-separated logins in
+    SSH_DEPLOY_TARGET; if both are given they must name the same logins. Each host's own
+    `key`/`known_hosts` wins; else SSH_AUTH/SSH_KNOWN_HOSTS; else the environment's.
+    """
+    env = _get(environ)
+    section = config.environments.get(name) or Environment()
+    where = _section_path(config, name)
+    variable = (env(VAR_TARGET) or "").split()
+    if not section.targets and len(variable) < 2:
+        return None
+    if section.target:
+        fleet = f"{where}.targets" if section.targets else f"{VAR_TARGET} ({len(variable)} hosts)"
+        raise UsageError(f"{where}.target names one host but {fleet} a fleet",
+                         hint="one host: target; a fleet: targets (list every host there)")
+    from_env = [parse_target(text, origin=VAR_TARGET) for text in variable]
+    if section.targets:
+        configured = [parse_target(h.target, origin=f"{where}.targets") for h in section.targets]
+        if from_env and sorted(map(str, from_env)) != sorted(map(str, configured)):
+            raise UsageError(
+                f"{VAR_TARGET} names {' '.join(map(str, from_env))} but {where}.targets "
+                f"names {' '.join(map(str, configured))}",
+                hint="they must name the same logins: fix or unset one of them")
+        items = [(t, h.key, h.known_hosts, f"{where}.targets[{i}]")
+                 for i, (t, h) in enumerate(zip(configured, section.targets, strict=True))]
+    else:
+        items = [(t, None, None, VAR_TARGET) for t in from_env]
+    hosts = []
+    for target, key, known, origin in items:
+        host_key = FileValue(_project_path(key, config.project_dir), f"{origin}.key") if key \
+            else _resolve_key(section, where, env(VAR_KEY), config.project_dir)
+        host_known = known_hosts_value(known, f"{origin}.known_hosts", config.project_dir) \
+            if known else _resolve_known_hosts(section, where, env(VAR_KNOWN_HOSTS),
+                                               config.project_dir)
+        hosts.append(EnvironmentSpec(name, target, origin, host_key, host_known,
+                                     section.allow_tags))
+    return FleetSpec(name, tuple(hosts), section.batch, section.wait, section.allow_tags)
 
 
 def _resolve_target(

@@ -15,6 +15,8 @@ COMPILER = "build-essential"
 # only the compiler; `[tool.shipyard] build_packages` adds whatever else it needs.
 BUILD_HEADERS: dict[str, tuple[str, ...]] = {
     "psycopg2": ("libpq-dev",),  # pg_config and libpq-fe.h
+    # An older pin has no wheel for a newer Python: its sdist builds like psycopg2's.
+    "psycopg2-binary": ("libpq-dev",),
     "psycopg-c": ("libpq-dev",),
     "mysqlclient": ("default-libmysqlclient-dev", "pkg-config"),
     "python-ldap": ("libldap-dev", "libsasl2-dev"),  # libldap2-dev is its old name

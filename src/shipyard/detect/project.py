@@ -43,6 +43,7 @@ from shipyard.detect.scan import (
 )
 from shipyard.detect.startcommand import StartCommand, choose_start
 from shipyard.detect.workerclass import WorkerClass, detect_worker_class
+from shipyard.edgetls import TlsConfig
 from shipyard.errors import UsageError
 from shipyard.healthprobe import HealthProbe, fallback
 from shipyard.uvworkspace import UvWorkspace, find_workspace
@@ -112,6 +113,7 @@ class Project:
     notes: list[str] = field(default_factory=list)  # decisions init reports (not warnings)
     start: StartCommand | None = None  # the server command when not init's gunicorn/uvicorn
     frontend: FrontendBuild | None = None  # a JavaScript build stage (detect.frontend)
+    tls: TlsConfig | None = None  # TLS at the proxy, from [tool.shipyard.tls] (edgetls)
 
     @property
     def needs_compiler(self) -> bool:

@@ -18,10 +18,11 @@ from shipyard.generate.start_steps import start_lines
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
 UV_PIN = "uv==0.13.8"
-POETRY_PIN = "poetry==2.2.1"
 SETUPTOOLS_PIN = "setuptools==75.8.0"  # reads setup.py's install_requires (egg_info)
 # Turns egg_info's requires.txt (base + the chosen extras) into a requirements file.
 EGG_REQUIREMENTS = "docker/egg_requirements.py"
+# Turns poetry.lock into hashed requirements: pip installs the lock without Poetry.
+POETRY_REQUIREMENTS = "docker/poetry_requirements.py"
 # A corporate TLS-intercepting proxy's CA reaches pip/uv/git only as a BuildKit
 # secret: mounted for one RUN, never written to a layer.
 CA_ENV = (
@@ -82,15 +83,16 @@ def install_plan(project: Project) -> InstallPlan:
                  "PATH": "/opt/venv/bin:/opt/tools/bin:$PATH"},
         )
     if deps.kind == "poetry":
-        extras = "".join(f" --extras {shlex.quote(e)}" for e in deps.extras)
+        # Index packages hash-checked; git/path ones (no hash exists) in a second call.
+        install = ("pip install --no-deps --require-hashes -r /tmp/requirements.txt"
+                   " && if [ -s /tmp/requirements-unhashed.txt ]; then"
+                   " pip install --no-deps -r /tmp/requirements-unhashed.txt; fi")
         return InstallPlan(
-            copies=list(deps.files) + list(deps.local_paths),
-            tools=f"python -m venv /opt/tools && /opt/tools/bin/pip install {POETRY_PIN}",
-            install=f"poetry install --only main --no-root --no-interaction{extras}"
-            + (f" && pip install {extra}" if extra else ""),
+            copies=list(deps.local_paths),
+            list_stage=_poetry_list_stage(project),
+            stage_copy="COPY --from=dependency-list /tmp/requirements*.txt /tmp/\n",
+            install=install + (f" && pip install {extra}" if extra else ""),
             project_install="pip install --no-deps ." if package else "",
-            env={"POETRY_VIRTUALENVS_CREATE": "false",
-                 "PATH": "/opt/venv/bin:/opt/tools/bin:$PATH"},
         )
     if deps.kind in ("requirements-hashed", "requirements-pinned", "requirements"):
         assert deps.requirements_file is not None
@@ -112,17 +114,34 @@ def install_plan(project: Project) -> InstallPlan:
                        project_install="pip install --no-deps ." if package else "")
 
 
+def _tomllib_step(project: Project) -> str:
+    """tomllib is standard from Python 3.11; older bases get the tomli backport first."""
+    if tuple(int(x) for x in project.python_version.split(".")[:2]) >= (3, 11):
+        return ""
+    return f"RUN --mount=type=secret,id={CA_SECRET_ID} {CA_ENV}; pip install tomli==2.0.1\n"
+
+
+def _poetry_list_stage(project: Project) -> str:
+    """The lock read into requirements files in a stage of its own: the dependency layer's
+    cache key is what gets installed, not pyproject.toml's other tables."""
+    wanted = "".join(f" {shlex.quote(extra)}" for extra in project.dependencies.extras)
+    return (
+        "FROM base AS dependency-list\n"
+        "WORKDIR /src\n"
+        f"COPY poetry.lock {POETRY_REQUIREMENTS} ./\n"
+        f"{_tomllib_step(project)}"
+        f"RUN python {Path(POETRY_REQUIREMENTS).name} poetry.lock /tmp{wanted}\n"
+    )
+
+
 def _list_stage(project: Project) -> str:
     """A stage whose only output is the dependency list, so the install layer's cache
     key is that list — not the whole pyproject/setup.py (seed 000's egg_info trick)."""
     deps = project.dependencies
     extras = repr(list(deps.extras))
     if deps.kind == "pyproject":
-        # tomllib is standard from Python 3.11; older bases get the tomli backport.
-        old = tuple(int(x) for x in project.python_version.split(".")[:2]) < (3, 11)
-        reader = "import tomli as tomllib" if old else "import tomllib"
-        install = (f"RUN --mount=type=secret,id={CA_SECRET_ID} {CA_ENV}; pip install tomli==2.0.1\n"
-                   if old else "")
+        install = _tomllib_step(project)
+        reader = "import tomllib" if not install else "import tomli as tomllib"
         script = (
             f"{reader}; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; "
             f"extras = {extras}; "

@@ -8,7 +8,7 @@ from typing import Literal
 
 import jinja2
 
-from shipyard import appenv
+from shipyard import appenv, edgetls
 from shipyard.detect.project import Project
 from shipyard.detect.python_version import python_image
 from shipyard.generate import frontend_stage, native_steps
@@ -17,6 +17,7 @@ from shipyard.generate.install_steps import (
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
+    POETRY_REQUIREMENTS,
     InstallPlan,
     build_env,
     install_plan,
@@ -150,6 +151,7 @@ def render(project: Project, image: str | None = None,
         "launcher": (LAUNCHER_FILE, LAUNCHER_PATH) if project.start and project.start.launcher
         else None,
         "example_env": example_env(project),
+        "tls_paths": edgetls.PROXY_PATHS,
         "optional_env": optional_env(project),
         "env_label": (appenv.LABEL, appenv.encode(project.needed_env)),
         "health_origin": "set by [tool.shipyard] health_path" if project.health.configured
@@ -166,8 +168,8 @@ def render(project: Project, image: str | None = None,
         GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
         GeneratedFile("compose.override.yaml.example",
                       _env.get_template("compose.override.yaml.example.j2").render(context)),
-        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS,
-                      strategy="lines"),
+        GeneratedFile(".gitignore", "compose.override.yaml\n.env\n" + GIT_IGNORED_OUTPUTS
+                      + edgetls.git_ignored(project.tls), strategy="lines"),
     ]
     if context["launcher"]:
         files.insert(3, GeneratedFile(LAUNCHER_FILE, LAUNCHER))
@@ -185,6 +187,9 @@ def render(project: Project, image: str | None = None,
                  if f.path == ".dockerignore" else f for f in files]
     if scan:
         files.insert(1, GeneratedFile(native_steps.SCRIPT, native_steps.script_text()))
+    if project.dependencies.kind == "poetry":
+        files.insert(1, GeneratedFile(POETRY_REQUIREMENTS, _env.get_template(
+            "poetry_requirements.py.j2").render(context)))
     if project.dependencies.kind == "setuptools":
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))

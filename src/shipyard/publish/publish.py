@@ -21,8 +21,8 @@ from pathlib import Path
 
 from shipyard.errors import UsageError
 from shipyard.image.buildreport import REPORT_NAME, BuildReport
+from shipyard.image.registry import RegistryClient, RegistryError
 from shipyard.image.tags import split_registry
-from shipyard.publish.client import RegistryClient, RegistryError
 from shipyard.tools.docker import Docker
 
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard.errors import ShipyardError
+from shipyard.errors import ShipyardError, UsageError
 from shipyard.tools import process
 
 SSH_FAILED = 255
@@ -86,6 +86,20 @@ def generate_keypair(comment: str) -> KeyPair:
         public = private.with_name("key.pub").read_text(encoding="utf-8").strip()
         printed = process.run(["ssh-keygen", "-l", "-E", "sha256", "-f", str(private) + ".pub"])
         return KeyPair(private.read_text(encoding="utf-8"), public, printed.stdout.split()[1])
+
+
+def existing_public_key(path: Path) -> KeyPair:
+    """The public key in `path` (e.g. one key for every host of a fleet), without its
+    private half: `host setup --public-key` installs it instead of making a new pair."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the public key ({exc})") from None
+    printed = process.run(["ssh-keygen", "-l", "-E", "sha256", "-f", str(path)], check=False)
+    if printed.returncode != 0 or "PRIVATE KEY" in text or len(text.splitlines()) != 1:
+        raise UsageError(f"{path} is not one OpenSSH public key",
+                         hint="give the .pub file, e.g. `ssh-keygen -y -f KEY > KEY.pub`")
+    return KeyPair("", text, printed.stdout.split()[1])
 
 
 # -- running a remote command -------------------------------------------------------------------

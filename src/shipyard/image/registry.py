@@ -1,9 +1,10 @@
-"""Just enough of the OCI distribution API to read a manifest digest back after a push.
+"""Just enough of the OCI distribution API to read the manifest digest a registry serves.
 
-Why not trust `docker push` alone: reading the digest back from the registry
-proves the tag now points at what we pushed (and gives CI the immutable
-reference to deploy). Handles anonymous, Basic and Bearer-token registries.
-Credentials travel only in request headers, never in URLs or messages.
+Two stages ask it, so it lives below both: `publish` reads the digest back after a push
+(proving the tag now points at what was pushed, and giving CI the immutable reference
+to deploy), and `outdated` asks what a base image's tag points at today, without
+pulling it. Handles anonymous, Basic and Bearer-token registries. Credentials travel
+only in request headers, never in URLs or messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from shipyard.errors import ShipyardError
+from shipyard.image.tags import split_registry
 
 MANIFEST_TYPES = ", ".join((
     "application/vnd.oci.image.index.v1+json",
@@ -27,8 +29,34 @@ MANIFEST_TYPES = ", ".join((
 ))
 
 
+DOCKER_HUB = "registry-1.docker.io"
+
+
 class RegistryError(ShipyardError):
-    """The registry refused or failed a request."""
+    """The registry refused or failed a request, or could not be reached."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A tag reference split the way the distribution API needs it."""
+
+    host: str  # API host: "127.0.0.1:5000", "registry-1.docker.io"
+    path: str  # "library/python"
+    tag: str
+
+    @classmethod
+    def parse(cls, reference: str) -> ImageRef:
+        name = reference.split("@", 1)[0]
+        tag = "latest"
+        last = name.rsplit("/", 1)[-1]
+        if ":" in last:
+            name, tag = name.rsplit(":", 1)
+        host, path = split_registry(name)
+        if host is None or host in ("docker.io", "index.docker.io"):
+            host = DOCKER_HUB
+            if "/" not in path:
+                path = f"library/{path}"
+        return cls(host, path, tag)
 
 
 def is_loopback(host: str) -> bool:
@@ -74,11 +102,20 @@ class RegistryClient:
             if exc.code != 401:
                 raise self._error(exc, url) from exc
             challenge = exc.headers.get("WWW-Authenticate", "")
+        except (urllib.error.URLError, OSError) as exc:
+            raise self._unreachable(exc) from exc
         authorized = {**headers, "Authorization": self._authorization(challenge)}
         try:
             return self._open(method, url, authorized)
         except urllib.error.HTTPError as exc:
             raise self._error(exc, url) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: Exception) -> RegistryError:
+        reason = getattr(exc, "reason", exc)
+        return RegistryError(f"{self.host} is not reachable ({reason})",
+                             hint="check the registry's address and the network")
 
     def _authorization(self, challenge: str) -> str:
         scheme, _, params = challenge.partition(" ")
