@@ -12,7 +12,17 @@ import sys
 import time
 from pathlib import Path
 
-from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy, redis
+from testbed import (
+    baseimages,
+    buildah,
+    engine,
+    jsimages,
+    npmtools,
+    packages,
+    postgres,
+    proxy,
+    redis,
+)
 from testbed.shell import TestbedError, say
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -31,6 +41,7 @@ def up(env_file: Path | None) -> dict[str, str]:
     redis.ensure(client)
     buildah.ensure(client)
     proxy.ensure(client)
+    npmtools.ensure()
     settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1"}
     if client.buildkit == "env":
         settings["DOCKER_BUILDKIT"] = "1"

@@ -19,6 +19,7 @@ PACKAGES: dict[str, str] = {
     "gettext": "msgfmt for the Django example's translations in host tests",
     "iproute2": "ss/ip for diagnostics",
     "buildah": "the daemonless, unprivileged builder (`shipyard build --builder buildah`)",
+    "rsync": "gitlab-ci-local copies the project into each job's directory with it",
 }
 
 

@@ -96,16 +96,18 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 GITLAB_JOBS = [
     # (job, stage, needs (job, artifacts), rules' ifs, environment)
-    ("shipyard-build", "build", [], None, None),
+    ("shipyard-build", "build", [], ['$CI_PIPELINE_SOURCE == "schedule"', ""], None),
     ("shipyard-test", "test", [("shipyard-build", True)], None, None),
     ("shipyard-publish", "publish", [("shipyard-build", True), ("shipyard-test", False)],
      ['$CI_PIPELINE_SOURCE == "merge_request_event"', "$CI_COMMIT_BRANCH || $CI_COMMIT_TAG"],
      None),
     ("shipyard-deploy-staging", "deploy", [("shipyard-build", True), ("shipyard-publish", False)],
-     ['$CI_COMMIT_BRANCH == "dev"'], {"name": "staging", "deployment_tier": "staging"}),
+     ['$CI_PIPELINE_SOURCE == "schedule"', '$CI_COMMIT_BRANCH == "dev"'],
+     {"name": "staging", "deployment_tier": "staging"}),
     ("shipyard-deploy-production", "deploy",
      [("shipyard-build", True), ("shipyard-publish", False)],
-     ['$CI_COMMIT_BRANCH == "main" || $CI_COMMIT_BRANCH == "master"'],
+     ['$CI_PIPELINE_SOURCE == "schedule"',
+      '$CI_COMMIT_BRANCH == "main" || $CI_COMMIT_BRANCH == "master"'],
      {"name": "production", "deployment_tier": "production"}),
 ]
 
@@ -118,7 +120,7 @@ def test_gitlab_jobs(job: str, stage: str, needs: list[tuple[str, bool]],
     spec = resolved(data, job)
     assert spec["stage"] == stage
     assert [(n["job"], n["artifacts"]) for n in spec.get("needs", [])] == needs
-    assert ([r["if"] for r in spec["rules"]] if "rules" in spec else None) == rules
+    assert ([r.get("if", "") for r in spec["rules"]] if "rules" in spec else None) == rules
     assert spec.get("environment") == environment
 
 
@@ -138,8 +140,9 @@ def test_gitlab_shape() -> None:
 def test_gitlab_passes_the_unique_tag_from_build_to_deploy() -> None:
     data = load(render("gitlab"))
     build = resolved(data, "shipyard-build")
-    assert build["script"][0] == "shipyard build"
-    handoff = build["script"][1]
+    assert build["script"][1] == ('shipyard build --builder "$SHIPYARD_BUILDER"'
+                                  " $SHIPYARD_BUILD_FLAGS")
+    handoff = build["script"][2]
     assert "SHIPYARD_UNIQUE_TAG=" in handoff and handoff.endswith("> shipyard-build.env")
     assert build["artifacts"]["reports"]["dotenv"] == "shipyard-build.env"
     assert "shipyard-build.json" in build["artifacts"]["paths"]
@@ -164,14 +167,13 @@ def test_gitlab_include_template(tmp_path: Path) -> None:
     assert all(name.startswith("SHIPYARD_") for name in data["variables"])
     includer = {
         "variables": {"SHIPYARD_INSTALL": "shipyard==9.9"},
-        ".shipyard-docker": {"services": [], "variables": {"DOCKER_HOST": "unix:///d.sock"}},
+        ".shipyard-docker": {"variables": {"DOCKER_HOST": "unix:///d.sock"}},
         "shipyard-deploy-staging": {"rules": [{"if": '$CI_COMMIT_BRANCH == "next"'}]},
         "lint": {"stage": "test", "script": ["make lint"]},
     }
     merged = _merge(data, includer)
     ok, output = validate("gitlab", dump(merged), tmp_path)
     assert ok, output
-    assert resolved(merged, "shipyard-build")["services"] == []
     assert resolved(merged, "shipyard-build")["variables"]["DOCKER_HOST"] == "unix:///d.sock"
     assert resolved(merged, "shipyard-deploy-staging")["rules"] == [
         {"if": '$CI_COMMIT_BRANCH == "next"'}]
@@ -183,10 +185,12 @@ def test_gitlab_include_template(tmp_path: Path) -> None:
 GITHUB_JOBS = [
     # (job, needs, if, environment)
     ("build", None, None, None),
-    ("test", "build", None, None),
-    ("publish", ["build", "test"], "github.event_name == 'push'", None),
+    ("test", "build", "needs.build.outputs.unique_tag != ''", None),
+    ("publish", ["build", "test"], "(github.event_name == 'push' || github.event_name == "
+     "'schedule') && needs.build.outputs.unique_tag != ''", None),
     ("deploy-staging", ["build", "publish"],
-     "github.event_name == 'push' && (github.ref == 'refs/heads/dev')", "staging"),
+     "(github.event_name == 'push' && (github.ref == 'refs/heads/dev')) || (github.event_name "
+     "== 'schedule' && needs.build.outputs.unique_tag != '')", "staging"),
     ("deploy-production", ["build", "publish"],
      "github.event_name == 'push' && (github.ref == 'refs/heads/main' || "
      "github.ref == 'refs/heads/master')", "production"),
@@ -207,11 +211,16 @@ def test_github_shape_and_tag_handoff() -> None:
     data = load(render("github"))
     assert data["on"]["push"]["branches"] == ["dev", "main", "master"]
     assert "pull_request" in data["on"]
-    assert data["permissions"] == {"contents": "read"}
+    assert data["on"]["schedule"] == [{"cron": "17 4 * * *"}]
+    assert data["permissions"] == {}  # each job asks for what it uses
     jobs = data["jobs"]
+    assert {name: job["permissions"] for name, job in jobs.items()} == {
+        "build": {"contents": "read"}, "test": {"contents": "read"},
+        "publish": {"contents": "read", "packages": "write"},
+        "deploy-staging": {"contents": "read"}, "deploy-production": {"contents": "read"}}
     assert jobs["build"]["outputs"]["unique_tag"] == "${{ steps.build.outputs.unique_tag }}"
     build_step = next(s for s in jobs["build"]["steps"] if s.get("id") == "build")
-    assert build_step["run"].startswith("shipyard build\n")
+    assert build_step["run"].startswith("shipyard build $SHIPYARD_BUILD_FLAGS\n")
     assert '>> "$GITHUB_OUTPUT"' in build_step["run"]
     assert jobs["publish"]["permissions"]["packages"] == "write"
     for env in ("staging", "production"):
@@ -234,7 +243,8 @@ def test_custom_options_reach_both_pipelines() -> None:
     options = PipelineOptions(staging_branches=("develop",), production_branches=("release",),
                               staging="qa", production="live")
     gitlab = load(render("gitlab", options))
-    assert gitlab["shipyard-deploy-qa"]["rules"] == [{"if": '$CI_COMMIT_BRANCH == "develop"'}]
+    assert gitlab["shipyard-deploy-qa"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'},
+                                                     {"if": '$CI_COMMIT_BRANCH == "develop"'}]
     assert gitlab["shipyard-deploy-live"]["environment"]["name"] == "live"
     github = load(render("github", options))
     assert github["on"]["push"]["branches"] == ["develop", "release"]
@@ -301,13 +311,15 @@ def test_handoff_commands_produce_the_variables(tmp_path: Path) -> None:
     report = ('{"unique_tag": "dev-1a2b3c4-20250131T120000Z", '
               '"repository": "registry.example.com/acme/web", "refs": []}')
     (tmp_path / "shipyard-build.json").write_text(report)
-    gitlab = resolved(load(render("gitlab")), "shipyard-build")["script"][1]
+    gitlab = resolved(load(render("gitlab")), "shipyard-build")["script"][2]
     run(["sh", "-c", gitlab.replace("python3 ", f"{sys.executable} ", 1)], cwd=tmp_path)
     assert (tmp_path / "shipyard-build.env").read_text().splitlines() == [
         "SHIPYARD_UNIQUE_TAG=dev-1a2b3c4-20250131T120000Z",
         "SHIPYARD_IMAGE_REF=registry.example.com/acme/web:dev-1a2b3c4-20250131T120000Z"]
-    step = next(s for s in load(render("github"))["jobs"]["build"]["steps"] if s.get("id"))
+    step = next(s for s in load(render("github"))["jobs"]["build"]["steps"]
+                if s.get("id") == "build")
     line = step["run"].splitlines()[1].replace("python ", f"{sys.executable} ", 1)
+    assert "GITHUB_OUTPUT" in line
     output = tmp_path / "github_output"
     run(["sh", "-c", line], cwd=tmp_path, env={"GITHUB_OUTPUT": str(output),
                                                 "PATH": "/usr/bin:/bin"})

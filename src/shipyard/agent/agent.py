@@ -140,7 +140,11 @@ Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
      "outcome": "ok" | "failed-rolled-back" | "failed" | "interrupted" | "started",
      "duration_s": 12.3 | null,
      "steps": {"pre_deploy": 0.4, "pull": 2.1, "up": 9.0, "verify": 0.2, "restore": 8.8},
-     "detail": "one line"}
+     "detail": "one line",
+     "build_url": "https://ci.example.com/.../pipelines/7" | null}
+
+``build_url`` is the CI pipeline that built what runs after the action (the image's
+``org.shipyard.build.url`` label), so ``history`` answers "which pipeline put this here".
 
 Autoheal (autoheal.py, installed next to this file) appends lines of its own to the same
 journal: ``"action": "autoheal"``, ``"outcome": "restarted" | "restart-failed"``, with
@@ -746,6 +750,7 @@ def pick_digest(repo_digests: Sequence[str], repository: str) -> str | None:
 
 
 CREATED_LABEL = "org.opencontainers.image.created"
+BUILD_URL_LABEL = "org.shipyard.build.url"  # the CI pipeline that built the image
 _TIME_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?"
                       r"\s*([Zz]|[+-]\d\d:?\d\d)?")
 
@@ -1588,6 +1593,7 @@ class Snapshot:
 
     images: dict[str, str]
     digest: str | None
+    build_url: str | None = None
 
 
 class Agent:
@@ -1633,6 +1639,7 @@ class Agent:
             return Snapshot({}, None)
         images: dict[str, str] = {}
         digests: dict[str, str | None] = {}
+        urls: dict[str, str] = {}
         for ref in sorted(set(refs.values())):
             code, out, _err = self.runner.capture([self.docker, "image", "inspect", ref])
             try:
@@ -1642,8 +1649,12 @@ class Agent:
             if isinstance(info, dict) and isinstance(info.get("Id"), str):
                 images[ref] = info["Id"]
                 digests[ref] = pick_digest(info.get("RepoDigests") or [], split_ref(ref)[0])
+                labels = (info.get("Config") or {}).get("Labels") or {}
+                if isinstance(labels, dict) and isinstance(labels.get(BUILD_URL_LABEL), str):
+                    urls[ref] = labels[BUILD_URL_LABEL]
         chosen = digest_ref(refs, tag)
-        return Snapshot(images, digests.get(chosen) if chosen else None)
+        return Snapshot(images, digests.get(chosen) if chosen else None,
+                        urls.get(chosen) if chosen else None)
 
     def services(self) -> list[ServiceState]:
         code, out, err = self.runner.capture(self.compose("ps", "--all", "--format", "json"))
@@ -2009,10 +2020,11 @@ class Agent:
             "digest_before": before.digest, "digest_after": before.digest,
         }
 
-        def finish(outcome: str, detail: str, tag_after: str | None, digest: str | None) -> None:
+        def finish(outcome: str, detail: str, tag_after: str | None, digest: str | None,
+                   build_url: str | None = None) -> None:
             entry.update(tag_after=tag_after, digest_after=digest, outcome=outcome,
                          duration_s=round(time.monotonic() - t0, 1), steps=steps,
-                         detail=detail)
+                         detail=detail, build_url=build_url)
             self._journal_outcome(entry)
 
         self._journal_intent(entry)
@@ -2090,7 +2102,7 @@ class Agent:
             steps["restore"] = round(time.monotonic() - t, 1)
             after = self.snapshot(restore_to)
             if restored:
-                finish("failed-rolled-back", reason, restore_to, after.digest)
+                finish("failed-rolled-back", reason, restore_to, after.digest, after.build_url)
                 self.out.error(f"!!! {action} of {target} failed ({reason}); {restore_to} "
                                "restored and healthy")
             else:
@@ -2099,7 +2111,7 @@ class Agent:
                 return EXIT_NOT_RESTORED
             return EXIT_FAILED
         after = self.snapshot(target)
-        finish("ok", "", target, after.digest)
+        finish("ok", "", target, after.digest, after.build_url)
         self.out.line(f"==> {action} of {target} done in {entry['duration_s']}s "
                       f"(digest {after.digest or 'unknown'})")
         return EXIT_OK

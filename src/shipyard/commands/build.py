@@ -35,6 +35,8 @@ def _progress(verbose: bool) -> Callable[[str], None]:
               help="Forward an ssh agent or key to the build (default=PATH or default).")
 @click.option("--network", help="Network for RUN steps (e.g. host to reach a local git server).")
 @click.option("--no-cache", is_flag=True, help="Build every step again.")
+@click.option("--pull", is_flag=True, help="Pull the base image again first (a fresh base under"
+              " the same tag; with --no-cache the OS layer is rebuilt too).")
 @click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="CA bundle for a TLS-intercepting proxy (default: from SHIPYARD_CA_BUNDLE,"
                    " PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE). Passed as a BuildKit secret.")
@@ -47,7 +49,7 @@ def _progress(verbose: bool) -> Callable[[str], None]:
                    " one digest per commit). Default: `builder` in the config, else docker.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the whole BuildKit log.")
 def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, no_cache: bool,
-                  ca_bundle: Path | None, report_path: Path | None, verify_repro: bool,
+                  pull: bool, ca_bundle: Path | None, report_path: Path | None, verify_repro: bool,
                   builder: str | None, verbose: bool) -> None:
     """Build the image with tags and labels computed from git and CI (never by hand)."""
     from shipyard.imagebuild.run import build
@@ -56,7 +58,7 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
     show = _progress(verbose)
     report = build(project_dir, ssh=ssh, network=network, no_cache=no_cache,
                    ca_bundle=ca_bundle, report_path=report_path,
-                   on_output=show, builder=builder)
+                   on_output=show, builder=builder, pull=pull)
     table = Table(show_header=False, box=None)
     table.add_row("image", report.image_id)
     table.add_row("unique tag", f"{report.repository}:{report.unique_tag}")

@@ -4,10 +4,11 @@ Why generated, from templates: the pipeline encodes rules that are easy to
 get subtly wrong by hand — deploy exactly the image this pipeline built (its
 unique tag, handed from the build job to later jobs), staging from the dev
 branch and production from main/master as CI environments, one deploy per
-environment at a time, and a deploy job that holds nothing but the
-restricted key. Rendering is pure (options in, text out); writing goes
-through generate.files, so a CI file the user edited is never overwritten
-without --force.
+environment at a time, a deploy job that holds nothing but the
+restricted key, no privileged runner (Buildah builds on GitLab), and
+scheduled rebuilds that refresh staging but never production. Rendering
+is pure (options in, text out); writing goes through generate.files, so a
+CI file the user edited is never overwritten without --force.
 
 The templates use `[[ ]]` / `[% %]` as Jinja delimiters because both CI
 dialects use `${{ }}` or `$VAR` themselves.
@@ -63,8 +64,10 @@ class PipelineOptions:
     install: str = f"shipyard=={__version__}"
     """pip requirement that installs shipyard in the CI jobs."""
     python: str = "3.12"
-    job_image: str = "docker:27"
-    dind_image: str = "docker:27-dind"
+    cron: str = "17 4 * * *"
+    """GitHub's schedule for rebuilds (daily, 04:17 UTC); GitLab's is set in its UI."""
+    job_image: str = "quay.io/buildah/stable:v1.38"
+    """GitLab's job image: Buildah builds without privileges (no docker:dind service)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def render(provider: Provider, options: PipelineOptions | None = None) -> str:
     return _env.get_template(_TEMPLATES[provider]).render(
         staging=staging, production=production, push_branches=push_branches,
         install=options.install, python=options.python, job_image=options.job_image,
-        dind_image=options.dind_image,
+        cron=options.cron,
     )
 
 
@@ -131,7 +134,10 @@ def _check(options: PipelineOptions) -> None:
     overlap = set(options.staging_branches) & set(options.production_branches)
     if overlap:
         raise UsageError(f"branch {sorted(overlap)[0]!r} would deploy to both environments")
+    if not re.fullmatch(r"[0-9*/,-]+( [0-9*/,-]+){4}", options.cron):
+        raise UsageError(f"cron {options.cron!r} is not five cron fields",
+                         hint='e.g. "17 4 * * 1" (minute hour day month weekday)')
     for label, value in (("install", options.install), ("python", options.python),
-                         ("job image", options.job_image), ("dind image", options.dind_image)):
+                         ("job image", options.job_image)):
         if not plain.fullmatch(value) or '"' in value:
             raise UsageError(f"{label} {value!r} has characters that do not belong in it")

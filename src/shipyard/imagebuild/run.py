@@ -43,7 +43,8 @@ def resolve_base(docker: Docker, reference: str) -> BaseImage:
 
 def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
               ssh: tuple[str, ...] = (), network: str | None = None, no_cache: bool = False,
-              ca_bundle: Path | None = None, now: datetime | None = None) -> BuildPlan:
+              ca_bundle: Path | None = None, now: datetime | None = None,
+              pull: bool = False) -> BuildPlan:
     config: Config = load_config(project_dir)
     repo = GitRepo(project_dir)
     context = cienv.resolve(env, repo)
@@ -53,10 +54,14 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
         ssh = ("default",)
     dockerfile_text = config.dockerfile_path.read_text(encoding="utf-8") \
         if config.dockerfile_path.is_file() else ""
-    base = resolve_base(docker, final_base(config.dockerfile_path, config.build_args))
-    return plan_build(config, context, facts, base, now=now or datetime.now(UTC),
+    base_ref = final_base(config.dockerfile_path, config.build_args)
+    if pull and not split_digest(base_ref)[1]:  # a fresh base: its digest is recorded
+        docker.run(["pull", base_ref])
+    base = resolve_base(docker, base_ref)
+    plan = plan_build(config, context, facts, base, now=now or datetime.now(UTC),
                       ca_bundle=ca_bundle or ca_bundle_from_env(env), ssh=ssh, network=network,
                       no_cache=no_cache, dockerfile_text=dockerfile_text)
+    return replace(plan, spec=replace(plan.spec, pull=True)) if pull else plan
 
 
 def build_image(plan: BuildPlan, spec: BuildSpec, builder: str, docker: Docker,
@@ -80,16 +85,18 @@ def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
           docker: Docker | None = None, ssh: tuple[str, ...] = (), network: str | None = None,
           no_cache: bool = False, ca_bundle: Path | None = None,
           report_path: Path | None = None, on_output: Callable[[str], None] | None = None,
-          builder: str | None = None) -> BuildReport:
+          builder: str | None = None, pull: bool = False) -> BuildReport:
     """Build the project's image and write the report and SBOM next to it.
 
-    builder: "docker" or "buildah"; None takes `builder` from the project's config."""
+    builder: "docker" or "buildah"; None takes `builder` from the project's config.
+    pull: fetch the base image again first (scheduled rebuilds: a base with new
+    security fixes under the same tag); with no_cache, the OS layer is rebuilt too."""
     env = os.environ if env is None else env
     docker = docker or Docker()
     started = time.monotonic()
     started_at = datetime.now(UTC)
     plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, no_cache=no_cache,
-                     ca_bundle=ca_bundle, now=started_at)
+                     ca_bundle=ca_bundle, now=started_at, pull=pull)
     chosen = builder or plan.builder
     image_id = build_image(plan, plan.spec, chosen, docker, on_output)
     built = time.monotonic()
