@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy
+from testbed import baseimages, buildah, engine, jsimages, packages, postgres, proxy, swarm
 from testbed.shell import TestbedError, say
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -30,7 +30,8 @@ def up(env_file: Path | None) -> dict[str, str]:
     postgres.ensure(client)
     buildah.ensure(client)
     proxy.ensure(client)
-    settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1"}
+    settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1",
+                **swarm.ensure(client)}
     if client.buildkit == "env":
         settings["DOCKER_BUILDKIT"] = "1"
     if CA_BUNDLE.exists():
