@@ -93,6 +93,12 @@ class FrontendConfig:
 # -- the schema -----------------------------------------------------------------------------------
 
 
+def _check_engine(value: str) -> str | None:
+    engines = agent_contract.ENGINES
+    return None if value in engines else (
+        f"must be one of {', '.join(map(_show, engines))}, got {_show(value)}")
+
+
 def _check_target(value: str) -> str | None:
     return target_problem(value)
 
@@ -115,6 +121,9 @@ class Environment:
     allow_tags: str | None = field(default=None, metadata={"check": _check_pattern})
     """Regex (re.search) every deployed tag must match, e.g. "^main-" for production:
     checked by the client and, via shipyard-agent.json from `host setup`, by the agent."""
+    engine: str = field(default="compose", metadata={"check": _check_engine})
+    """"compose" (one host) or "swarm" (the host is a Swarm manager; the agent deploys the
+    compose project as a stack): written into shipyard-agent.json by `host setup`."""
 
 
 def _check_positive(value: float) -> str | None:

@@ -159,6 +159,8 @@ class HostSetup:
     python: str = DEFAULT_PYTHON
     allow_tags: str | None = None
     """Regex every deployed tag must match; set in the agent's shipyard-agent.json."""
+    engine: str = "compose"
+    """"swarm": the host is a Swarm manager and the agent deploys a stack (shipyard-agent.json)."""
 
     @property
     def user(self) -> str:
@@ -230,9 +232,15 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
     steps.append(FileStep(".env: IMAGE_REPOSITORY (deploys set IMAGE_TAG; other lines kept)",
                           f"{project}/.env", f"IMAGE_REPOSITORY={setup.image_repository}\n",
                           0o600, user, user, "line", marker="IMAGE_REPOSITORY="))
-    if setup.allow_tags:
-        steps.append(FileStep(f"{AGENT_CONFIG}: only tags matching {setup.allow_tags!r} may "
-                              "be deployed (other settings kept)", f"{project}/{AGENT_CONFIG}",
+    if setup.engine == "swarm":
+        steps.insert(1, RunStep("check that this host is a Docker Swarm manager (the agent "
+                                "deploys the project as a stack)", ("sh", "-c", _SWARM_MANAGER)))
+    if setup.allow_tags or setup.engine != "compose":
+        settings = ", ".join(([f"only tags matching {setup.allow_tags!r} may be deployed"]
+                              if setup.allow_tags else [])
+                             + ([f"engine {setup.engine}"] if setup.engine != "compose" else []))
+        steps.append(FileStep(f"{AGENT_CONFIG}: {settings} (other settings kept)",
+                              f"{project}/{AGENT_CONFIG}",
                               agent_config(setup), 0o644, user, user, "json-merge",
                               python=setup.python))
     if setup.registry:
@@ -280,7 +288,12 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
 
 def agent_config(setup: HostSetup) -> str:
     """The settings the setup owns in shipyard-agent.json (merged into the host's file)."""
-    return json.dumps({"allow_tags": setup.allow_tags}, indent=2) + "\n"
+    owned: dict[str, str] = {}
+    if setup.allow_tags:
+        owned["allow_tags"] = setup.allow_tags
+    if setup.engine != "compose":
+        owned["engine"] = setup.engine
+    return json.dumps(owned, indent=2) + "\n"
 
 
 def docker_config(registry: str) -> str:
@@ -295,6 +308,11 @@ _PREREQUISITES = (
     '[ -x "$1" ] || { echo "$1 is missing (the agent needs python3)" >&2; exit 1; }; '
     'getent group "$2" >/dev/null || { echo "group $2 does not exist" >&2; exit 1; }; '
     'echo "docker, docker compose and $1 are installed"'
+)
+_SWARM_MANAGER = (
+    '[ "$(docker info --format "{{.Swarm.ControlAvailable}}" 2>/dev/null)" = true ] || '
+    '{ echo "this host is not a Docker Swarm manager: run docker swarm init (or join the '
+    'swarm as a manager) first" >&2; exit 1; }; echo "this host is a Swarm manager"'
 )
 _CREATE_USER = (
     'set -e; if id -u "$1" >/dev/null 2>&1; then '

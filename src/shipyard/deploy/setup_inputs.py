@@ -108,6 +108,7 @@ def prepare_setup(config: Config, environment: str, options: SetupOptions,
         agent_path=options.agent_path or DEFAULT_AGENT_PATH,
         python=options.python or DEFAULT_PYTHON,
         allow_tags=configured.allow_tags if configured else None,
+        engine=configured.engine if configured else "compose",
     )
     return setup, admin
 
