@@ -65,7 +65,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/healthz":
             self.send_error(404)
             return
-        body = json.dumps({"status": "ok", "version": VERSION}).encode()
+        body = json.dumps({"status": "ok", "version": VERSION, "token_in_env": "API_TOKEN" in
+                           os.environ, "token_file": os.path.isfile("/run/secrets/API_TOKEN")
+                           }).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -101,6 +103,8 @@ services:
     ports:
       - "127.0.0.1:{port}:8080"
   web:
+    environment:
+      API_TOKEN: "t0ken-$$-value"
     healthcheck:
       interval: 2s
       start_period: 5s
@@ -245,6 +249,11 @@ def test_swarm_stack_update_and_rollback_lose_no_request(
     assert web["deploy"]["update_config"]["order"] == "start-first"
     assert web["deploy"]["update_config"]["failure_action"] == "rollback"
     assert web["deploy"]["endpoint_mode"] == "dnsrr" and "container_name" not in web
+    # The secret setting is a Swarm secret: mounted into the task, not in the service spec.
+    assert d.health()["token_file"] is True and d.health()["token_in_env"] is False
+    spec_env = swarm("service", "inspect", f"{d.project.name}_web", "--format",
+                     "{{json .Spec.TaskTemplate.ContainerSpec.Env}}")
+    assert "t0ken" not in spec_env and "t0ken" not in json.dumps(stack_file)
 
     code, out, seen = _under_load(d, "deploy", "v2")
     assert code == 0, out

@@ -8,8 +8,11 @@ both must be exact for every shape of input, without an engine.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from shipyard.agent.agent import (
     ConfigError,
     SwarmService,
     SwarmTask,
+    is_secret_variable,
     parse_config,
     parse_swarm_services,
     parse_swarm_tasks,
@@ -30,7 +34,10 @@ from shipyard.agent.agent import (
 )
 from shipyard.config import Environment, parse_table
 from shipyard.deploy.setup import FileStep, RunStep, plan_setup
+from shipyard.detect import detect
 from shipyard.errors import ConfigError as ShipyardConfigError
+from shipyard.generate.render import render
+from shipyard.secretpatterns import is_secret_name
 
 # `docker compose config --format json` of the generated project (trimmed), with an override.
 CONFIG: dict[str, Any] = {
@@ -47,6 +54,7 @@ CONFIG: dict[str, Any] = {
         },
         "proxy": {
             "image": "nginx:1.22", "pull_policy": "missing", "restart": "unless-stopped",
+            "user": "101:101",
             "depends_on": {"web": {"condition": "service_started", "required": True}},
             "ports": [{"mode": "ingress", "host_ip": "127.0.0.1", "target": 8080,
                        "published": "8000", "protocol": "tcp"}],
@@ -62,8 +70,8 @@ CONFIG: dict[str, Any] = {
 
 
 def test_stack_file_keeps_the_project_and_makes_updates_safe() -> None:
-    name, stack = stack_file(json.dumps(CONFIG))
-    assert name == "guestbook"
+    name, stack, secret_files = stack_file(json.dumps(CONFIG))
+    assert name == "guestbook" and secret_files == {}
     assert stack["version"] == "3.9"
     web, proxy, worker = (stack["services"][s] for s in ("web", "proxy", "worker"))
     # compose-only keys are gone; what Swarm needs instead is there
@@ -223,3 +231,62 @@ def test_host_setup_for_swarm_checks_the_manager_and_writes_the_engine() -> None
     only_engine = next(s for s in plan_setup(replace(setup, allow_tags=None)).steps
                        if isinstance(s, FileStep) and s.path.endswith("shipyard-agent.json"))
     assert json.loads(only_engine.content) == {"engine": "swarm"}
+
+
+def test_secret_settings_become_swarm_secrets() -> None:
+    config = json.loads(json.dumps(CONFIG))
+    config["services"]["web"]["environment"] = {
+        "DJANGO_SECRET_KEY": "s3cr$$t", "WEB_CONCURRENCY": "3", "DB_PASSWORD": "",
+        "SECRET_KEY_FILE": "/run/secrets/x"}
+    _name, stack, files = stack_file(json.dumps(config))
+    web = stack["services"]["web"]
+    # the value leaves the service spec (readable by `docker service inspect`)
+    assert web["environment"] == {"WEB_CONCURRENCY": "3", "DB_PASSWORD": "",
+                                  "SECRET_KEY_FILE": "/run/secrets/x"}
+    digest = hashlib.sha256(b"s3cr$t").hexdigest()[:12]
+    key = f"DJANGO_SECRET_KEY_{digest}"
+    assert web["secrets"] == [{"source": key, "target": "DJANGO_SECRET_KEY"}]
+    assert stack["secrets"] == {key: {"name": f"guestbook_{key}", "file": f"secrets/{key}"}}
+    assert files == {key: "s3cr$t"}  # compose's `$$` escape undone: the real value
+
+
+@pytest.mark.parametrize("name", [
+    "DJANGO_SECRET_KEY", "DB_PASSWORD", "NPM_TOKEN", "api-token", "AWS_ACCESS_KEY",
+    "SECRET_KEY_FILE", "GPG_KEY", "PASSWORD_HOST", "WEB_CONCURRENCY", "AUTH_TOKEN_TTL", "",
+    "STRIPE_API_KEY", "SIGNING_KEY", "TOKEN", "pat"])
+def test_agent_secret_rule_is_shipyards(name: str) -> None:
+    assert is_secret_variable(name) is is_secret_name(name)
+
+
+def test_agent_secret_words_are_shipyards() -> None:
+    from shipyard import secretpatterns
+    from shipyard.agent import agent
+
+    for words in ("_SECRET_WORDS", "_SECRET_PAIRS", "_NOT_A_VALUE"):
+        assert getattr(agent, words) == getattr(secretpatterns, words), words
+
+
+def test_generated_entrypoint_exports_swarm_secrets(tmp_path: Path) -> None:
+    """The entrypoint `shipyard init` writes turns /run/secrets/VAR files into variables
+    (not overriding a variable that is set, skipping names that are not variables)."""
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (project / "requirements.txt").write_text("flask==3.0.0\ngunicorn==22.0.0\n")
+    entry = next(f for f in render(detect(project)) if f.path == "docker/entrypoint.sh")
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    (secrets_dir / "DJANGO_SECRET_KEY").write_text("from-swarm")
+    (secrets_dir / "SET_ALREADY").write_text("from-swarm")
+    (secrets_dir / "not-a-name").write_text("x")
+    script = entry.content.replace("/run/secrets", str(secrets_dir))
+    (tmp_path / "entrypoint.sh").write_text(script)
+    out = subprocess.run(
+        ["sh", str(tmp_path / "entrypoint.sh"), "sh", "-c",
+         'echo "$DJANGO_SECRET_KEY $SET_ALREADY"'],
+        env={"PATH": os.environ["PATH"], "SET_ALREADY": "from-env"},
+        capture_output=True, text=True, check=True)
+    assert out.stdout == "from-swarm from-env\n"
+    empty = subprocess.run(["sh", "-c", script.replace(str(secrets_dir), str(tmp_path / "no")),
+                            "sh", "true"], capture_output=True, text=True, check=False)
+    assert empty.returncode == 0, empty.stderr

@@ -2086,6 +2086,67 @@ _RESTART_CONDITION = {"no": "none", "always": "any", "unless-stopped": "any",
 _UPDATING = ("updating", "rollback_started")
 _SWARM_FAILED = ("paused", "rollback_paused", "rollback_completed")
 _STACK_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+SECRETS_DIR = "secrets"  # in STATE_DIR, beside the stack file: the values of Swarm secrets
+# shipyard.secretpatterns.is_secret_name, restated: the agent imports nothing of Shipyard
+# (tests/unit/test_agent_swarm.py keeps the two equal).
+_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY",
+                           "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY", "PAT"})
+_SECRET_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"),
+                           ("SECRET", "KEY"), ("AUTH", "KEY"), ("SIGNING", "KEY"),
+                           ("ENCRYPTION", "KEY"), ("AUTH", "TOKEN")})
+_NOT_A_VALUE = frozenset({"FILE", "PATH", "DIR", "FILENAME", "LENGTH", "TTL", "TIMEOUT",
+                          "HEADER", "NAME", "ENV", "VAR", "TYPE", "ID", "EXPIRY", "URL", "HOST",
+                          "USER", "USERNAME", "SOCK", "ENDPOINT", "ENABLED", "REQUIRED",
+                          "MODE", "PREFIX"})
+
+
+def is_secret_variable(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (DJANGO_SECRET_KEY, DB_PASSWORD),
+    not where one is (SECRET_KEY_FILE). Pure."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", name.upper()) if w]
+    if not words or words[-1] in _NOT_A_VALUE:
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any((words[i], words[i + 1]) in _SECRET_PAIRS  # no pairwise(): python 3.9
+               for i in range(len(words) - 1))
+
+
+def move_secrets(stack: str, services: Mapping[str, dict[str, Any]]
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Secret settings out of the services' environment into Swarm secrets. Pure.
+
+    A service's environment is readable by anyone who may ``docker service inspect``; a
+    secret is encrypted in the swarm and only mounted, at /run/secrets/VARIABLE, into the
+    tasks of the services that use it (the entrypoint ``shipyard init`` writes exports
+    those files as variables). Secrets are immutable, so each is named after a hash of
+    its value: a changed value is a new secret and rolls the service like a new image.
+    Edits ``services`` in place; returns (top-level secrets, file name -> value)."""
+    import hashlib  # see _LAZY_IMPORTS
+
+    declared: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for service in services.values():
+        env = service.get("environment")
+        if not isinstance(env, dict):
+            continue
+        moved = []
+        for variable, value in sorted(env.items()):
+            if (value in (None, "") or not is_secret_variable(variable)
+                    or not _VARIABLE_RE.fullmatch(variable)):
+                continue
+            plain = str(value).replace("$$", "$")  # compose config escapes `$`
+            key = f"{variable}_{hashlib.sha256(plain.encode()).hexdigest()[:12]}"
+            name = f"{stack}_{key}"
+            if len(name) > 64:  # Swarm's limit for object names
+                name = "shipyard_" + hashlib.sha256(name.encode()).hexdigest()[:40]
+            declared[key] = {"name": name, "file": f"{SECRETS_DIR}/{key}"}
+            files[key] = plain
+            moved.append({"source": key, "target": variable})
+            del env[variable]
+        if moved:
+            service["secrets"] = [*(service.get("secrets") or []), *moved]
+    return declared, files
 
 
 def _swarm_ports(ports: Sequence[Any]) -> list[dict[str, Any]]:
@@ -2137,8 +2198,9 @@ def swarm_service(service: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def stack_file(config_json: str) -> tuple[str, dict[str, Any]]:
-    """(stack name, stack file) from ``docker compose config --format json``. Pure.
+def stack_file(config_json: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """(stack name, stack file, secret file name -> value) from ``docker compose config
+    --format json``. Pure.
 
     ValueError for a config that has no services or no valid project name."""
     data = json.loads(config_json)
@@ -2163,7 +2225,10 @@ def stack_file(config_json: str) -> tuple[str, dict[str, Any]]:
     for key in ("volumes", "secrets", "configs"):
         if data.get(key):
             stack[key] = data[key]
-    return name, stack
+    declared, files = move_secrets(name, stack["services"])
+    if declared:
+        stack["secrets"] = {**(stack.get("secrets") or {}), **declared}
+    return name, stack, files
 
 
 @dataclass(frozen=True)
@@ -2315,12 +2380,20 @@ class SwarmAgent(Agent):
         if code != 0:
             raise StepFailed(f"docker compose config failed: {_last_line(err)}")
         try:
-            self._stack, data = stack_file(out)
+            self._stack, data, secrets = stack_file(out)
         except ValueError as exc:
             raise StepFailed(f"cannot derive the stack file: {exc}") from None
         path = self.state_dir / STACK_FILE
         if write:
             self.state_dir.mkdir(mode=0o750, exist_ok=True)
+            folder = self.state_dir / SECRETS_DIR
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for old in folder.iterdir():  # only the values in use stay on disk
+                if old.name not in secrets:
+                    old.unlink()
+            for key, value in secrets.items():
+                write_atomic(folder / key, value)
+                (folder / key).chmod(0o600)
             write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         return path
 
