@@ -218,6 +218,12 @@ def measure_mode(mode: str, compose_yaml: str, registry_host: str, docker: Docke
             wait_serving(port)
     finally:
         if swarm:
+            for service in ("proxy", "web"):  # what the proxy and app saw, for the record
+                logs = subprocess.run(
+                    [docker.binary, "--host", SWARM_HOST, "service", "logs", "--timestamps",
+                     f"{project.name}_{service}"], capture_output=True, text=True, check=False)
+                RESULTS.with_name(f"deploy-swarm-{service}-service.log").write_text(
+                    logs.stdout + logs.stderr, encoding="utf-8")
             remove_stack(docker, project.name)
         else:
             docker.run(["compose", "--project-directory", str(project), "down", "--volumes",

@@ -2,8 +2,13 @@
 
 Why a second dockerd: `docker swarm init` changes the engine's mode for every user of it,
 and the main engine serves every other test. This one has its own data root, exec root,
-pidfile and socket, no default bridge and no iptables rules (it must not touch the main
-engine's), and is a single-node swarm advertising 127.0.0.1 on ports of its own. What
+pidfile and socket, no iptables rules (it must not touch the main engine's chains), and
+networks that cannot collide with the main engine's: a default bridge of its own
+(BRIDGE, created here; never `--bridge none`, which makes dockerd 20.10 DELETE the host's
+`docker0`, the main engine's bridge), its own address pools, and a `docker_gwbridge`
+created with an explicit subnet and interface name before `swarm init` (else Swarm picks
+the next free /16 of 172.16/12, which the main engine hands out to compose networks).
+It is a single-node swarm advertising 127.0.0.1 on ports of its own. What
 Swarm cannot do on a kernel without IPVS (the ingress routing mesh, service VIPs) is
 not used: the tests reach tasks by DNS round-robin through a proxy that publishes a
 host-mode port. Started once (reused while it answers, data root kept between runs);
@@ -30,13 +35,29 @@ LOG = Path("/var/log") / f"{NAME}-dockerd.log"
 LISTEN = "127.0.0.1:2477"  # not 2377, the default, in case the main engine ever joins one
 DATA_PATH_PORT = "4799"  # not 4789
 IMAGES = ("python:3.11-slim-bookworm", "nginx:1.22")  # the tests' app base and proxy
+# Address ranges no other engine on the machine uses (the main one: 172.16/12, 192.168/16).
+BRIDGE, BRIDGE_ADDRESS = "shipyard-sw0", "10.213.0.1/24"
+LOCAL_POOL = "base=10.210.0.0/16,size=24"  # the engine's local (bridge) networks
+GWBRIDGE_SUBNET, GWBRIDGE_LINK = "10.211.0.0/24", "shipyard-gw0"
+SWARM_POOL = "10.212.0.0/16"  # overlay networks
 ENV_KEY = "SHIPYARD_SWARM_HOST"
 
 
 def dockerd_argv() -> list[str]:
     return ["dockerd", "--data-root", str(DATA_ROOT), "--exec-root", str(EXEC_ROOT),
-            "--pidfile", str(PIDFILE), "--host", HOST, "--bridge", "none",
+            "--pidfile", str(PIDFILE), "--host", HOST, "--bridge", BRIDGE,
+            "--default-address-pool", LOCAL_POOL,
             "--iptables=false", "--ip-masq=false", "--ip-forward=false"]
+
+
+def ensure_bridge() -> None:
+    """The engine's own default bridge (idempotent); `--bridge` needs it to exist."""
+    if run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
+        run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    addresses = run(["ip", "-o", "addr", "show", "dev", BRIDGE]).stdout
+    if BRIDGE_ADDRESS.split("/")[0] + "/" not in addresses:
+        run(["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE])
+    run(["ip", "link", "set", BRIDGE, "up"])
 
 
 def _docker(client: Client, *args: str) -> list[str]:
@@ -61,6 +82,7 @@ def start(client: Client) -> None:
         raise TestbedError("the Swarm test engine (a second dockerd) needs root to start")
     for path in (DATA_ROOT, EXEC_ROOT):
         path.mkdir(parents=True, exist_ok=True)
+    ensure_bridge()
     say(f"Swarm engine: starting a second dockerd on {SOCKET} (log: {LOG})")
     with LOG.open("ab") as log:
         subprocess.Popen(dockerd_argv(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
@@ -75,8 +97,15 @@ def ensure_swarm(client: Client) -> None:
     if state not in ("inactive", ""):
         raise TestbedError(f"the Swarm test engine is in swarm state {state!r}; stop it and "
                            f"remove {DATA_ROOT}/swarm to start over")
+    if run(_docker(client, "network", "inspect", "docker_gwbridge"), check=False).returncode:
+        run(_docker(client, "network", "create", "--driver", "bridge", "--subnet",
+                    GWBRIDGE_SUBNET, "--opt", f"com.docker.network.bridge.name={GWBRIDGE_LINK}",
+                    "--opt", "com.docker.network.bridge.enable_icc=false",
+                    "--opt", "com.docker.network.bridge.enable_ip_masquerade=true",
+                    "docker_gwbridge"), timeout=60)
     run(_docker(client, "swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr",
-                LISTEN, "--data-path-port", DATA_PATH_PORT), timeout=60)
+                LISTEN, "--data-path-port", DATA_PATH_PORT, "--default-addr-pool", SWARM_POOL),
+        timeout=60)
     say("Swarm engine: single-node swarm initialised")
 
 

@@ -9,6 +9,7 @@ both must be exact for every shape of input, without an engine.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -290,3 +291,20 @@ def test_generated_entrypoint_exports_swarm_secrets(tmp_path: Path) -> None:
     empty = subprocess.run(["sh", "-c", script.replace(str(secrets_dir), str(tmp_path / "no")),
                             "sh", "true"], capture_output=True, text=True, check=False)
     assert empty.returncode == 0, empty.stderr
+
+
+def test_the_swarm_test_engine_never_deletes_the_main_engines_bridge(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """dockerd 20.10 started with `--bridge none` (`-b none`) deletes the host's `docker0`
+    at start-up — the MAIN engine's bridge: every container on it loses its network. The
+    second engine brings a bridge and address pools of its own instead."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))  # the repository
+    from testbed import swarm
+
+    argv = swarm.dockerd_argv()
+    pairs = list(itertools.pairwise(argv))
+    assert ("--bridge", "none") not in pairs and ("-b", "none") not in pairs
+    assert "--bridge=none" not in argv and "-b=none" not in argv
+    assert ("--bridge", swarm.BRIDGE) in pairs and swarm.BRIDGE != "docker0"
+    assert ("--default-address-pool", swarm.LOCAL_POOL) in pairs
+    assert "--iptables=false" in argv  # never touches the main engine's chains

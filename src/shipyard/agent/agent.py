@@ -2496,7 +2496,8 @@ class SwarmAgent(Agent):
         except StepFailed as exc:
             self.out.line(f"!!! {exc}")
             return
-        bad = [t for t in tasks if t.created >= self._deployed_at and t.state != "running"]
+        bad = [t for t in tasks if self._deployed_at and t.created >= self._deployed_at
+               and t.state != "running"]
         for task in bad:
             self.out.line(f"!!! {task.label} ({swarm_image(task.image)[0] or task.image}): "
                           f"{task.state}{': ' + task.error if task.error else ''}")
