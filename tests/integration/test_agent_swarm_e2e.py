@@ -227,6 +227,13 @@ def _under_load(d: Deployment, *command: str) -> tuple[int, str, LoadReport]:
     return result.returncode, result.stdout + result.stderr, report
 
 
+def _proxy_log(d: Deployment) -> str:
+    """The proxy's own account (nginx's error log) for a failure message."""
+    logs = run([DOCKER, "--host", SWARM_HOST, "service", "logs", "--timestamps",
+                f"{d.project.name}_proxy"], check=False, timeout=60)
+    return (logs.stdout + logs.stderr)[-3000:]  # nginx logs to stderr
+
+
 def _summary(d: Deployment) -> list[tuple[str, str, str, str]]:
     return [(e["action"], e["tag_requested"], e["tag_after"], e["outcome"])
             for e in d.journal()]
@@ -257,13 +264,13 @@ def test_swarm_stack_update_and_rollback_lose_no_request(
 
     code, out, seen = _under_load(d, "deploy", "v2")
     assert code == 0, out
-    assert seen.failed == [], f"{seen.describe_failures()}\n{out}"
+    assert seen.failed == [], f"{seen.describe_failures()}\n{out}\n{_proxy_log(d)}"
     assert set(seen.versions()) == {"v1", "v2"}  # switched during the window
     assert d.version() == "v2"
 
     code, out, seen = _under_load(d, "rollback")
     assert code == 0, out
-    assert seen.failed == [], f"{seen.describe_failures()}\n{out}"
+    assert seen.failed == [], f"{seen.describe_failures()}\n{out}\n{_proxy_log(d)}"
     assert d.version() == "v1"
     assert _summary(d) == [("deploy", "v1", "v1", "ok"), ("deploy", "v2", "v2", "ok"),
                            ("rollback", "v1", "v1", "ok")]
@@ -281,7 +288,7 @@ def test_swarm_rolls_back_an_update_that_never_turns_healthy(
     assert "web: Swarm rolled the update back" in out
     assert "health check failed" in out  # the new task's own health check output
     assert "v1 restored and healthy" in out
-    assert seen.failed == [], f"{seen.describe_failures()}\n{out}"
+    assert seen.failed == [], f"{seen.describe_failures()}\n{out}\n{_proxy_log(d)}"
     assert "v3" not in seen.versions(), "a version that failed its check got requests"
     assert d.version() == "v1"
     assert _summary(d) == [("deploy", "v1", "v1", "ok"),
