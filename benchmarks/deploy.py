@@ -219,9 +219,13 @@ def measure_mode(mode: str, compose_yaml: str, registry_host: str, docker: Docke
     finally:
         if swarm:
             for service in ("proxy", "web"):  # what the proxy and app saw, for the record
-                logs = subprocess.run(
-                    [docker.binary, "--host", SWARM_HOST, "service", "logs", "--timestamps",
-                     f"{project.name}_{service}"], capture_output=True, text=True, check=False)
+                try:  # `service logs` of a service with removed tasks can hang: bounded
+                    logs = subprocess.run(
+                        [docker.binary, "--host", SWARM_HOST, "service", "logs", "--timestamps",
+                         "--tail", "300", f"{project.name}_{service}"], capture_output=True,
+                        text=True, check=False, timeout=60)
+                except subprocess.TimeoutExpired:
+                    continue
                 RESULTS.with_name(f"deploy-swarm-{service}-service.log").write_text(
                     logs.stdout + logs.stderr, encoding="utf-8")
             remove_stack(docker, project.name)
