@@ -229,6 +229,13 @@ def measure_mode(mode: str, compose_yaml: str, registry_host: str, docker: Docke
                 RESULTS.with_name(f"deploy-swarm-{service}-service.log").write_text(
                     logs.stdout + logs.stderr, encoding="utf-8")
             remove_stack(docker, project.name)
+            pulled = subprocess.run(  # what the swarm pulled from the throwaway registry
+                [docker.binary, "--host", SWARM_HOST, "images", "--format",
+                 "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=False)
+            refs = [r for r in pulled.stdout.split() if r.startswith(registry_host + "/")]
+            if refs:
+                subprocess.run([docker.binary, "--host", SWARM_HOST, "image", "rm", "--force",
+                                *refs], capture_output=True, check=False)
         else:
             docker.run(["compose", "--project-directory", str(project), "down", "--volumes",
                         "--remove-orphans", "--timeout", "5"], env={"IMAGE_TAG": "down"},

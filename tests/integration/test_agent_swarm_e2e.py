@@ -167,6 +167,15 @@ def swarm_published(docker_engine: Docker, e2e_registry: Registry,
         yield (example / "compose.yaml").read_text(), digests
     finally:
         docker_engine.remove_images([*remote.values(), *local.values()])
+        remove_pulled(e2e_registry.host)
+
+
+def remove_pulled(registry_host: str) -> None:
+    """The images the swarm pulled from a (throwaway) registry: its data root is kept."""
+    refs = [ref for ref in swarm("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+            if ref.startswith(registry_host + "/")]
+    if refs:
+        swarm("image", "rm", "--force", *refs, check=False)
 
 
 @contextmanager
