@@ -1,4 +1,4 @@
-"""Deploy benchmark: today's `docker compose up -d` deploy vs the zero-downtime one, under load.
+"""Deploy benchmark: `docker compose up -d` vs the zero-downtime deploy vs Swarm, under load.
 
 Why: issue 11 measured every normal deploy as an outage (66-260 failed requests,
 4-15 s without an answer). Both paths run here in one run, on the same machine,
@@ -10,7 +10,11 @@ engine, registry and images, so the numbers sit side by side:
   proxy -- the generated compose project as `shipyard init` writes it now: nginx
            in front of web, and the agent starts the new container next to the
            old one, polls its health every second, switches the proxy, drains and
-           retires the old one.
+           retires the old one;
+  swarm -- the same project (with its proxy) with `"engine": "swarm"`: the agent
+           deploys it as a stack on the test bed's single-node swarm (a second
+           dockerd, testbed/swarm.py) and Swarm does a start-first, health-gated
+           update, rolling back by itself when the new task never turns healthy.
 
 The Django example (examples/django-app) is built once; v1 and v2 differ only in
 APP_VERSION; v3 serves but fails its health check (HEALTHCHECK_PATH points at a
@@ -20,8 +24,9 @@ deploy v2, rollback (to v1), deploy v3 (fails). Each runs under a bounded load o
 before the agent starts to 2 s after it exits. The agent is the real one
 (src/shipyard/agent/agent.py), run locally as sshd would run it, minus ssh.
 
-Targets (proxy mode): 0 failed requests for all three; deploy wall time <= 1.5 x
-the new container's own time-to-healthy (as the agent measured it) + 3 s.
+Targets (proxy and swarm mode): 0 failed requests for all three; proxy mode's deploy
+wall time <= 1.5 x the new container's own time-to-healthy (as the agent measured
+it) + 3 s (Swarm does not report a time-to-healthy).
 A benchmark, not a test: it exits 0 even when a target is missed, but says MISSED.
 BENCH_AGENT_DOCKER=PATH gives the agent another docker client (e.g. a wrapper that
 logs how long each docker call takes).
@@ -73,6 +78,8 @@ ACTIONS = (("deploy", "deploy v2"), ("rollback", "rollback"), ("failed deploy", 
 RATE, TIMEOUT = 20.0, 2.0
 BEFORE_S, AFTER_S = 1.0, 2.0
 AGENT_CONFIG = {"deploy_timeout": 240, "lock_timeout": 30, "log_lines": 5}
+MODES = ("plain", "proxy", "swarm")
+SWARM_HOST = os.environ.get("SHIPYARD_SWARM_HOST", "unix:///run/shipyard-testbed-swarm.sock")
 HEALTHY_RE = re.compile(r"==> (\S+) healthy after ([0-9.]+)s")
 WALL_FACTOR, WALL_SLACK = 1.5, 3.0
 
@@ -135,13 +142,16 @@ def project_files(compose_yaml: str, mode: str, port: int) -> tuple[str, str]:
     return "".join(out), override
 
 
-def run_agent(project: Path, command: str, docker: Docker) -> tuple[int, str, float]:
+def run_agent(project: Path, command: str, docker: Docker, docker_host: str | None = None
+              ) -> tuple[int, str, float]:
     """The agent as sshd runs it for the deploy key; (exit code, output, wall seconds).
 
     Each output line is prefixed with the seconds since the start, as it arrived, so the
     saved log (benchmarks/results/) shows where a deploy spends its time."""
     env = dict(os.environ, SSH_ORIGINAL_COMMAND=command,
                SHIPYARD_AGENT_DOCKER=os.environ.get("BENCH_AGENT_DOCKER", docker.binary))
+    if docker_host is not None:  # swarm mode: the agent talks to the swarm's manager
+        env["DOCKER_HOST"] = docker_host
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, str(AGENT), "--project", str(project)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -152,11 +162,11 @@ def run_agent(project: Path, command: str, docker: Docker) -> tuple[int, str, fl
     return code, "\n".join(lines) + "\n", time.monotonic() - start
 
 
-def under_load(project: Path, command: str, port: int, docker: Docker
-               ) -> tuple[int, str, float, LoadReport]:
+def under_load(project: Path, command: str, port: int, docker: Docker,
+               docker_host: str | None = None) -> tuple[int, str, float, LoadReport]:
     with Load(f"http://127.0.0.1:{port}/healthz", rate=RATE, timeout=TIMEOUT) as load:
         time.sleep(BEFORE_S)  # the load's own baseline: answers before the agent starts
-        code, output, wall = run_agent(project, command, docker)
+        code, output, wall = run_agent(project, command, docker, docker_host)
         time.sleep(AFTER_S)
     return code, output, wall, load.stop()
 
@@ -181,17 +191,19 @@ def measure_mode(mode: str, compose_yaml: str, registry_host: str, docker: Docke
     (project / "compose.yaml").write_text(compose)
     (project / "compose.override.yaml").write_text(override)
     (project / ".env").write_text(f"IMAGE_REPOSITORY={registry_host}/guestbook\n")
-    (project / "shipyard-agent.json").write_text(json.dumps(AGENT_CONFIG))
+    swarm = SWARM_HOST if mode == "swarm" else None
+    config = dict(AGENT_CONFIG, engine="swarm") if swarm else AGENT_CONFIG
+    (project / "shipyard-agent.json").write_text(json.dumps(config))
     results = []
     try:
         print(f"[{mode}] first deploy of v1 ...", file=sys.stderr, flush=True)
-        code, output, _wall = run_agent(project, "deploy v1", docker)
+        code, output, _wall = run_agent(project, "deploy v1", docker, swarm)
         if code != 0:
             raise RuntimeError(f"[{mode}] first deploy failed:\n{output}")
         wait_serving(port)
         for action, command in ACTIONS:
             print(f"[{mode}] {action} ({command}) under load ...", file=sys.stderr, flush=True)
-            code, output, wall, report = under_load(project, command, port, docker)
+            code, output, wall, report = under_load(project, command, port, docker, swarm)
             log = RESULTS.with_name(f"deploy-{mode}-{action.replace(' ', '-')}.log")
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(output, encoding="utf-8")
@@ -205,28 +217,63 @@ def measure_mode(mode: str, compose_yaml: str, registry_host: str, docker: Docke
                 failures=report.describe_failures()))
             wait_serving(port)
     finally:
-        docker.run(["compose", "--project-directory", str(project), "down", "--volumes",
-                    "--remove-orphans", "--timeout", "5"], env={"IMAGE_TAG": "down"},
-                   check=False, timeout=180)
+        if swarm:
+            for service in ("proxy", "web"):  # what the proxy and app saw, for the record
+                try:  # `service logs` of a service with removed tasks can hang: bounded
+                    logs = subprocess.run(
+                        [docker.binary, "--host", SWARM_HOST, "service", "logs", "--timestamps",
+                         "--tail", "300", f"{project.name}_{service}"], capture_output=True,
+                        text=True, check=False, timeout=60)
+                except subprocess.TimeoutExpired:
+                    continue
+                RESULTS.with_name(f"deploy-swarm-{service}-service.log").write_text(
+                    logs.stdout + logs.stderr, encoding="utf-8")
+            remove_stack(docker, project.name)
+            pulled = subprocess.run(  # what the swarm pulled from the throwaway registry
+                [docker.binary, "--host", SWARM_HOST, "images", "--format",
+                 "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=False)
+            refs = [r for r in pulled.stdout.split() if r.startswith(registry_host + "/")]
+            if refs:
+                subprocess.run([docker.binary, "--host", SWARM_HOST, "image", "rm", "--force",
+                                *refs], capture_output=True, check=False)
+        else:
+            docker.run(["compose", "--project-directory", str(project), "down", "--volumes",
+                        "--remove-orphans", "--timeout", "5"], env={"IMAGE_TAG": "down"},
+                       check=False, timeout=180)
     return results
+
+
+def remove_stack(docker: Docker, stack: str) -> None:
+    """`docker stack rm` on the swarm, then its volume once its containers are gone."""
+    swarm = [docker.binary, "--host", SWARM_HOST]
+    subprocess.run([*swarm, "stack", "rm", stack], capture_output=True, check=False)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and subprocess.run(
+            [*swarm, "ps", "-aq", "--filter", f"label=com.docker.stack.namespace={stack}"],
+            capture_output=True, text=True, check=False).stdout.strip():
+        time.sleep(0.5)
+    subprocess.run([*swarm, "volume", "rm", f"{stack}_data"], capture_output=True, check=False)
 
 
 def report(results: list[Measured], docker: Docker) -> dict[str, Any]:
     proxy = {m.action: m for m in results if m.mode == "proxy"}
     targets: list[dict[str, Any]] = []
-    for action, _command in ACTIONS:
-        m = proxy.get(action)
-        targets.append({"name": f"{action}: failed requests", "rule": "proxy mode: 0",
-                        "value": m.failed if m else None, "passed": bool(m and m.failed == 0)})
+    for mode in ("proxy", "swarm"):
+        measured = {m.action: m for m in results if m.mode == mode}
+        for action, _command in ACTIONS if measured else ():
+            m = measured.get(action)
+            targets.append({"name": f"{action}: failed requests", "rule": f"{mode} mode: 0",
+                            "value": m.failed if m else None,
+                            "passed": bool(m and m.failed == 0)})
     deploy = proxy.get("deploy")
     limit = (round(WALL_FACTOR * deploy.time_to_healthy_s + WALL_SLACK, 2)
              if deploy and deploy.time_to_healthy_s is not None else None)
-    targets.append({
+    targets += [{
         "name": "deploy wall time",
         "rule": f"proxy mode: <= {WALL_FACTOR} x time-to-healthy + {WALL_SLACK:g} s"
                 f" (= {limit} s)",
         "value": deploy.wall_s if deploy else None,
-        "passed": bool(deploy and limit is not None and deploy.wall_s <= limit)})
+        "passed": bool(deploy and limit is not None and deploy.wall_s <= limit)}] if proxy else []
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "example": "examples/django-app",
@@ -246,7 +293,7 @@ def table(doc: dict[str, Any]) -> str:
     rows = [("action", "mode", "exit", "wall s", "healthy s", "sent", "failed", "longest gap s",
              "answered by")]
     for action, _command in ACTIONS:
-        for mode in ("plain", "proxy"):
+        for mode in MODES:
             r = by.get((mode, action))
             if r is None:
                 continue
@@ -261,8 +308,8 @@ def table(doc: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print the JSON document")
-    parser.add_argument("--mode", choices=["plain", "proxy"], action="append",
-                        help="measure only this mode (repeatable; default both)")
+    parser.add_argument("--mode", choices=MODES, action="append",
+                        help="measure only this mode (repeatable; default all three)")
     parser.add_argument("--agent", type=Path, default=None,
                         help="the agent.py to run (default: this tree's)")
     args = parser.parse_args(argv)
@@ -277,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with running_registry(auth=False) as registry:
             compose_yaml, tags = _publish(docker, registry.host, work, token)
-            for mode in args.mode or ["plain", "proxy"]:
+            for mode in args.mode or MODES:
                 results += measure_mode(mode, compose_yaml, registry.host, docker, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,7 @@ from testbed import (
     postgres,
     proxy,
     redis,
+    swarm,
 )
 from testbed.shell import TestbedError, say
 
@@ -42,7 +43,8 @@ def up(env_file: Path | None) -> dict[str, str]:
     buildah.ensure(client)
     proxy.ensure(client)
     npmtools.ensure()
-    settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1"}
+    settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1",
+                **swarm.ensure(client)}
     if client.buildkit == "env":
         settings["DOCKER_BUILDKIT"] = "1"
     if CA_BUNDLE.exists():

@@ -93,6 +93,12 @@ class FrontendConfig:
 # -- the schema -----------------------------------------------------------------------------------
 
 
+def _check_engine(value: str) -> str | None:
+    engines = agent_contract.ENGINES
+    return None if value in engines else (
+        f"must be one of {', '.join(map(_show, engines))}, got {_show(value)}")
+
+
 def _check_target(value: str) -> str | None:
     return target_problem(value)
 
@@ -180,6 +186,9 @@ class Environment:
     """Hosts deployed at once in a fleet: a count, or a share of the fleet such as "25%"."""
     wait: float = field(default=0.0, metadata={"check": _check_wait})
     """Seconds to watch a healthy batch before the next one starts (a fleet only)."""
+    engine: str = field(default="compose", metadata={"check": _check_engine})
+    """"compose" (one host) or "swarm" (the host is a Swarm manager; the agent deploys the
+    compose project as a stack): written into shipyard-agent.json by `host setup`."""
 
 
 def _check_positive(value: float) -> str | None:

@@ -73,8 +73,9 @@ Per-project config, optional: ``<project>/shipyard-agent.json``::
 
     {"allow_tags": "^(main|dev)-", "deploy_timeout": 300, "lock_timeout": 120,
      "pre_deploy": ["argv", "..."], "env_file": ".env", "tag_variable": "IMAGE_TAG",
-     "log_lines": 50, "backup": {"engine": "postgres", "service": "db", "keep": 7,
-     "dir": ".shipyard/backups", "before_deploy": true}}
+     "log_lines": 50, "engine": "compose",
+     "backup": {"engine": "postgres", "service": "db", "keep": 7,
+                "dir": ".shipyard/backups", "before_deploy": true}}
 
 Unknown keys are a configuration error (exit 4) that names the key. ``pre_deploy``
 runs (argv, no shell, cwd = project, env SHIPYARD_PROJECT, SHIPYARD_ACTION,
@@ -129,6 +130,21 @@ workers finish their requests, and the old container gets a graceful ``docker st
 and is removed. A new container that never passes is stopped and removed without
 having received a request; the old one kept serving. Restore and rollback are the same
 motion. Migrations (the entrypoint's) run in the new container before it can pass.
+
+Docker Swarm (``"engine": "swarm"``; the agent runs on a manager node): the same four
+requests, lock, env file, hook, pull and journal; ``up`` becomes ``docker stack deploy
+--with-registry-auth`` of a stack file the agent derives from ``docker compose config``
+into ``.shipyard/stack.json`` (stack name = compose project name; per service: a
+``deploy`` section with ``update_config``/``rollback_config`` ``order: start-first``
+(stop-first where a host port is published), ``failure_action: rollback``, ``monitor``,
+``endpoint_mode: dnsrr``, restart policy from ``restart``; ports in host mode; no
+``container_name``/``depends_on``; ``tmpfs`` as tmpfs mounts; what compose.yaml's own
+``deploy:`` says wins). The agent then waits until every service converged (its tasks
+run its current image, Swarm gates ``running`` on the health check) or Swarm rolled the
+update back (then the deploy failed, the previous tag is deployed again: exit 1,
+``failed-rolled-back``). ``status`` prints one line per task instead of per container,
+``web.1 on NODE: STATE TAG DIGEST``, drift between tasks, services and the env file, and
+``engine: swarm (...)`` as its last line. Rollback = deploy of the previous tag.
 
 Journal: ``<project>/.shipyard/journal.jsonl``, append-only JSON lines::
 
@@ -368,10 +384,11 @@ class Config:
     tag_variable: str = "IMAGE_TAG"
     log_lines: int = 50
     backup: BackupConfig | None = None
+    engine: str = "compose"  # or "swarm": deploy the project as a stack (see SwarmAgent)
 
 
 CONFIG_KEYS = ("allow_tags", "deploy_timeout", "lock_timeout", "pre_deploy", "env_file",
-               "tag_variable", "log_lines", "backup")
+               "tag_variable", "log_lines", "backup", "engine")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -420,7 +437,12 @@ def parse_config(data: object, where: str = CONFIG_NAME) -> Config:
     if not isinstance(variable, str) or not _VARIABLE_RE.fullmatch(variable):
         raise ConfigError(f"{where}: tag_variable must be a variable name like IMAGE_TAG, "
                           f"not {json.dumps(variable)}")
+    engine = data.get("engine", "compose")
+    if engine not in ENGINES:
+        raise ConfigError(f'{where}: engine must be "compose" or "swarm", not '
+                          f"{json.dumps(engine)}")
     return Config(
+        engine=engine,
         allow_tags=allow,
         deploy_timeout=_int_setting(data, "deploy_timeout", 1, 86400, 300, where),
         lock_timeout=_int_setting(data, "lock_timeout", 0, 86400, 120, where),
@@ -1599,6 +1621,8 @@ class Snapshot:
 class Agent:
     """One request against one project directory."""
 
+    UP_STEP = "docker compose up"  # what ``up`` runs, as failures name it
+
     def __init__(self, project: Path, config: Config, caller: str, docker: str, out: Output,
                  environ: Mapping[str, str]) -> None:
         self.project, self.config, self.caller = project, config, caller
@@ -2084,7 +2108,7 @@ class Agent:
             upped = self.up(int(deadline - time.monotonic()))
             steps["up"] = round(time.monotonic() - t, 1)
             if upped.returncode != 0 or upped.timed_out:
-                raise StepFailed(_step_failure("docker compose up", upped))
+                raise StepFailed(_step_failure(self.UP_STEP, upped))
             stage = "verify"
             self.lock.step(stage)
             t = time.monotonic()
@@ -2136,7 +2160,7 @@ class Agent:
             upped = self.up(self.config.deploy_timeout)
             if upped.returncode != 0 or upped.timed_out:
                 self.diagnose()
-                return False, f"restoring {restore_to} failed too: docker compose up " + (
+                return False, f"restoring {restore_to} failed too: {self.UP_STEP} " + (
                     "timed out" if upped.timed_out else f"exited {upped.returncode}")
             states = self.verify()
             self.out.line(f"==> {restore_to} is back: " + ", ".join(s.line() for s in states))
@@ -2572,6 +2596,521 @@ class BackupRequests:
         except (StepFailed, Interrupted) as exc:
             agent.diagnose()
             return str(exc)
+# --- Docker Swarm: the same compose project, deployed as a stack ------------------
+# With ``"engine": "swarm"`` in shipyard-agent.json the agent runs on a manager node and
+# deploys the project as a stack. The stack file is derived from ``docker compose config``
+# (compose.yaml + compose.override.yaml + the env file, interpolated and escaped), so the
+# single-host files stay the only source and a host can move from compose to Swarm
+# without rewriting them. Swarm does the rolling update itself: start-first, gated by the
+# health check, rolled back by Swarm when a new task fails (failure_action: rollback).
+# The agent waits for convergence and keeps the lock, the env file and the journal
+# exactly as for compose, so ``rollback`` and ``history`` mean the same on both engines.
+# Services are reached by DNS round-robin (endpoint_mode: dnsrr) through the project's
+# proxy, which publishes its port in host mode: neither the ingress routing mesh nor
+# virtual IPs are needed (both need IPVS in the kernel, which not every host has).
+ENGINES = ("compose", "swarm")
+STACK_FILE = "stack.json"  # in STATE_DIR; JSON is YAML, which `docker stack deploy` reads
+STACK_VERSION = "3.9"
+STACK_LABEL = "com.docker.stack.namespace"
+SWARM_POLL = 1.0  # seconds between two looks at the stack while it converges
+SWARM_SETTLE = 5.0  # a changed service whose update has not started by then needs none
+SWARM_UPDATE = {"parallelism": 1, "delay": "0s", "failure_action": "rollback",
+                "monitor": "10s", "max_failure_ratio": 0}
+SWARM_ROLLBACK = {"parallelism": 1, "delay": "0s", "failure_action": "pause", "monitor": "10s"}
+# compose keys Swarm ignores or the stack file format rejects (``restart`` is mapped)
+_SWARM_DROPPED = ("container_name", "depends_on", "pull_policy", "restart", "profiles",
+                  "scale", "build", "links", "external_links")
+_RESTART_CONDITION = {"no": "none", "always": "any", "unless-stopped": "any",
+                      "on-failure": "on-failure"}
+_UPDATING = ("updating", "rollback_started")
+_SWARM_FAILED = ("paused", "rollback_paused", "rollback_completed")
+_STACK_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+SECRETS_DIR = "secrets"  # in STATE_DIR, beside the stack file: the values of Swarm secrets
+# shipyard.secretpatterns.is_secret_name, restated: the agent imports nothing of Shipyard
+# (tests/unit/test_agent_swarm.py keeps the two equal).
+_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY",
+                           "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY", "PAT"})
+_SECRET_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"),
+                           ("SECRET", "KEY"), ("AUTH", "KEY"), ("SIGNING", "KEY"),
+                           ("ENCRYPTION", "KEY"), ("AUTH", "TOKEN")})
+_NOT_A_VALUE = frozenset({"FILE", "PATH", "DIR", "FILENAME", "LENGTH", "TTL", "TIMEOUT",
+                          "HEADER", "NAME", "ENV", "VAR", "TYPE", "ID", "EXPIRY", "URL", "HOST",
+                          "USER", "USERNAME", "SOCK", "ENDPOINT", "ENABLED", "REQUIRED",
+                          "MODE", "PREFIX"})
+
+
+def is_secret_variable(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (DJANGO_SECRET_KEY, DB_PASSWORD),
+    not where one is (SECRET_KEY_FILE). Pure."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", name.upper()) if w]
+    if not words or words[-1] in _NOT_A_VALUE:
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any((words[i], words[i + 1]) in _SECRET_PAIRS  # no pairwise(): python 3.9
+               for i in range(len(words) - 1))
+
+
+def move_secrets(stack: str, services: Mapping[str, dict[str, Any]]
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Secret settings out of the services' environment into Swarm secrets. Pure.
+
+    A service's environment is readable by anyone who may ``docker service inspect``; a
+    secret is encrypted in the swarm and only mounted, at /run/secrets/VARIABLE, into the
+    tasks of the services that use it (the entrypoint ``shipyard init`` writes exports
+    those files as variables). Secrets are immutable, so each is named after a hash of
+    its value: a changed value is a new secret and rolls the service like a new image.
+    Edits ``services`` in place; returns (top-level secrets, file name -> value)."""
+    import hashlib  # see _LAZY_IMPORTS
+
+    declared: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for service in services.values():
+        env = service.get("environment")
+        if not isinstance(env, dict):
+            continue
+        moved = []
+        for variable, value in sorted(env.items()):
+            if (value in (None, "") or not is_secret_variable(variable)
+                    or not _VARIABLE_RE.fullmatch(variable)):
+                continue
+            plain = str(value).replace("$$", "$")  # compose config escapes `$`
+            key = f"{variable}_{hashlib.sha256(plain.encode()).hexdigest()[:12]}"
+            name = f"{stack}_{key}"
+            if len(name) > 64:  # Swarm's limit for object names
+                name = "shipyard_" + hashlib.sha256(name.encode()).hexdigest()[:40]
+            declared[key] = {"name": name, "file": f"{SECRETS_DIR}/{key}"}
+            files[key] = plain
+            moved.append({"source": key, "target": variable})
+            del env[variable]
+        if moved:
+            service["secrets"] = [*(service.get("secrets") or []), *moved]
+    return declared, files
+
+
+def _swarm_ports(ports: Sequence[Any]) -> list[dict[str, Any]]:
+    """Published ports in host mode: the routing mesh (ingress) needs IPVS. Swarm binds
+    every address of the node; a ``host_ip`` (127.0.0.1:...) cannot be kept."""
+    out = []
+    for port in ports:
+        if not isinstance(port, dict) or "target" not in port:
+            continue
+        entry: dict[str, Any] = {"target": int(port["target"]),
+                                 "protocol": str(port.get("protocol") or "tcp"), "mode": "host"}
+        published = str(port.get("published") or "")
+        if published.isdigit():
+            entry["published"] = int(published)
+        out.append(entry)
+    return out
+
+
+def swarm_service(service: Mapping[str, Any]) -> dict[str, Any]:
+    """One service of ``docker compose config --format json`` as a stack service. Pure.
+
+    What the project's own ``deploy:`` says wins; the defaults make the update safe:
+    start-first (stop-first for a service that publishes a host port: two tasks cannot
+    bind it on one node), Swarm rolls back a failing update, DNS round-robin."""
+    out = {k: v for k, v in service.items() if k not in _SWARM_DROPPED and v is not None}
+    deploy: dict[str, Any] = dict(out.get("deploy") or {})
+    ports = _swarm_ports(out.pop("ports", None) or [])
+    tmpfs = out.pop("tmpfs", None) or []  # Swarm ignores the short form: tmpfs mounts
+    mounts = [{"type": "tmpfs", "target": str(path).split(":", 1)[0]}
+              for path in ([tmpfs] if isinstance(tmpfs, str) else tmpfs)]
+    if mounts:
+        out["volumes"] = [*(out.get("volumes") or []), *mounts]
+    if ports:
+        out["ports"] = ports
+    order = "stop-first" if any("published" in p for p in ports) else "start-first"
+    deploy["update_config"] = {"order": order, **SWARM_UPDATE,
+                               **(deploy.get("update_config") or {})}
+    deploy["rollback_config"] = {"order": order, **SWARM_ROLLBACK,
+                                 **(deploy.get("rollback_config") or {})}
+    deploy.setdefault("endpoint_mode", "dnsrr")
+    if service.get("scale") and "replicas" not in deploy:
+        deploy["replicas"] = service["scale"]
+    condition = _RESTART_CONDITION.get(str(service.get("restart") or "always"), "any")
+    deploy.setdefault("restart_policy", {"condition": condition, "delay": "2s"})
+    out["deploy"] = deploy
+    networks = out.get("networks")
+    if isinstance(networks, dict) and list(networks) == ["default"] and not networks["default"]:
+        del out["networks"]
+    return out
+
+
+def stack_file(config_json: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """(stack name, stack file, secret file name -> value) from ``docker compose config
+    --format json``. Pure.
+
+    ValueError for a config that has no services or no valid project name."""
+    data = json.loads(config_json)
+    services = data.get("services") if isinstance(data, dict) else None
+    if not isinstance(services, dict) or not services:
+        raise ValueError("docker compose config shows no services")
+    name = str(data.get("name") or "")
+    if not _STACK_NAME_RE.fullmatch(name):
+        raise ValueError(f"project name {name!r} cannot name a stack")
+    stack: dict[str, Any] = {"version": STACK_VERSION, "services": {
+        str(k): swarm_service(v) for k, v in sorted(services.items()) if isinstance(v, dict)}}
+    networks = {}
+    for net_name, net in (data.get("networks") or {}).items():
+        net = dict(net or {})
+        if not net.get("external"):  # the stack names its own: STACK_default, ...
+            net.pop("name", None)
+            if net.get("driver") in (None, "bridge"):
+                net["driver"] = "overlay"
+        networks[str(net_name)] = net
+    if networks:
+        stack["networks"] = networks
+    for key in ("volumes", "secrets", "configs"):
+        if data.get(key):
+            stack[key] = data[key]
+    declared, files = move_secrets(name, stack["services"])
+    if declared:
+        stack["secrets"] = {**(stack.get("secrets") or {}), **declared}
+    return name, stack, files
+
+
+@dataclass(frozen=True)
+class SwarmService:
+    """One service of the stack, from ``docker service inspect``."""
+
+    name: str  # without the stack's prefix
+    image: str  # what its spec runs: repository:tag@sha256:...
+    replicas: int | None  # None: a global service
+    updated_at: str
+    update_state: str  # "", updating, completed, paused, rollback_started, ...
+    update_started: str
+    update_message: str
+
+
+@dataclass(frozen=True)
+class SwarmTask:
+    """One task of the stack, from ``docker inspect`` of its id."""
+
+    service: str
+    slot: int
+    node: str  # node id
+    state: str  # new, pending, ..., starting, running, complete, failed, shutdown, rejected
+    desired: str
+    image: str
+    error: str
+    created: str
+    container: str = ""  # its container's id, on its node
+
+    @property
+    def label(self) -> str:
+        return f"{self.service}.{self.slot}" if self.slot else f"{self.service}@{self.node[:12]}"
+
+
+def parse_swarm_services(inspect_json: str, stack: str) -> dict[str, SwarmService]:
+    """service id -> SwarmService for the stack's services in ``docker service inspect``."""
+    found = {}
+    for item in json.loads(inspect_json or "[]"):
+        spec = item.get("Spec") or {} if isinstance(item, dict) else {}
+        name = str(spec.get("Name") or "")
+        if (spec.get("Labels") or {}).get(STACK_LABEL) != stack:
+            continue
+        mode = spec.get("Mode") or {}
+        replicated = mode.get("Replicated")
+        update = item.get("UpdateStatus") or {}
+        found[str(item.get("ID"))] = SwarmService(
+            name=name[len(stack) + 1:] if name.startswith(stack + "_") else name,
+            image=str(((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {})
+                      .get("Image") or ""),
+            replicas=int(replicated.get("Replicas") or 0) if isinstance(replicated, dict)
+            else None,
+            updated_at=str(item.get("UpdatedAt") or ""),
+            update_state=str(update.get("State") or ""),
+            update_started=str(update.get("StartedAt") or ""),
+            update_message=str(update.get("Message") or ""))
+    return found
+
+
+def parse_swarm_tasks(inspect_json: str, services: Mapping[str, SwarmService]) -> list[SwarmTask]:
+    """The tasks of the given services in ``docker inspect`` output, by service and slot."""
+    tasks = []
+    for item in json.loads(inspect_json or "[]"):
+        if not isinstance(item, dict) or item.get("ServiceID") not in services:
+            continue
+        status = item.get("Status") or {}
+        tasks.append(SwarmTask(
+            service=services[item["ServiceID"]].name, slot=int(item.get("Slot") or 0),
+            node=str(item.get("NodeID") or ""), state=str(status.get("State") or ""),
+            desired=str(item.get("DesiredState") or ""),
+            image=str(((item.get("Spec") or {}).get("ContainerSpec") or {}).get("Image") or ""),
+            error=str(status.get("Err") or ""), created=str(item.get("CreatedAt") or ""),
+            container=str((status.get("ContainerStatus") or {}).get("ContainerID") or "")))
+    return sorted(tasks, key=lambda t: (t.service, t.slot, t.node, t.created))
+
+
+def swarm_image(ref: str) -> tuple[str | None, str | None]:
+    """(tag, digest) of a service image ``repo:tag@sha256:...`` (either may be None). Pure."""
+    name, _, digest = ref.partition("@")
+    tag = split_ref(name)[1] if name else None
+    return tag, digest or None
+
+
+def stack_progress(services: Sequence[SwarmService], tasks: Sequence[SwarmTask],
+                   before: Mapping[str, SwarmService], waited: float) -> tuple[str, list[str]]:
+    """(``converged`` | ``failed`` | ``waiting``, one line per service) after a deploy. Pure.
+
+    A service has converged when an update it started (if any) completed and exactly its
+    wanted number of tasks run its current image, none of an older one. An update that
+    Swarm paused or rolled back is ``failed``; one rolling back is still ``waiting`` (it
+    is left to finish). A changed service whose update has not started within
+    SWARM_SETTLE seconds needed none (its tasks were not affected)."""
+    verdicts, lines = [], []
+    for svc in sorted(services, key=lambda s: s.name):
+        old = before.get(svc.name)
+        new_update = bool(svc.update_state) and (
+            old is None or (svc.update_started, svc.update_state)
+            != (old.update_started, old.update_state))
+        mine = [t for t in tasks if t.service == svc.name and t.desired == "running"]
+        current = [t for t in mine if t.image == svc.image and t.state == "running"]
+        want = svc.replicas if svc.replicas is not None else max(1, len({t.node for t in mine}))
+        shown = f"{len(current)}/{want} tasks running {swarm_image(svc.image)[0] or svc.image}"
+        if new_update and svc.update_state in _SWARM_FAILED:
+            verdict = "failed"
+            shown = (f"Swarm rolled the update back ({svc.update_message})"
+                     if svc.update_state == "rollback_completed" else
+                     f"Swarm {svc.update_state.replace('_', ' ')} the update "
+                     f"({svc.update_message})")
+        elif new_update and svc.update_state in _UPDATING:
+            verdict = "waiting"
+            shown += f" ({svc.update_state.replace('_', ' ')})"
+        elif (old is not None and svc.updated_at != old.updated_at and not new_update
+              and waited < SWARM_SETTLE):
+            verdict = "waiting"
+        elif len(current) >= want and len(current) == len(mine):
+            verdict = "converged"
+        else:
+            verdict = "waiting"
+        verdicts.append(verdict)
+        lines.append(f"{svc.name}: {shown}")
+    if "failed" in verdicts:
+        return "failed", lines
+    if verdicts and all(v == "converged" for v in verdicts):
+        return "converged", lines
+    return "waiting", lines
+
+
+class SwarmAgent(Agent):
+    """The Agent, with ``up``, ``verify``, ``status`` and their helpers on a Swarm stack.
+
+    What stays the Agent's: the grammar, lock, hook, env file, ``docker compose pull`` on
+    the manager (a missing tag fails before anything changes; the digest in the journal),
+    the journal, rollback targets and the restore (the previous tag, deployed again)."""
+
+    UP_STEP = "docker stack deploy"
+    _stack: str | None = None
+    _deployed_at = ""  # when the last ``docker stack deploy`` started (RFC 3339, UTC)
+
+    def stack(self) -> str:
+        """The stack's name: the compose project name (the directory's)."""
+        if self._stack is None:
+            self.derive(write=False)
+        assert self._stack is not None
+        return self._stack
+
+    def derive(self, write: bool = True) -> Path:
+        """Write ``.shipyard/stack.json`` from the project's compose files; StepFailed if
+        they cannot be read."""
+        code, out, err = self.runner.capture(self.compose("config", "--format", "json"))
+        if code != 0:
+            raise StepFailed(f"docker compose config failed: {_last_line(err)}")
+        try:
+            self._stack, data, secrets = stack_file(out)
+        except ValueError as exc:
+            raise StepFailed(f"cannot derive the stack file: {exc}") from None
+        path = self.state_dir / STACK_FILE
+        if write:
+            self.state_dir.mkdir(mode=0o750, exist_ok=True)
+            folder = self.state_dir / SECRETS_DIR
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for old in folder.iterdir():  # only the values in use stay on disk
+                if old.name not in secrets:
+                    old.unlink()
+            for key, value in secrets.items():
+                write_atomic(folder / key, value)
+                (folder / key).chmod(0o600)
+            write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return path
+
+    def swarm_services(self) -> dict[str, SwarmService]:
+        stack = self.stack()
+        code, out, err = self.runner.capture([self.docker, "service", "ls", "--quiet",
+                                              "--filter", f"label={STACK_LABEL}={stack}"])
+        if code != 0:
+            raise StepFailed(f"docker service ls failed: {_last_line(err)} (is this node a "
+                             "Swarm manager?)")
+        ids = out.split()
+        if not ids:
+            return {}
+        code, out, err = self.runner.capture([self.docker, "service", "inspect", *ids])
+        if code != 0:
+            raise StepFailed(f"docker service inspect failed: {_last_line(err)}")
+        return parse_swarm_services(out, stack)
+
+    def swarm_tasks(self, services: Mapping[str, SwarmService]) -> list[SwarmTask]:
+        if not services:
+            return []
+        code, out, _err = self.runner.capture([self.docker, "service", "ps", "--quiet",
+                                              "--no-trunc", *services])
+        ids = out.split() if code == 0 else []
+        if code != 0 or not ids:
+            return []
+        # A task pruned from the history between the two calls fails the whole command
+        # but the others are still printed: use them.
+        _code, out, _err = self.runner.capture([self.docker, "inspect", "--type", "task", *ids])
+        try:
+            return parse_swarm_tasks(out, services)
+        except ValueError:
+            return []
+
+    def up(self, timeout: int) -> StepResult:
+        """``docker stack deploy``, then wait until the stack converged or Swarm rolled back."""
+        deadline = time.monotonic() + max(1, timeout)
+        try:
+            path = self.derive()
+            before = {s.name: s for s in self.swarm_services().values()}
+        except StepFailed as exc:
+            return StepResult(1, tail=[str(exc)])
+        stack = self.stack()
+        self._deployed_at = now_rfc3339()
+        self.out.line(f"==> docker stack deploy --with-registry-auth {stack} (from "
+                      f"docker compose config, {STACK_FILE})")
+        deployed = self.runner.stream(
+            [self.docker, "stack", "deploy", "--with-registry-auth", "--compose-file",
+             str(path), stack], timeout=max(1.0, deadline - time.monotonic()))
+        if deployed.returncode != 0 or deployed.timed_out:
+            return deployed
+        self.out.line(f"==> waiting for Swarm to converge (timeout {timeout}s)")
+        started, shown = time.monotonic(), [""]
+        while True:
+            try:
+                services = self.swarm_services()
+                verdict, lines = stack_progress(list(services.values()),
+                                                self.swarm_tasks(services), before,
+                                                time.monotonic() - started)
+            except StepFailed as exc:
+                verdict, lines = "waiting", [str(exc)]
+            for line in lines:  # progress: what changed since the last look
+                if line not in shown:
+                    self.out.line("  " + line)
+            shown = lines
+            if verdict == "converged":
+                self.out.line(f"==> converged after {time.monotonic() - started:.1f}s")
+                return StepResult(0)
+            if verdict == "failed":
+                return StepResult(1, tail=["; ".join(x for x in lines if ": Swarm " in x)])
+            if time.monotonic() >= deadline:
+                return StepResult(-1, timed_out=True, tail=lines)
+            time.sleep(SWARM_POLL)
+
+    def services(self) -> list[ServiceState]:
+        """One ServiceState per task that should run (Swarm gates ``running`` on health)."""
+        tasks = self.swarm_tasks(self.swarm_services())
+        return [ServiceState(t.service, t.label, t.state, "") for t in tasks
+                if t.desired == "running"]
+
+    def verify(self) -> list[ServiceState]:
+        """Every service converged (its tasks run its current image), else StepFailed."""
+        services = self.swarm_services()
+        if not services:
+            raise StepFailed(f"no services in stack {self.stack()} after docker stack deploy")
+        tasks = self.swarm_tasks(services)
+        now = {s.name: s for s in services.values()}  # judge the tasks, not the update
+        verdict, lines = stack_progress(list(services.values()), tasks, now, SWARM_SETTLE)
+        if verdict != "converged":
+            raise StepFailed("not converged: " + "; ".join(lines))
+        return [ServiceState(t.service, t.label, t.state, "") for t in tasks
+                if t.desired == "running"]
+
+    def diagnose(self) -> None:
+        """The tasks started by this deploy that are not running (with their health check's
+        last output where the container is on this node) and their services' last logs."""
+        try:
+            services = self.swarm_services()
+            tasks = self.swarm_tasks(services)
+        except StepFailed as exc:
+            self.out.line(f"!!! {exc}")
+            return
+        bad = [t for t in tasks if self._deployed_at and t.created >= self._deployed_at
+               and t.state != "running"]
+        for task in bad:
+            self.out.line(f"!!! {task.label} ({swarm_image(task.image)[0] or task.image}): "
+                          f"{task.state}{': ' + task.error if task.error else ''}")
+            if task.container:
+                code, out, _err = self.runner.capture([
+                    self.docker, "container", "inspect", "--format",
+                    "{{if .State.Health}}{{range .State.Health.Log}}{{.Output}}{{end}}{{end}}",
+                    task.container])
+                last = _last_line(out) if code == 0 and out.strip() else ""
+                if last:
+                    self.out.line(f"!!! {task.label}: its health check said: {last}")
+        for service in sorted({t.service for t in bad}):
+            self.out.line(f"!!! {service}: its last {self.config.log_lines} log lines:")
+            _code, out, err = self.runner.capture(
+                [self.docker, "service", "logs", "--no-task-ids", "--tail",
+                 str(self.config.log_lines), f"{self.stack()}_{service}"])
+            for line in (out + err).splitlines()[-self.config.log_lines:]:
+                self.out.line("  | " + line)
+
+    def check_not_older(self, target: str, states: Sequence[ServiceState]) -> None:
+        """Not on Swarm: the running tasks' images may live on other nodes only."""
+
+    def running_tag(self) -> str | None:
+        images = self.configured_images()
+        chosen = digest_ref(images, env_value(self.read_env(), self.config.tag_variable))
+        service = next((name for name, ref in images.items() if ref == chosen), None)
+        try:
+            found = [s for s in self.swarm_services().values() if s.name == service]
+        except StepFailed:
+            return None
+        return swarm_image(found[0].image)[0] if found else None
+
+    def node_names(self) -> dict[str, str]:
+        code, out, _err = self.runner.capture([self.docker, "node", "ls", "--format",
+                                               "{{.ID}} {{.Hostname}}"])
+        pairs = (line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return {node: host for node, host in pairs} if code == 0 else {}
+
+    def status(self) -> int:
+        """Like compose's status, one line per task: ``web.1 on NODE: STATE TAG DIGEST``."""
+        tag = env_value(self.read_env(), self.config.tag_variable)
+        try:
+            services = self.swarm_services()
+            tasks = self.swarm_tasks(services)
+        except StepFailed as exc:
+            self.out.error(f"error: {exc}")
+            return EXIT_FAILED
+        snapshot = self.snapshot(tag)
+        nodes = self.node_names()
+        self.out.line(f"tag: {tag or '(none)'}")
+        self.out.line(f"digest: {snapshot.digest or 'unknown'}")
+        wanted = {s.name: s for s in services.values()}
+        problems = []
+        for task in tasks:
+            if task.desired != "running" and task.state != "running":
+                continue
+            task_tag, digest = swarm_image(task.image)
+            node = nodes.get(task.node, task.node[:12])
+            self.out.line(f"{task.label} on {node}: {task.state} {task_tag or '-'} "
+                          f"{digest or task.image}")
+            svc = wanted.get(task.service)
+            if svc is not None and task.image != svc.image and task.state == "running":
+                problems.append(f"{task.label} on {node} runs {task_tag or task.image}, "
+                                f"{task.service} wants {swarm_image(svc.image)[0]}")
+        configured = self.configured_images()
+        for svc in sorted(wanted.values(), key=lambda s: s.name):
+            want = configured.get(svc.name)
+            if want is not None and svc.image.partition("@")[0] != want:
+                problems.append(f"{svc.name} runs {svc.image.partition('@')[0]}, the env file "
+                                f"says {want}")
+        self.out.line("drift: " + ("; ".join(problems) if problems else "none"))
+        self.out.line(f"engine: swarm (stack {self.stack()}; updates start-first, rolled "
+                      "back by Swarm on failure)")
+        return EXIT_OK
 
 
 # --- entry point ------------------------------------------------------------------
@@ -2614,7 +3153,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         config = load_config(project)
         if request.tag is not None:
             check_allowed(request.tag, config.allow_tags)
-        agent = Agent(project, config, caller_id(env, args.key_id),
+        engine = SwarmAgent if config.engine == "swarm" else Agent
+        agent = engine(project, config, caller_id(env, args.key_id),
                       env.get(DOCKER_ENV) or "docker", out, env)
         agent.allow_restore = args.allow_restore
         if request.action in ("deploy", "rollback", "backup", "restore"):

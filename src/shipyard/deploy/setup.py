@@ -171,6 +171,8 @@ class HostSetup:
     """Install autoheal for this project (None: do not)."""
     autoheal_source: str = field(default="", repr=False)
     autoheal_path: str = DEFAULT_AUTOHEAL_PATH
+    engine: str = "compose"
+    """"swarm": the host is a Swarm manager and the agent deploys a stack (shipyard-agent.json)."""
 
     @property
     def user(self) -> str:
@@ -244,12 +246,17 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
                           0o600, user, user, "line", marker="IMAGE_REPOSITORY="))
     steps += [RunStep(what, argv) for what, argv in password_argvs(setup.compose,
                                                                     f"{project}/.env")]
-    backup = backup_settings(setup.compose)
-    if setup.allow_tags or backup:
+    if setup.engine == "swarm":
+        steps.insert(1, RunStep("check that this host is a Docker Swarm manager (the agent "
+                                "deploys the project as a stack)", ("sh", "-c", _SWARM_MANAGER)))
+    # compose hosts only: on Swarm the database's task may run on another node
+    backup = backup_settings(setup.compose) if setup.engine == "compose" else None
+    if setup.allow_tags or backup or setup.engine != "compose":
         owned = ([f"only tags matching {setup.allow_tags!r} may be deployed"]
                  if setup.allow_tags else []) + (
             [f"every deploy dumps {backup['service']} ({backup['engine']}) first"]
-            if backup else [])
+            if backup else []) + (
+            [f"engine {setup.engine}"] if setup.engine != "compose" else [])
         steps.append(FileStep(f"{AGENT_CONFIG}: {'; '.join(owned)} (other settings kept)",
                               f"{project}/{AGENT_CONFIG}", agent_config(setup), 0o644, user,
                               user, "json-merge", python=setup.python))
@@ -310,9 +317,12 @@ def agent_config(setup: HostSetup) -> str:
     owned: dict[str, object] = {}
     if setup.allow_tags:
         owned["allow_tags"] = setup.allow_tags
-    backup = backup_settings(setup.compose)
+    # compose hosts only: on Swarm the database's task may run on another node
+    backup = backup_settings(setup.compose) if setup.engine == "compose" else None
     if backup:
         owned["backup"] = backup
+    if setup.engine != "compose":
+        owned["engine"] = setup.engine
     return json.dumps(owned, indent=2) + "\n"
 
 
@@ -328,6 +338,11 @@ _PREREQUISITES = (
     '[ -x "$1" ] || { echo "$1 is missing (the agent needs python3)" >&2; exit 1; }; '
     'getent group "$2" >/dev/null || { echo "group $2 does not exist" >&2; exit 1; }; '
     'echo "docker, docker compose and $1 are installed"'
+)
+_SWARM_MANAGER = (
+    '[ "$(docker info --format "{{.Swarm.ControlAvailable}}" 2>/dev/null)" = true ] || '
+    '{ echo "this host is not a Docker Swarm manager: run docker swarm init (or join the '
+    'swarm as a manager) first" >&2; exit 1; }; echo "this host is a Swarm manager"'
 )
 _CREATE_USER = (
     'set -e; if id -u "$1" >/dev/null 2>&1; then '

@@ -123,6 +123,7 @@ def prepare_setup(config: Config, environment: str, options: SetupOptions,
         autoheal_path=(options.agent_path or DEFAULT_AGENT_PATH).rsplit("/", 1)[0]
         + "/autoheal.py",
         autoheal_source=agent_source(AUTOHEAL_FILE) if options.autoheal else "",
+        engine=configured.engine if configured else "compose",
     )
     return setup, admin
 
