@@ -351,16 +351,30 @@ def test_example_django_dependency_layer() -> None:
 
 INSTALL = [
     # id, fragments of the dependency install RUN, fragments that must not appear
-    ("flask-pinned", ["pip install -r requirements.txt"], [GUNICORN_PIN]),
-    ("flask-loose-no-server", [f"pip install -r requirements.txt {GUNICORN_PIN}"], []),
-    ("flask-hashed-no-server", [f"pip install -r requirements.txt && pip install {GUNICORN_PIN}"],
+    ("flask-pinned", ["uv pip install -r requirements.txt"], [GUNICORN_PIN]),
+    ("flask-loose-no-server", [f"uv pip install -r requirements.txt {GUNICORN_PIN}"], []),
+    ("flask-hashed-no-server",
+     [f"uv pip install --require-hashes -r requirements.txt && uv pip install {GUNICORN_PIN}"],
      []),
-    ("fastapi-src-source", [f"pip install -r requirements.txt {UVICORN_PIN}"], []),
+    ("fastapi-src-source", [f"uv pip install -r requirements.txt {UVICORN_PIN}"], []),
     ("fastapi-uv-package", ["uv sync --frozen --no-dev --no-install-project"], ["uv pip install"]),
-    ("poetry", ["poetry install --only main --no-root", f"pip install {GUNICORN_PIN}"], []),
-    ("pyproject-source", ["pip install -r /tmp/requirements.txt"], [GUNICORN_PIN]),
-    ("setuptools", [f"pip install -r /tmp/requirements.txt {GUNICORN_PIN}"], []),
+    ("poetry", ["poetry install --only main --no-root", f"uv pip install {GUNICORN_PIN}"], []),
+    ("pyproject-source", ["uv pip install -r /tmp/requirements.txt"], [GUNICORN_PIN]),
+    ("setuptools", [f"uv pip install -r /tmp/requirements.txt {GUNICORN_PIN}"], []),
 ]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in INSTALL])
+def test_builder_installs_with_uv_and_pip_only_installs_pinned_tools(tmp_path: Path,
+                                                                      name: str) -> None:
+    """Issue 12: uv installs for every strategy; pip only fetches the tools (pinned)."""
+    body = stages(dockerfile(detect_synthetic(tmp_path, name)))["builder"]
+    runs = [a for k, a in body if k == "RUN"]
+    pip_installs = [command for run in runs for command in re.split(r"&&|;", run)
+                    if re.search(r"(?<!uv )\bpip install\b", command)]
+    for command in pip_installs:
+        assert re.search(r"\b(uv|poetry)==\d", command), command
+    assert any("uv==" in run for run in runs)
 
 
 @pytest.mark.parametrize(("name", "present", "absent"), INSTALL, ids=[c[0] for c in INSTALL])
@@ -383,10 +397,14 @@ def test_uv_extras_and_package_install(tmp_path: Path) -> None:
     before = " ".join(a for k, a in body[:full] if k == "RUN")
     after = " ".join(a for k, a in body[full:] if k == "RUN")
     assert "uv sync --frozen --no-dev --extra pg --no-install-project" in before
-    assert "uv sync --frozen --no-dev --extra pg --no-editable" in after
+    # the project alone, into its own prefix: the runtime's dependency layer stays put
+    assert "uv pip install --no-deps --prefix /opt/project ." in after
     assert "uv==" in before  # the tool is pinned
     runtime = stages(dockerfile(project))["runtime"]
     assert ("COPY", "--from=builder /src /app") not in runtime  # package mode: venv only
+    copies = [a for k, a in runtime if k == "COPY" and a.startswith("--from=builder /opt/")]
+    assert copies == ["--from=builder /opt/venv /opt/venv",
+                      "--from=builder /opt/project/ /opt/venv/"]  # dependencies, then project
 
 
 def test_source_mode_src_layout_sets_pythonpath(tmp_path: Path) -> None:

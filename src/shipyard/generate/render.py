@@ -224,11 +224,10 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
         extra += (f"RUN --mount=type=cache,target=/root/.cache/pip"
                   f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
                   f"    {CA_ENV}; \\\n    {plan.tools}\n")
+    extra += f"RUN {plan.venv}\n"  # after the tools: uv may create it
     if plan.list_stage:
         extra += plan.stage_copy
-    if extra:
-        text = text.replace("RUN python -m venv /opt/venv\n",
-                            "RUN python -m venv /opt/venv\n" + extra, 1)
+    text = text.replace("RUN python -m venv /opt/venv\n", extra, 1)
     if not plan.install:
         text = _drop_install(text)
     return text
