@@ -340,13 +340,19 @@ def test_pyproject_dependency_list_works_on_python_310(tmp_path: Path) -> None:
 def test_example_django_dependency_layer() -> None:
     text = dockerfile(detect(EXAMPLES / "django-app"))
     sources, _ = builder_copies(text)
-    assert sources == ["requirements.txt", "packages/textstats"]
+    # the translations are compiled before the code comes in: a code change keeps them
+    assert sources == ["requirements.txt", "packages/textstats", "locale"]
     runs = [body for instruction, body in stages(text)["builder"] if instruction == "RUN"]
     build = next(body for body in runs if "collectstatic" in body)
     # the code-dependent steps share one RUN (it re-runs on every code change)
     assert "python manage.py collectstatic --noinput" in build
-    assert "python manage.py compilemessages" in build
+    assert "compilemessages" not in build and "msgfmt" not in build
     assert "compileall" in build and "/src" in build
+    messages = next(body for body in runs if "msgfmt" in body)
+    assert text.index(messages) < text.index("COPY . .")
+    ignore = next(f.content for f in render(detect(EXAMPLES / "django-app"))
+                  if f.path == ".dockerignore")
+    assert "locale/**/*.mo" in ignore.splitlines()  # no stale .mo over the fresh one
 
 
 INSTALL = [

@@ -23,6 +23,8 @@ from shipyard.generate.install_steps import (
     server_command,
     smoke_test,
 )
+from shipyard.generate.messages_step import ignore_lines as messages_ignore
+from shipyard.generate.messages_step import messages_step
 from shipyard.generate.start_steps import LAUNCHER, LAUNCHER_FILE, LAUNCHER_PATH
 from shipyard.generate.uvproject import (
     DEPENDENCY_PYPROJECT,
@@ -107,13 +109,11 @@ def render(project: Project, image: str | None = None,
         # the part that re-runs on every code change.
         commands = []
         settings_env = build_env(project)
-        if settings_env and project.django and (project.django.collectstatic
-                                                or project.django.compilemessages):
+        if settings_env and project.django and project.django.collectstatic:
             commands.append(f"export {settings_env}")
         if project.django and project.django.collectstatic:
             commands.append(f"python {project.django.manage_py} collectstatic --noinput")
-        if project.django and project.django.compilemessages:
-            commands.append(f"python {project.django.manage_py} compilemessages")
+        # compilemessages runs before COPY . . (messages_step), not with the code
         commands.append(COMPILE_SOURCE)
         if project.build_scratch and len(commands) > 1:
             # Settings that open their SQLite files on load (linkding's task queue) need the
@@ -140,6 +140,7 @@ def render(project: Project, image: str | None = None,
         "ca_env": CA_ENV,
         "run_mounts": lambda ssh: _run_mounts(plan.cache_target, ssh),
         "build_steps": build_steps,
+        "messages_step": messages_step(_locale_dirs(project)),
         "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
         "smoke_test": smoke_test(project),
         "image": image or project.name,
@@ -162,6 +163,7 @@ def render(project: Project, image: str | None = None,
         GeneratedFile("docker/healthcheck.py", _env.get_template("healthcheck.py.j2")
                       .render(context)),
         GeneratedFile(".dockerignore", _env.get_template("dockerignore.j2").render(context)
+                      + messages_ignore(_locale_dirs(project))
                       + frontend_stage.ignore_lines(project.frontend, allow_list=False)),
         GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
         GeneratedFile("compose.override.yaml.example",
@@ -189,6 +191,14 @@ def render(project: Project, image: str | None = None,
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))
     return files
+
+
+def _locale_dirs(project: Project) -> list[str]:
+    """Translations the builder compiles before COPY . . (source mode only)."""
+    django = project.django
+    if project.install_mode != "source" or not django or not django.compilemessages:
+        return []
+    return django.locale_dirs
 
 
 def migration_copies(project: Project) -> list[str]:
