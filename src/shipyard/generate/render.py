@@ -17,6 +17,7 @@ from shipyard.generate.install_steps import (
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
+    UV_TOOL,
     InstallPlan,
     build_env,
     install_plan,
@@ -230,10 +231,17 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
     extra = ""
     if plan.env:
         extra += "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in plan.env.items()) + "\n"
-    if plan.tools:
-        extra += (f"RUN --mount=type=cache,target=/root/.cache/pip"
-                  f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
-                  f"    {CA_ENV}; \\\n    {plan.tools}\n")
+    tools = (f"RUN --mount=type=cache,target=/root/.cache/pip"
+             f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
+             f"    {CA_ENV}; \\\n    {plan.tools}\n")
+    if plan.tools == UV_TOOL:
+        # uv in a stage of its own: BuildKit installs it while the builder runs apt-get.
+        text = text.replace("FROM base AS builder\n", "# uv, pinned, from the package index"
+                            " (never in the runtime image).\nFROM base AS uv\n" + tools
+                            + "\nFROM base AS builder\n", 1)
+        extra += "COPY --from=uv /opt/uv /opt/uv\n"
+    elif plan.tools:
+        extra += tools
     extra += f"RUN {plan.venv}\n"  # after the tools: uv may create it
     if plan.list_stage:
         extra += plan.stage_copy
