@@ -350,6 +350,9 @@ def test_example_django_dependency_layer() -> None:
     assert "python manage.py collectstatic --noinput" in build
     assert "compilemessages" not in build and "msgfmt" not in build
     assert "compileall" in build and "/src" in build
+    # init's build-only files do not reach /app (the runtime has its own copies)
+    assert build.startswith("rm -f docker/entrypoint.sh docker/healthcheck.py"
+                            " docker/runtime_libs.py")
     messages = next(body for body in runs if "msgfmt" in body)
     assert text.index(messages) < text.index("COPY . .")
     ignore = next(f.content for f in render(detect(EXAMPLES / "django-app"))

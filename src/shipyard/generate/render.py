@@ -122,6 +122,8 @@ def render(project: Project, image: str | None = None,
             # path is a link to the data volume.
             scratch = " ".join(shlex.quote(d) for d in project.build_scratch)
             commands = [f"mkdir -p {scratch}", *commands, f"rm -rf {scratch}"]
+        # init's own build files: the runtime has them at their own paths or not at all
+        commands.insert(0, "rm -f " + " ".join(_build_only_files(project)))
         build_steps.append(" \\\n && ".join(commands))
     runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
@@ -191,6 +193,24 @@ def render(project: Project, image: str | None = None,
     if project.dependencies.kind == "setuptools":
         files.insert(1, GeneratedFile(EGG_REQUIREMENTS,
                                       _env.get_template("egg_requirements.py.j2").render(context)))
+    return files
+
+
+def _build_only_files(project: Project) -> list[str]:
+    """The files `shipyard init` writes under docker/ that /app does not need: copied to
+    their own runtime paths (entrypoint, health check, launcher) or used by the builder
+    only (scripts, pinned host keys)."""
+    files = ["docker/entrypoint.sh", "docker/healthcheck.py"]
+    if project.start and project.start.launcher:
+        files.append(LAUNCHER_FILE)
+    if native_steps.needs_runtime_scan(project):
+        files.append(native_steps.SCRIPT)
+    if project.dependencies.kind == "setuptools":
+        files.append(EGG_REQUIREMENTS)
+    if project.dependencies.kind == "uv":
+        files.append(DEPENDENCY_PYPROJECT)
+    if project.needs_ssh:
+        files.append("docker/known_hosts")
     return files
 
 
