@@ -123,7 +123,8 @@ def render(project: Project, image: str | None = None,
             scratch = " ".join(shlex.quote(d) for d in project.build_scratch)
             commands = [f"mkdir -p {scratch}", *commands, f"rm -rf {scratch}"]
         # init's own build files: the runtime has them at their own paths or not at all
-        commands.insert(0, "rm -f " + " ".join(_build_only_files(project)))
+        commands.insert(commands.index(COMPILE_SOURCE),
+                        "rm -f " + " ".join(_build_only_files(project)))
         build_steps.append(" \\\n && ".join(commands))
     runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
