@@ -3,7 +3,9 @@
 The Django example (pip, pinned requirements) is covered in test_build_publish.py; this
 covers a uv lock with the project installed as a package (the FastAPI example, whose
 `*.dist-info/uv_cache.json` held the source tree's wall-clock mtimes: issue 19), a
-pyproject without a lock (package mode, pip) and a classic setup.py.
+pyproject without a lock (package mode: the project in its own prefix), a classic
+setup.py, and a requirements file with a local path package, installed by uv (issue 12
+moved requirements files from pip to uv; issue 19 item 1 asks for both).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 
 from fixtures.containers import ca_secrets
 from fixtures.gitserver import commit_all
-from fixtures.strategy_projects import pyproject_project, setup_py_project
+from fixtures.strategy_projects import pyproject_project, requirements_project, setup_py_project
 from shipyard.imagebuild.run import build, verify_repro
 from shipyard.init import init
 from shipyard.tools.docker import Docker
@@ -33,8 +35,10 @@ def _fastapi_example(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("make", [_fastapi_example, pyproject_project, setup_py_project],
-                         ids=["uv-lock-package", "pyproject-no-lock-package", "setup-py"])
+@pytest.mark.parametrize("make", [_fastapi_example, pyproject_project, setup_py_project,
+                                  requirements_project],
+                         ids=["uv-lock-package", "pyproject-no-lock-package", "setup-py",
+                              "requirements-uv"])
 def test_verify_repro_passes_per_strategy(
     docker_engine: Docker, tmp_path: Path, make: Callable[[Path], Path]
 ) -> None:

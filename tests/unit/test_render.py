@@ -248,10 +248,12 @@ def test_smoke_test_runs_in_runtime_stage_as_app_user(tmp_path: Path, name: str)
 # -- dependency layer ----------------------------------------------------------------------------
 
 def builder_copies(text: str) -> tuple[list[str], int]:
-    """Sources of the COPY lines before `COPY . .` in the builder, and that line's index."""
+    """Sources of the COPY lines before `COPY . .` in the builder, and that line's index
+    (uv, a tool from its own stage, is no declaration)."""
     body = stages(text)["builder"]
     full = body.index(("COPY", ". ."))
-    sources = [a.split()[0] for k, a in body[:full] if k == "COPY"]
+    sources = [a.split()[0] for k, a in body[:full]
+               if k == "COPY" and a != "--from=uv /opt/uv /opt/uv"]
     return sources, full
 
 
@@ -347,29 +349,53 @@ def test_pyproject_dependency_list_works_on_python_310(tmp_path: Path) -> None:
 def test_example_django_dependency_layer() -> None:
     text = dockerfile(detect(EXAMPLES / "django-app"))
     sources, _ = builder_copies(text)
-    assert sources == ["requirements.txt", "packages/textstats"]
+    # the translations are compiled before the code comes in: a code change keeps them
+    assert sources == ["requirements.txt", "packages/textstats", "locale"]
     runs = [body for instruction, body in stages(text)["builder"] if instruction == "RUN"]
     build = next(body for body in runs if "collectstatic" in body)
     # the code-dependent steps share one RUN (it re-runs on every code change)
     assert "python manage.py collectstatic --noinput" in build
-    assert "python manage.py compilemessages" in build
+    assert "compilemessages" not in build and "msgfmt" not in build
     assert "compileall" in build and "/src" in build
+    # init's build-only files do not reach /app (the runtime has its own copies)
+    removal = "rm -f docker/entrypoint.sh docker/healthcheck.py docker/runtime_libs.py"
+    assert removal in build and build.index(removal) < build.index("compileall")
+    messages = next(body for body in runs if "msgfmt" in body)
+    assert text.index(messages) < text.index("COPY . .")
+    ignore = next(f.content for f in render(detect(EXAMPLES / "django-app"))
+                  if f.path == ".dockerignore")
+    assert "locale/**/*.mo" in ignore.splitlines()  # no stale .mo over the fresh one
 
 
 INSTALL = [
     # id, fragments of the dependency install RUN, fragments that must not appear
-    ("flask-pinned", ["pip install -r requirements.txt"], [GUNICORN_PIN]),
-    ("flask-loose-no-server", [f"pip install -r requirements.txt {GUNICORN_PIN}"], []),
-    ("flask-hashed-no-server", [f"pip install -r requirements.txt && pip install {GUNICORN_PIN}"],
+    ("flask-pinned", ["uv pip install -r requirements.txt"], [GUNICORN_PIN]),
+    ("flask-loose-no-server", [f"uv pip install -r requirements.txt {GUNICORN_PIN}"], []),
+    ("flask-hashed-no-server",
+     [f"uv pip install --require-hashes -r requirements.txt && uv pip install {GUNICORN_PIN}"],
      []),
-    ("fastapi-src-source", [f"pip install -r requirements.txt {UVICORN_PIN}"], []),
+    ("fastapi-src-source", [f"uv pip install -r requirements.txt {UVICORN_PIN}"], []),
     ("fastapi-uv-package", ["uv sync --frozen --no-dev --no-install-project"], ["uv pip install"]),
-    ("poetry", ["pip install --no-deps --require-hashes -r /tmp/requirements.txt",
-                "pip install --no-deps -r /tmp/requirements-unhashed.txt",
-                f"pip install {GUNICORN_PIN}"], ["poetry"]),
-    ("pyproject-source", ["pip install -r /tmp/requirements.txt"], [GUNICORN_PIN]),
-    ("setuptools", [f"pip install -r /tmp/requirements.txt {GUNICORN_PIN}"], []),
+    ("poetry", ["uv pip install --no-deps --require-hashes -r /tmp/requirements.txt",
+                "uv pip install --no-deps -r /tmp/requirements-unhashed.txt",
+                f"uv pip install {GUNICORN_PIN}"], ["poetry"]),
+    ("pyproject-source", ["uv pip install -r /tmp/requirements.txt"], [GUNICORN_PIN]),
+    ("setuptools", [f"uv pip install -r /tmp/requirements.txt {GUNICORN_PIN}"], []),
 ]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in INSTALL])
+def test_builder_installs_with_uv_and_pip_only_installs_pinned_tools(tmp_path: Path,
+                                                                      name: str) -> None:
+    """Issue 12: uv installs for every strategy; pip only fetches the tools (pinned)."""
+    body = stages(dockerfile(detect_synthetic(tmp_path, name)))["builder"]
+    runs = [a for k, a in body if k == "RUN"]
+    pip_installs = [command for run in runs for command in re.split(r"&&|;", run)
+                    if re.search(r"(?<!uv )\bpip install\b", command)]
+    for command in pip_installs:
+        assert re.search(r"\b(uv|poetry)==\d", command), command
+    uv_stage = stages(dockerfile(detect_synthetic(tmp_path, name))).get("uv", body)
+    assert any("uv==" in a for k, a in uv_stage if k == "RUN")
 
 
 @pytest.mark.parametrize(("name", "present", "absent"), INSTALL, ids=[c[0] for c in INSTALL])
@@ -392,10 +418,14 @@ def test_uv_extras_and_package_install(tmp_path: Path) -> None:
     before = " ".join(a for k, a in body[:full] if k == "RUN")
     after = " ".join(a for k, a in body[full:] if k == "RUN")
     assert "uv sync --frozen --no-dev --extra pg --no-install-project" in before
-    assert "uv sync --frozen --no-dev --extra pg --no-editable" in after
-    assert "uv==" in before  # the tool is pinned
+    # the project alone, into its own prefix: the runtime's dependency layer stays put
+    assert "uv pip install --no-deps --prefix /opt/project ." in after
+    assert "uv==" in " ".join(a for k, a in stages(dockerfile(project))["uv"] if k == "RUN")
     runtime = stages(dockerfile(project))["runtime"]
     assert ("COPY", "--from=builder /src /app") not in runtime  # package mode: venv only
+    copies = [a for k, a in runtime if k == "COPY" and a.startswith("--from=builder /opt/")]
+    assert copies == ["--from=builder /opt/venv /opt/venv",
+                      "--from=builder /opt/project/ /opt/venv/"]  # dependencies, then project
 
 
 def test_source_mode_src_layout_sets_pythonpath(tmp_path: Path) -> None:

@@ -94,8 +94,9 @@ def test_scan_runs_after_the_dependency_install_and_feeds_the_runtime(tmp_path: 
 
 def test_package_mode_scans_after_the_project_install(tmp_path: Path) -> None:
     dockerfile = generated(make(tmp_path, "uv-package-sdist-only"))["Dockerfile"]
-    assert dockerfile.index("uv sync --frozen --no-dev --no-editable") < dockerfile.index(
+    assert dockerfile.index("--prefix /opt/project .") < dockerfile.index(
         "python /tmp/runtime_libs.py")
+    assert " /opt/venv /opt/project /opt/runtime-packages" in dockerfile  # both scanned
     assert dockerfile.count("python /tmp/runtime_libs.py") == 1
 
 

@@ -42,6 +42,7 @@ class DjangoInfo:
     settings_chain: list[str] = field(default_factory=list)  # files read, in order
     manage_settings: str | None = None  # manage.py's module, when the image uses another one
     urlconf: str | None = None  # ROOT_URLCONF, when a literal
+    locale_dirs: list[str] = field(default_factory=list)  # what holds the .po files
 
 
 @dataclass
@@ -119,6 +120,7 @@ def _detect_django(root: Path, manage: Path, data_dir: str) -> DjangoApp:
         settings_chain=[p.relative_to(root).as_posix() for p in settings.chain],
         manage_settings=manage_module if manage_module != module else None,
         urlconf=settings.literal("ROOT_URLCONF") or first.literal("ROOT_URLCONF"),
+        locale_dirs=locale_dirs(root),
     )
     if settings.chain and not info.collectstatic:
         warnings.append(
@@ -310,3 +312,16 @@ def _parse(path: Path) -> ast.Module | None:
 def _walk(root: Path, pattern: str) -> list[Path]:
     return [p for p in root.rglob(pattern)
             if not any(part in SKIP_DIRS - {"migrations"} for part in p.relative_to(root).parts)]
+
+
+def locale_dirs(root: Path) -> list[str]:
+    """The directories (relative, POSIX) whose tree holds .po files: `locale` for
+    `locale/de/LC_MESSAGES/django.po`, else the file's own directory. The builder
+    compiles them before the code is copied (generate/messages_step.py)."""
+    found = set()
+    for po in _walk(root, "*.po"):
+        folder = po.parent
+        if folder.name == "LC_MESSAGES" and len(po.relative_to(root).parts) >= 4:
+            folder = folder.parent.parent
+        found.add(folder.relative_to(root).as_posix())
+    return sorted(found)

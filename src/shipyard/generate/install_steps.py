@@ -45,23 +45,41 @@ class InstallPlan:
     """How the builder takes the list stage's output."""
     project_install: str = ""  # after COPY . . (package mode)
     env: dict[str, str] = field(default_factory=dict)
+    venv: str = "python -m venv /opt/venv"  # creates the environment the install fills
 
 
 # uv records, next to a project it built from a local directory, the source tree's mtimes
 # (`*.dist-info/uv_cache.json`, listed in RECORD) so that it knows when to rebuild. In an
 # image nothing rebuilds, and those wall-clock times are the one thing that made two
 # builds of one commit differ (issue 19): drop the file and its RECORD line.
-UV_CACHE_INFO_CLEANUP = (
-    "find /opt/venv -path '*.dist-info/uv_cache.json' -delete"
-    " && find /opt/venv -path '*.dist-info/RECORD'"
-    " -exec sed -i '/[.]dist-info[/]uv_cache[.]json,/d' {} +"
-)
+def _uv_cache_info_cleanup(root: str) -> str:
+    return (f"find {root} -path '*.dist-info/uv_cache.json' -delete"
+            f" && find {root} -path '*.dist-info/RECORD'"
+            " -exec sed -i '/[.]dist-info[/]uv_cache[.]json,/d' {} +")
+
+
+UV_CACHE_INFO_CLEANUP = _uv_cache_info_cleanup("/opt/venv")
+PROJECT_PREFIX = "/opt/project"
+"""Package mode installs the project here, not into /opt/venv: see project_install."""
+
+# uv itself comes from the package index at a pinned version (pip's cache is mounted),
+# into a directory of its own (--target: the same layout whatever the base Python's
+# install scheme): no second virtualenv to create, and never in the runtime image.
+UV_TOOL = f"pip install --root-user-action=ignore --target /opt/uv {UV_PIN}"
+UV_VENV = "uv venv /opt/venv"  # no pip seeded: uv installs, and the image needs no pip
+UV_CACHE = "/root/.cache/uv"
+UV_ENV = {"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
+          "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",
+          "PATH": "/opt/venv/bin:/opt/uv/bin:/opt/tools/bin:$PATH"}
+"""Bytecode compiled at install (the runtime filesystem is read-only), copies not links
+from the cache mount (it is not in the image), and the base image's Python only."""
 
 
 def install_plan(project: Project) -> InstallPlan:
     deps = project.dependencies
     extra = " ".join(shlex.quote(r) for r in project.extra_server_requirements)
     package = project.install_mode == "package"
+    own = project_install() if package else ""
     if deps.kind == "uv":
         extras = "".join(f" --extra {shlex.quote(e)}" for e in deps.extras)
         workspace = project.workspace
@@ -73,45 +91,71 @@ def install_plan(project: Project) -> InstallPlan:
             copies=list(deps.local_paths),
             list_stage=project_stage(workspace),
             stage_copy=STAGE_COPY,
-            tools=f"python -m venv /opt/tools && /opt/tools/bin/pip install {UV_PIN}",
+            tools=UV_TOOL,
+            venv=UV_VENV,
             install=f"{sync}{skip_own}" + (f" && uv pip install {extra}" if extra else "")
             + (f" && {UV_CACHE_INFO_CLEANUP}" if deps.local_paths else ""),
-            cache_target="/root/.cache/uv",
-            project_install=f"{sync} --no-editable && {UV_CACHE_INFO_CLEANUP}" if package else "",
-            env={"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
-                 "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",
-                 "PATH": "/opt/venv/bin:/opt/tools/bin:$PATH"},
+            cache_target=UV_CACHE,
+            project_install=own,
+            env=UV_ENV,
         )
     if deps.kind == "poetry":
-        # Index packages hash-checked; git/path ones (no hash exists) in a second call.
-        install = ("pip install --no-deps --require-hashes -r /tmp/requirements.txt"
+        # The lock read into requirements files (docker/poetry_requirements.py), installed
+        # by uv: index packages hash-checked; git/path ones (no hash exists) in a second call.
+        install = ("uv pip install --no-deps --require-hashes -r /tmp/requirements.txt"
                    " && if [ -s /tmp/requirements-unhashed.txt ]; then"
-                   " pip install --no-deps -r /tmp/requirements-unhashed.txt; fi")
+                   " uv pip install --no-deps -r /tmp/requirements-unhashed.txt; fi")
+        if extra:
+            install += f" && uv pip install {extra}"
+        if deps.local_paths:
+            install += f" && {UV_CACHE_INFO_CLEANUP}"
         return InstallPlan(
             copies=list(deps.local_paths),
             list_stage=_poetry_list_stage(project),
             stage_copy="COPY --from=dependency-list /tmp/requirements*.txt /tmp/\n",
-            install=install + (f" && pip install {extra}" if extra else ""),
-            project_install="pip install --no-deps ." if package else "",
+            install=install, project_install=own, tools=UV_TOOL, venv=UV_VENV,
+            cache_target=UV_CACHE, env=UV_ENV,
         )
     if deps.kind in ("requirements-hashed", "requirements-pinned", "requirements"):
         assert deps.requirements_file is not None
-        install = f"pip install -r {shlex.quote(deps.requirements_file)}"
+        hashed = deps.kind == "requirements-hashed"
+        # pip turns hash checking on by itself when a line has a hash; uv must be told.
+        install = (f"uv pip install{' --require-hashes' if hashed else ''}"
+                   f" -r {shlex.quote(deps.requirements_file)}")
         if extra:
             # --require-hashes mode refuses unhashed extras: install them in a second call.
-            install += f" && pip install {extra}" if deps.kind == "requirements-hashed" \
-                else f" {extra}"
+            install += f" && uv pip install {extra}" if hashed else f" {extra}"
+        if deps.local_paths:
+            install += f" && {UV_CACHE_INFO_CLEANUP}"
         return InstallPlan(copies=list(deps.files) + list(deps.local_paths), install=install,
-                           project_install="pip install --no-deps ." if package else "")
+                           project_install=own, tools=UV_TOOL, venv=UV_VENV,
+                           cache_target=UV_CACHE, env=UV_ENV)
     if deps.kind in ("pyproject", "setuptools"):
         return InstallPlan(
             copies=[],
             list_stage=_list_stage(project),
-            install="pip install -r /tmp/requirements.txt" + (f" {extra}" if extra else ""),
-            project_install="pip install --no-deps ." if package else "",
+            install="uv pip install -r /tmp/requirements.txt" + (f" {extra}" if extra else ""),
+            project_install=own,
+            tools=UV_TOOL, venv=UV_VENV, cache_target=UV_CACHE, env=UV_ENV,
         )
-    return InstallPlan(copies=[], install=f"pip install {extra}" if extra else "",
-                       project_install="pip install --no-deps ." if package else "")
+    return InstallPlan(copies=[], install=f"uv pip install {extra}" if extra else "",
+                       project_install=own, tools=UV_TOOL, venv=UV_VENV,
+                       cache_target=UV_CACHE, env=UV_ENV)
+
+
+def project_install() -> str:
+    """Package mode: the project alone (--no-deps) into its own prefix, PROJECT_PREFIX.
+
+    The runtime stage copies /opt/venv (the dependencies) and then this prefix over it,
+    as a second, thin layer: BuildKit keys a COPY --from on the copied files' content, so
+    a code-only change leaves /opt/venv — and the runtime's dependency layer, by diff
+    id — untouched (issue 12). Scripts under the prefix name the installing interpreter,
+    /opt/venv/bin/python, which is where they run. The bytecode is compiled with the
+    paths the files have at run time (-s/-p), hash-based like the application's."""
+    return (f"uv pip install --no-deps --prefix {PROJECT_PREFIX} ."
+            f" && rm -f {PROJECT_PREFIX}/.lock && {_uv_cache_info_cleanup(PROJECT_PREFIX)}"
+            f" && python -m compileall -q -f --invalidation-mode unchecked-hash"
+            f" -s {PROJECT_PREFIX} -p /opt/venv {PROJECT_PREFIX}")
 
 
 def _tomllib_step(project: Project) -> str:

@@ -36,12 +36,14 @@ def builder_extras(project: Project) -> list[str]:
 def scan_step(project: Project) -> str:
     """The builder's RUN that writes the runtime package list."""
     added = "".join(f" --add {shlex.quote(p)}" for p in project.native.extra_runtime)
+    # Package mode: the project's own files (maybe a C extension) are in their own prefix.
+    roots = "/opt/venv /opt/project" if project.install_mode == "package" else "/opt/venv"
     return (
         "# The Debian packages whose shared libraries the compiled dependencies link against\n"
         f"# ({SCRIPT} reads their ELF files; libraries the base image has are left out).\n"
         f"RUN --mount=type=bind,source={SCRIPT},target=/tmp/runtime_libs.py \\\n"
         f"    --mount=type=bind,from=base,target={BASE_ROOT} \\\n"
-        f"    python /tmp/runtime_libs.py --base {BASE_ROOT}{added} /opt/venv {RUNTIME_LIST}\n"
+        f"    python /tmp/runtime_libs.py --base {BASE_ROOT}{added} {roots} {RUNTIME_LIST}\n"
     )
 
 

@@ -19,12 +19,15 @@ from shipyard.generate.install_steps import (
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
     POETRY_REQUIREMENTS,
+    UV_TOOL,
     InstallPlan,
     build_env,
     install_plan,
     server_command,
     smoke_test,
 )
+from shipyard.generate.messages_step import ignore_lines as messages_ignore
+from shipyard.generate.messages_step import messages_step
 from shipyard.generate.start_steps import LAUNCHER, LAUNCHER_FILE, LAUNCHER_PATH
 from shipyard.generate.uvproject import (
     DEPENDENCY_PYPROJECT,
@@ -109,13 +112,11 @@ def render(project: Project, image: str | None = None,
         # the part that re-runs on every code change.
         commands = []
         settings_env = build_env(project)
-        if settings_env and project.django and (project.django.collectstatic
-                                                or project.django.compilemessages):
+        if settings_env and project.django and project.django.collectstatic:
             commands.append(f"export {settings_env}")
         if project.django and project.django.collectstatic:
             commands.append(f"python {project.django.manage_py} collectstatic --noinput")
-        if project.django and project.django.compilemessages:
-            commands.append(f"python {project.django.manage_py} compilemessages")
+        # compilemessages runs before COPY . . (messages_step), not with the code
         commands.append(COMPILE_SOURCE)
         if project.build_scratch and len(commands) > 1:
             # Settings that open their SQLite files on load (linkding's task queue) need the
@@ -123,6 +124,9 @@ def render(project: Project, image: str | None = None,
             # path is a link to the data volume.
             scratch = " ".join(shlex.quote(d) for d in project.build_scratch)
             commands = [f"mkdir -p {scratch}", *commands, f"rm -rf {scratch}"]
+        # init's own build files: the runtime has them at their own paths or not at all
+        commands.insert(commands.index(COMPILE_SOURCE),
+                        "rm -f " + " ".join(_build_only_files(project)))
         build_steps.append(" \\\n && ".join(commands))
     runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
@@ -142,6 +146,7 @@ def render(project: Project, image: str | None = None,
         "ca_env": CA_ENV,
         "run_mounts": lambda ssh: _run_mounts(plan.cache_target, ssh),
         "build_steps": build_steps,
+        "messages_step": messages_step(_locale_dirs(project)),
         "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
         "smoke_test": smoke_test(project),
         "image": image or project.name,
@@ -168,6 +173,7 @@ def render(project: Project, image: str | None = None,
         GeneratedFile("docker/healthcheck.py", _env.get_template("healthcheck.py.j2")
                       .render(context)),
         GeneratedFile(".dockerignore", _env.get_template("dockerignore.j2").render(context)
+                      + messages_ignore(_locale_dirs(project))
                       + frontend_stage.ignore_lines(project.frontend, allow_list=False)),
         GeneratedFile("compose.yaml", _env.get_template("compose.yaml.j2").render(context)),
         GeneratedFile("compose.override.yaml.example",
@@ -200,6 +206,32 @@ def render(project: Project, image: str | None = None,
     return files
 
 
+def _build_only_files(project: Project) -> list[str]:
+    """The files `shipyard init` writes under docker/ that /app does not need: copied to
+    their own runtime paths (entrypoint, health check, launcher) or used by the builder
+    only (scripts, pinned host keys)."""
+    files = ["docker/entrypoint.sh", "docker/healthcheck.py"]
+    if project.start and project.start.launcher:
+        files.append(LAUNCHER_FILE)
+    if native_steps.needs_runtime_scan(project):
+        files.append(native_steps.SCRIPT)
+    if project.dependencies.kind == "setuptools":
+        files.append(EGG_REQUIREMENTS)
+    if project.dependencies.kind == "uv":
+        files.append(DEPENDENCY_PYPROJECT)
+    if project.needs_ssh:
+        files.append("docker/known_hosts")
+    return files
+
+
+def _locale_dirs(project: Project) -> list[str]:
+    """Translations the builder compiles before COPY . . (source mode only)."""
+    django = project.django
+    if project.install_mode != "source" or not django or not django.compilemessages:
+        return []
+    return django.locale_dirs
+
+
 def migration_copies(project: Project) -> list[str]:
     """Files the migration commands read that a package install leaves out of /app."""
     if project.install_mode != "package":
@@ -229,15 +261,21 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
     extra = ""
     if plan.env:
         extra += "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in plan.env.items()) + "\n"
-    if plan.tools:
-        extra += (f"RUN --mount=type=cache,target=/root/.cache/pip"
-                  f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
-                  f"    {CA_ENV}; \\\n    {plan.tools}\n")
+    tools = (f"RUN --mount=type=cache,target=/root/.cache/pip"
+             f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
+             f"    {CA_ENV}; \\\n    {plan.tools}\n")
+    if plan.tools == UV_TOOL:
+        # uv in a stage of its own: BuildKit installs it while the builder runs apt-get.
+        text = text.replace("FROM base AS builder\n", "# uv, pinned, from the package index"
+                            " (never in the runtime image).\nFROM base AS uv\n" + tools
+                            + "\nFROM base AS builder\n", 1)
+        extra += "COPY --from=uv /opt/uv /opt/uv\n"
+    elif plan.tools:
+        extra += tools
+    extra += f"RUN {plan.venv}\n"  # after the tools: uv may create it
     if plan.list_stage:
         extra += plan.stage_copy
-    if extra:
-        text = text.replace("RUN python -m venv /opt/venv\n",
-                            "RUN python -m venv /opt/venv\n" + extra, 1)
+    text = text.replace("RUN python -m venv /opt/venv\n", extra, 1)
     if not plan.install:
         text = _drop_install(text)
     return text

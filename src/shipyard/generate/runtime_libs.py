@@ -13,7 +13,7 @@ image already has (its root is mounted at --base), are resolved through the load
 cache (`ldconfig -p`) or the standard directories, and mapped to their packages with
 `dpkg -S`. apt then brings each package's own dependencies.
 
-Usage: runtime_libs.py [--base DIR] [--add PKG]... VENV OUTPUT
+Usage: runtime_libs.py [--base DIR] [--add PKG]... VENV [PREFIX]... OUTPUT
 """
 
 from __future__ import annotations
@@ -228,7 +228,8 @@ def runtime_packages(venv: Path, base: Path | None) -> tuple[list[str], list[str
     cache, dirs = loader_cache(), library_dirs(Path("/"))
     located = {name: resolve(name, cache, dirs) for name in needs}
     owner = owners([v for p in located.values() if p for v in path_variants(p)])
-    packages, problems = [], []
+    packages: list[str] = []
+    problems: list[str] = []
     for name, found in sorted(located.items()):
         users = ", ".join(needs[name][:3])
         package = None
@@ -256,11 +257,16 @@ def main(argv: list[str]) -> int:
             added.append(next(args, ""))
         else:
             rest.append(arg)
-    if len(rest) != 2:
+    if len(rest) < 2:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
-    venv, output = rest
-    packages, problems = runtime_packages(Path(venv), Path(base) if base else None)
+    *roots, output = rest
+    packages: list[str] = []
+    problems: list[str] = []
+    for root in roots:  # the venv, and in package mode the project's own prefix
+        found, trouble = runtime_packages(Path(root), Path(base) if base else None)
+        packages += found
+        problems += trouble
     for problem in problems:
         print(f"runtime_libs: warning: {problem}; add the package that provides it to"
               " [tool.shipyard] runtime_packages", file=sys.stderr)
