@@ -139,9 +139,11 @@ def main() -> int:
         print(f"  {item.action.value:9} {item.file.path}")
 
     registry = start_registry()
-    with (WORKDIR / "pyproject.toml").open("a") as handle:
-        handle.write(f'\n[tool.shipyard]\nimage = "demo/guestbook"\nregistry = "{registry}"\n'
-                     '\n[tool.shipyard.test]\nsmoke = ["python", "manage.py", "check"]\n')
+    pyproject = WORKDIR / "pyproject.toml"  # the example has a [tool.shipyard] table already
+    pyproject.write_text(pyproject.read_text().replace(
+        "\n[tool.shipyard]\n", f'\n[tool.shipyard]\nimage = "demo/guestbook"\n'
+        f'registry = "{registry}"\n', 1)
+        + '\n[tool.shipyard.test]\nsmoke = ["python", "manage.py", "check"]\n')
     (WORKDIR / ".gitignore").write_text((WORKDIR / ".gitignore").read_text()
                                         + "shipyard-build.json\nshipyard-sbom.cdx.json\n")
     git("init", "-q", "-b", "main")

@@ -52,9 +52,10 @@ def built(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory) -> It
         "__pycache__", "*.egg-info", "build", "var", "static.dist", "*.mo"))
     init(project)
     with running_registry(auth=True) as registry:
-        with (project / "pyproject.toml").open("a") as handle:
-            handle.write(f'\n[tool.shipyard]\nimage = "acme/guestbook"\n'
-                         f'registry = "{registry.host}"\n')
+        pyproject = project / "pyproject.toml"  # the example has a [tool.shipyard] table
+        pyproject.write_text(pyproject.read_text().replace(
+            "\n[tool.shipyard]\n", f'\n[tool.shipyard]\nimage = "acme/guestbook"\n'
+            f'registry = "{registry.host}"\n', 1))
         (project / ".gitignore").write_text(
             (project / ".gitignore").read_text() + "shipyard-build.json\nshipyard-sbom.cdx.json\n")
         _git(project, "init", "-q", "-b", "main")

@@ -1,8 +1,9 @@
 """`shipyard build --builder buildah`: the daemonless, unprivileged builder (issue 18), and
 the same digest for two builds of one commit (issue 19).
 
-Each example without private dependencies (Django: pip requirements; FastAPI: uv lock,
-package install) is built with Buildah, loaded into the engine, and must pass
+Each bundled example (Django: requirements; FastAPI: uv lock, package install; Flask: a
+private git dependency cloned over an ssh mount) is built with Buildah, loaded into the
+engine, and must pass
 `shipyard test` — metadata (its HEALTHCHECK survives: the image is docker format), every
 layer scanned for the proxy CA and keys — and `--verify-repro` must prove the stronger
 level: the second build, without cache, is the very same image.
@@ -13,12 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fixtures.containers import ca_secrets
-from fixtures.gitserver import commit_all
+from fixtures.gitserver import GitServer, commit_all
+from fixtures.imagescan import scan_image
 from shipyard.cli import main
 from shipyard.imagebuild.run import build, verify_repro
 from shipyard.init import init
@@ -40,10 +43,13 @@ def buildah_binary() -> str:
     return found
 
 
-def _committed_example(root: Path, example: str) -> Path:
+def _committed_example(root: Path, example: str,
+                       edit: Callable[[Path], None] | None = None) -> Path:
     project = root / example
     shutil.copytree(EXAMPLES / example, project, ignore=shutil.ignore_patterns(
         "__pycache__", "*.egg-info", "build", "var", "static.dist", "*.mo"))
+    if edit is not None:
+        edit(project)
     init(project)
     with (project / ".gitignore").open("a") as handle:
         handle.write("shipyard-build.json\nshipyard-sbom.cdx.json\n")
@@ -77,5 +83,32 @@ def test_buildah_image_passes_shipyard_test_and_repeats_its_digest(
                               ca_bundle=ca_bundle)
         assert result.differences == []
         assert result.same_digest, (result.first, result.second)
+    finally:
+        docker_engine.remove_images(report.tags)
+
+
+@pytest.mark.ssh
+def test_buildah_builds_the_flask_example_with_its_private_git_dependency(
+    docker_engine: Docker, buildah_binary: str, tmp_path: Path, git_server: GitServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def point_at_the_git_server(project: Path) -> None:
+        requirements = project / "requirements.txt"
+        text = requirements.read_text()
+        line = next(x for x in text.splitlines() if x.startswith("greetings @"))
+        requirements.write_text(text.replace(line, git_server.pip_requirement))
+
+    project = _committed_example(tmp_path, "flask-app", point_at_the_git_server)
+    ca = ca_secrets()
+    report = build(project, env=dict(os.environ), docker=docker_engine,
+                   ca_bundle=ca[0].src if ca else None, builder="buildah",
+                   ssh=(f"default={git_server.key_path}",), network="host")
+    try:
+        assert report.builder == "buildah"
+        image = f"{report.repository}:{report.unique_tag}"
+        assert main(["test", image, "--project", str(project)]) == 0, \
+            capsys.readouterr().out[-3000:]
+        key = git_server.key_path.read_text().strip()
+        assert scan_image(docker_engine, image, tmp_path, extra_needles=[key]) == []
     finally:
         docker_engine.remove_images(report.tags)

@@ -56,6 +56,6 @@ def test_workspace_member_builds_and_tool_shipyard_keeps_the_dependency_layer(
         assert not second.unique_tag.endswith("-dirty")  # the first build's report is ignored
         assert _step(second_log, "--no-install-workspace").cached
         # never-seen pyproject bytes (a fresh image name): the project itself is rebuilt
-        assert not _step(second_log, "--no-editable").cached
+        assert not _step(second_log, "--prefix /opt/project").cached
     finally:
         docker_engine.remove_images(refs)
