@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from shipyard.agent import agent as agent_contract
 from shipyard.deploy.setup_autoheal import DEFAULT_AUTOHEAL_PATH, AutohealSettings, install_argv
@@ -249,17 +249,11 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
     if setup.engine == "swarm":
         steps.insert(1, RunStep("check that this host is a Docker Swarm manager (the agent "
                                 "deploys the project as a stack)", ("sh", "-c", _SWARM_MANAGER)))
-    # compose hosts only: on Swarm the database's task may run on another node
-    backup = backup_settings(setup.compose) if setup.engine == "compose" else None
-    if setup.allow_tags or backup or setup.engine != "compose":
-        owned = ([f"only tags matching {setup.allow_tags!r} may be deployed"]
-                 if setup.allow_tags else []) + (
-            [f"every deploy dumps {backup['service']} ({backup['engine']}) first"]
-            if backup else []) + (
-            [f"engine {setup.engine}"] if setup.engine != "compose" else [])
-        steps.append(FileStep(f"{AGENT_CONFIG}: {'; '.join(owned)} (other settings kept)",
-                              f"{project}/{AGENT_CONFIG}", agent_config(setup), 0o644, user,
-                              user, "json-merge", python=setup.python))
+    owned = agent_settings(setup)
+    if owned:
+        steps.append(FileStep(f"{AGENT_CONFIG}: {_describe(owned)} (other settings kept)",
+                              f"{project}/{AGENT_CONFIG}", json.dumps(owned, indent=2) + "\n",
+                              0o644, user, user, "json-merge", python=setup.python))
     if setup.registry:
         steps += [
             RunStep(f"docker client config directory for {user}",
@@ -312,9 +306,9 @@ def plan_setup(setup: HostSetup) -> SetupPlan:
     return SetupPlan(setup, tuple(steps), line, tuple(notes))
 
 
-def agent_config(setup: HostSetup) -> str:
+def agent_settings(setup: HostSetup) -> dict[str, Any]:
     """The settings the setup owns in shipyard-agent.json (merged into the host's file)."""
-    owned: dict[str, object] = {}
+    owned: dict[str, Any] = {}
     if setup.allow_tags:
         owned["allow_tags"] = setup.allow_tags
     # compose hosts only: on Swarm the database's task may run on another node
@@ -323,7 +317,19 @@ def agent_config(setup: HostSetup) -> str:
         owned["backup"] = backup
     if setup.engine != "compose":
         owned["engine"] = setup.engine
-    return json.dumps(owned, indent=2) + "\n"
+    return owned
+
+
+def _describe(owned: dict[str, Any]) -> str:
+    said = []
+    if "allow_tags" in owned:
+        said.append(f"only tags matching {owned['allow_tags']!r} may be deployed")
+    if "backup" in owned:
+        said.append(f"every deploy dumps {owned['backup']['service']} "
+                    f"({owned['backup']['engine']}) first")
+    if "engine" in owned:
+        said.append(f"engine {owned['engine']}")
+    return "; ".join(said)
 
 
 def docker_config(registry: str) -> str:
