@@ -45,6 +45,7 @@ def up(env_file: Path | None) -> dict[str, str]:
     npmtools.ensure()
     settings = {"SHIPYARD_DOCKER": client.binary, "SHIPYARD_TESTBED": "1",
                 **swarm.ensure(client)}
+    engine.ensure_default_bridge(client)  # last: the Swarm engine's start once removed it
     if client.buildkit == "env":
         settings["DOCKER_BUILDKIT"] = "1"
     if CA_BUNDLE.exists():

@@ -62,6 +62,31 @@ def ensure_engine() -> None:
     say("Docker engine: dockerd is up")
 
 
+def ensure_default_bridge(client: Client) -> None:
+    """The local engine's default bridge link present, recreated if something removed it.
+
+    dockerd creates the link once, at start-up; if anything deletes it later (a second
+    dockerd on the same host did: see testbed/swarm.py), every `docker run` without a
+    network of its own fails with "could not find bridge docker0" until the engine
+    restarts. The engine still holds the network, so the link is put back with the
+    address the engine recorded, and the running engine goes on serving."""
+    if os.environ.get("DOCKER_HOST") or os.geteuid() != 0:
+        return  # not ours to mend
+    template = ('{{index .Options "com.docker.network.bridge.name"}}'
+                '{{range .IPAM.Config}} {{.Gateway}} {{.Subnet}}{{end}}')
+    fields = run([client.binary, "network", "inspect", "bridge", "--format", template],
+                 check=False).stdout.split()
+    if len(fields) < 3:
+        return  # no default bridge (`--bridge none`) or no IPv4 gateway: nothing to mend
+    name, gateway, subnet = fields[:3]
+    if ok(["ip", "link", "show", name]):
+        return
+    run(["ip", "link", "add", name, "type", "bridge"])
+    run(["ip", "addr", "add", f"{gateway}/{subnet.split('/')[1]}", "dev", name])
+    run(["ip", "link", "set", name, "up"])
+    say(f"Docker engine: its default bridge {name} had been removed; recreated as {gateway}")
+
+
 def client_version(binary: str) -> str:
     return run([binary, "version", "--format", "{{.Client.Version}}"], check=False).stdout.strip()
 

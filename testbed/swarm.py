@@ -4,10 +4,14 @@ Why a second dockerd: `docker swarm init` changes the engine's mode for every us
 and the main engine serves every other test. This one has its own data root, exec root,
 pidfile and socket, no iptables rules (it must not touch the main engine's chains), and
 networks that cannot collide with the main engine's: a default bridge of its own
-(BRIDGE, created here; never `--bridge none`, which makes dockerd 20.10 DELETE the host's
-`docker0`, the main engine's bridge), its own address pools, and a `docker_gwbridge`
-created with an explicit subnet and interface name before `swarm init` (else Swarm picks
-the next free /16 of 172.16/12, which the main engine hands out to compose networks).
+(BRIDGE, created here), an overlay pool of its own, and a `docker_gwbridge` created with
+an explicit subnet and interface name before `swarm init` (else Swarm picks the next free
+/16 of 172.16/12, which the main engine hands out to compose networks).
+Two dockerd start-up paths DELETE the host's `docker0` (the main engine's bridge: every
+container on it then fails to start): `--bridge none`, and `--default-address-pool` on any
+start after the first (the stale default network is cleared, then `docker0` removed by
+name, whatever `--bridge` says). So neither flag is passed; this engine creates no local
+networks besides its own two, which have fixed subnets.
 It is a single-node swarm advertising 127.0.0.1 on ports of its own. What
 Swarm cannot do on a kernel without IPVS (the ingress routing mesh, service VIPs) is
 not used: the tests reach tasks by DNS round-robin through a proxy that publishes a
@@ -19,6 +23,7 @@ the stand-in images a stack needs are loaded from the main engine once
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -37,7 +42,7 @@ DATA_PATH_PORT = "4799"  # not 4789
 IMAGES = ("python:3.11-slim-bookworm", "nginx:1.22")  # the tests' app base and proxy
 # Address ranges no other engine on the machine uses (the main one: 172.16/12, 192.168/16).
 BRIDGE, BRIDGE_ADDRESS = "shipyard-sw0", "10.213.0.1/24"
-LOCAL_POOL = "base=10.210.0.0/16,size=24"  # the engine's local (bridge) networks
+MAIN_BRIDGE = "docker0"  # the main engine's default bridge, never to be touched
 GWBRIDGE_SUBNET, GWBRIDGE_LINK = "10.211.0.0/24", "shipyard-gw0"
 SWARM_POOL = "10.212.0.0/16"  # overlay networks
 ENV_KEY = "SHIPYARD_SWARM_HOST"
@@ -46,7 +51,6 @@ ENV_KEY = "SHIPYARD_SWARM_HOST"
 def dockerd_argv() -> list[str]:
     return ["dockerd", "--data-root", str(DATA_ROOT), "--exec-root", str(EXEC_ROOT),
             "--pidfile", str(PIDFILE), "--host", HOST, "--bridge", BRIDGE,
-            "--default-address-pool", LOCAL_POOL,
             "--iptables=false", "--ip-masq=false", "--ip-forward=false"]
 
 
@@ -76,18 +80,43 @@ def swarm_state(client: Client) -> str:
     return proc.stdout.strip()
 
 
+def link_exists(name: str) -> bool:
+    return run(["ip", "link", "show", name], check=False).returncode == 0
+
+
 def start(client: Client) -> None:
-    """Start the second dockerd in the background (its own session: it outlives us)."""
+    """Start the second dockerd in the background (its own session: it outlives us).
+
+    Refuses to go on if the start removed the main engine's bridge: the whole suite would
+    otherwise fail container by container with "could not find bridge docker0"."""
     if os.geteuid() != 0:
         raise TestbedError("the Swarm test engine (a second dockerd) needs root to start")
     for path in (DATA_ROOT, EXEC_ROOT):
         path.mkdir(parents=True, exist_ok=True)
     ensure_bridge()
+    main_bridge = link_exists(MAIN_BRIDGE)
     say(f"Swarm engine: starting a second dockerd on {SOCKET} (log: {LOG})")
     with LOG.open("ab") as log:
         subprocess.Popen(dockerd_argv(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                          start_new_session=True)
     wait_until(lambda: answers(client), timeout=90, what=f"the dockerd on {SOCKET}")
+    if main_bridge and not link_exists(MAIN_BRIDGE):
+        raise TestbedError(f"starting the Swarm engine removed {MAIN_BRIDGE}, the main "
+                           f"engine's bridge; restart the main dockerd and check "
+                           f"`dockerd_argv()` in {__file__}")
+
+
+def stop(client: Client) -> None:
+    """Stop the second dockerd cleanly (SIGTERM, as systemd would); its data root stays."""
+    if not PIDFILE.exists():
+        return
+    pid = int(PIDFILE.read_text().strip())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    wait_until(lambda: not answers(client) and not Path(f"/proc/{pid}").exists(),
+               timeout=90, what=f"the dockerd on {SOCKET} to stop")
 
 
 def ensure_swarm(client: Client) -> None:

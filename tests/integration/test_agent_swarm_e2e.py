@@ -309,3 +309,27 @@ def test_swarm_rolls_back_an_update_that_never_turns_healthy(
     # The key still reaches nothing but the four requests.
     refused = d.ssh("docker", "service", "ls")
     assert refused.returncode == 2 and refused.stderr.startswith("refused:")
+
+
+def test_restarting_the_swarm_engine_leaves_the_main_engines_bridge(
+        swarm_engine: str, docker_engine: Docker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI starts both engines afresh on a machine that ran the suite before. dockerd 20.10
+    restarted with `--default-address-pool` deleted `docker0`, and every later container on
+    the main engine's default bridge failed to start ("could not find bridge docker0").
+    Last in the module: the engine is restarted (cleanly; its swarm and images stay)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))  # the repository
+    from testbed import engine as testbed_engine
+    from testbed import swarm as testbed_swarm
+
+    client = testbed_engine.Client(DOCKER, "env", "")
+    assert testbed_swarm.link_exists("docker0")
+    testbed_swarm.stop(client)
+    assert run([DOCKER, "--host", SWARM_HOST, "version"], check=False).returncode != 0
+    testbed_swarm.ensure(client)  # starts it again: the restart CI does
+
+    assert testbed_swarm.link_exists("docker0"), "the Swarm engine's start removed docker0"
+    answer = run([DOCKER, "run", "--rm", "python:3.11-slim-bookworm", "python", "-c",
+                  "print('on the default bridge')"], check=False)
+    assert answer.returncode == 0, answer.stderr
+    state = swarm("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
+    assert state.strip() == "active true"
