@@ -13,6 +13,7 @@ workspace root (as the project's own compose file does: `context: .`,
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,6 +33,10 @@ class UvWorkspace:
     """Every member directory with a pyproject.toml, relative to the root, sorted."""
     package: str
     """The member's [project] name: `uv sync --package NAME`."""
+    local_deps: tuple[str, ...] = ()
+    """Other members the member depends on (transitively, by uv.lock), relative to the
+    root, sorted: `--no-install-workspace` leaves them out of the dependency layer, so
+    the build copies and installs them with the member's own code."""
 
 
 def find_workspace(project_dir: Path) -> UvWorkspace | None:
@@ -47,7 +52,9 @@ def find_workspace(project_dir: Path) -> UvWorkspace | None:
             members = _members(root, table)
             if member not in members:
                 return None
-            return UvWorkspace(root, member, tuple(members), _package_name(project))
+            package = _package_name(project)
+            return UvWorkspace(root, member, tuple(members), package,
+                               _local_deps(root, package, member))
         if (root / ".git").exists():
             return None
     return None
@@ -82,3 +89,36 @@ def _package_name(project: Path) -> str:
     except (OSError, tomllib.TOMLDecodeError):
         return project.name
     return str(data.get("project", {}).get("name") or project.name)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _local_deps(root: Path, package: str, member: str) -> tuple[str, ...]:
+    """The member directories `package` needs, read from the lock's dependency graph.
+
+    Members with a build system are locked as `source = { editable = DIR }`; virtual
+    ones (no build system) cannot be installed and are skipped, as uv itself does."""
+    try:
+        lock = tomllib.loads((root / LOCK).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return ()
+    entries = [p for p in lock.get("package", []) if isinstance(p, dict)]
+    local: dict[str, str] = {}
+    for entry in entries:
+        source = entry.get("source")
+        if isinstance(source, dict) and isinstance(source.get("editable"), str):
+            local[_normal(str(entry.get("name", "")))] = source["editable"]
+    graph = {_normal(str(e.get("name", ""))): [
+        _normal(str(d.get("name", ""))) for d in e.get("dependencies", [])
+        if isinstance(d, dict)] for e in entries}
+    seen: set[str] = set()
+    todo = [_normal(package)]
+    while todo:
+        for dep in graph.get(todo.pop(), []):
+            if dep in local and dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    dirs = {PurePosixPath(local[name]).as_posix() for name in seen}
+    return tuple(sorted(d for d in dirs if d != member))

@@ -29,7 +29,7 @@ def _step(log: list[str], needle: str) -> buildlog.Vertex:
 def test_workspace_member_builds_and_tool_shipyard_keeps_the_dependency_layer(
         docker_engine: Docker, tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    member = make_workspace(root)
+    member = make_workspace(root, library=True)  # the app imports libs/greeting, a member
     result = init(member)
     assert result.written
     assert not any("without pinned versions" in w for w in result.project.warnings)
@@ -41,8 +41,9 @@ def test_workspace_member_builds_and_tool_shipyard_keeps_the_dependency_layer(
         refs += first.refs
         assert not first.unique_tag.endswith("-dirty")
         listing = docker_engine.run(["run", "--rm", "--entrypoint", "python", first.image_id,
-                                     "-c", "import svc.main, shutil; print(shutil.which('svc'))"])
-        assert listing.stdout.strip() == "/opt/venv/bin/svc"
+                                     "-c", "import svc.main, greeting, shutil; "
+                                     "print(shutil.which('svc'), greeting.WORD)"])
+        assert listing.stdout.strip() == "/opt/venv/bin/svc ok"
         assert _step(first_log, "--no-install-workspace").name  # (may be cached already)
 
         pyproject = member / "pyproject.toml"

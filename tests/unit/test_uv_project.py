@@ -182,3 +182,48 @@ def test_workspace_ignore_keeps_global_patterns_and_moves_the_rest(tmp_path: Pat
     text = workspace_ignore("# c\n**/.env\n.venv\n/var\n!keep.me\n", workspace)
     assert text.splitlines()[-5:] == ["# c", "**/.env", "backend/.venv", "backend/var",
                                       "!backend/keep.me"]
+
+
+def test_members_the_app_imports_are_copied_and_installed_with_its_code(
+        tmp_path: Path) -> None:
+    """`--no-install-workspace` keeps every member out of the dependency layer; the
+    members the app depends on (by uv.lock) come with its code, into the thin layer."""
+    member = make_workspace(tmp_path / "repo", library=True)
+    workspace = find_workspace(member)
+    assert workspace is not None and workspace.local_deps == ("libs/greeting",)
+    files = _files(member)
+    dockerfile = files["Dockerfile"]
+    assert "WORKDIR /src/backend\nCOPY backend .\nCOPY libs/greeting /src/libs/greeting\n" \
+        in dockerfile
+    assert "uv pip install --no-deps --prefix /opt/project . /src/libs/greeting" in dockerfile
+    assert "COPY --from=builder /opt/project/ /opt/venv/" in dockerfile
+    assert "\n!backend\n!libs/greeting\n" in files["Dockerfile.dockerignore"]
+
+
+@pytest.mark.parametrize(("lock", "expected"), [
+    # no dependency on another member
+    ('[[package]]\nname = "svc"\nsource = { editable = "backend" }\n', ()),
+    # transitive, names normalised, virtual members (no build system) left out
+    ('[[package]]\nname = "svc"\nsource = { editable = "backend" }\n'
+     'dependencies = [{ name = "Lib_A" }, { name = "tools" }, { name = "requests" }]\n'
+     '[[package]]\nname = "lib-a"\nsource = { editable = "libs/a" }\n'
+     'dependencies = [{ name = "lib-b" }]\n'
+     '[[package]]\nname = "lib-b"\nsource = { editable = "libs/b" }\n'
+     '[[package]]\nname = "tools"\nsource = { virtual = "tools" }\n'
+     '[[package]]\nname = "requests"\nsource = { registry = "https://pypi.org/simple" }\n',
+     ("libs/a", "libs/b")),
+    # a cycle back to the app does not list the app itself
+    ('[[package]]\nname = "svc"\nsource = { editable = "backend" }\n'
+     'dependencies = [{ name = "lib" }]\n'
+     '[[package]]\nname = "lib"\nsource = { editable = "lib" }\n'
+     'dependencies = [{ name = "svc" }]\n', ("lib",)),
+    ("not toml [", ()),
+])
+def test_local_members_from_the_lock(tmp_path: Path, lock: str, expected: tuple[str, ...]
+                                     ) -> None:
+    member = make_workspace(tmp_path / "repo", git=False)
+    (tmp_path / "repo" / "pyproject.toml").write_text(
+        '[tool.uv.workspace]\nmembers = ["backend"]\n', encoding="utf-8")
+    (tmp_path / "repo" / "uv.lock").write_text(lock, encoding="utf-8")
+    workspace = find_workspace(member)
+    assert workspace is not None and workspace.local_deps == expected

@@ -75,11 +75,24 @@ UV_ENV = {"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
 from the cache mount (it is not in the image), and the base image's Python only."""
 
 
+def sibling_sources(project: Project) -> list[str]:
+    """Where the builder has the uv workspace members the app needs (see UvWorkspace)."""
+    workspace = project.workspace
+    return [f"/src/{d}" for d in workspace.local_deps] if workspace else []
+
+
+def uses_project_prefix(project: Project) -> bool:
+    """Whether the builder fills PROJECT_PREFIX (the runtime's thin code layer): package
+    mode, or workspace members the app imports (they are code, not dependencies)."""
+    return project.install_mode == "package" or bool(sibling_sources(project))
+
+
 def install_plan(project: Project) -> InstallPlan:
     deps = project.dependencies
     extra = " ".join(shlex.quote(r) for r in project.extra_server_requirements)
     package = project.install_mode == "package"
-    own = project_install() if package else ""
+    paths = (["."] if package else []) + sibling_sources(project)
+    own = project_install(paths) if paths else ""
     if deps.kind == "uv":
         extras = "".join(f" --extra {shlex.quote(e)}" for e in deps.extras)
         workspace = project.workspace
@@ -143,8 +156,9 @@ def install_plan(project: Project) -> InstallPlan:
                        cache_target=UV_CACHE, env=UV_ENV)
 
 
-def project_install() -> str:
-    """Package mode: the project alone (--no-deps) into its own prefix, PROJECT_PREFIX.
+def project_install(paths: list[str] | None = None) -> str:
+    """Package mode: the project alone (--no-deps) into its own prefix, PROJECT_PREFIX,
+    with any uv workspace members it needs (paths; default the project, `.`).
 
     The runtime stage copies /opt/venv (the dependencies) and then this prefix over it,
     as a second, thin layer: BuildKit keys a COPY --from on the copied files' content, so
@@ -152,7 +166,8 @@ def project_install() -> str:
     id — untouched (issue 12). Scripts under the prefix name the installing interpreter,
     /opt/venv/bin/python, which is where they run. The bytecode is compiled with the
     paths the files have at run time (-s/-p), hash-based like the application's."""
-    return (f"uv pip install --no-deps --prefix {PROJECT_PREFIX} ."
+    targets = " ".join(shlex.quote(p) for p in (paths or ["."]))
+    return (f"uv pip install --no-deps --prefix {PROJECT_PREFIX} {targets}"
             f" && rm -f {PROJECT_PREFIX}/.lock && {_uv_cache_info_cleanup(PROJECT_PREFIX)}"
             f" && python -m compileall -q -f --invalidation-mode unchecked-hash"
             f" -s {PROJECT_PREFIX} -p /opt/venv {PROJECT_PREFIX}")

@@ -16,6 +16,7 @@ from importlib import resources
 
 from shipyard.detect.native_tables import COMPILER
 from shipyard.detect.project import Project
+from shipyard.generate.install_steps import uses_project_prefix
 
 SCRIPT = "docker/runtime_libs.py"
 RUNTIME_LIST = "/opt/runtime-packages"  # in the builder only; never copied into the image
@@ -36,8 +37,9 @@ def builder_extras(project: Project) -> list[str]:
 def scan_step(project: Project) -> str:
     """The builder's RUN that writes the runtime package list."""
     added = "".join(f" --add {shlex.quote(p)}" for p in project.native.extra_runtime)
-    # Package mode: the project's own files (maybe a C extension) are in their own prefix.
-    roots = "/opt/venv /opt/project" if project.install_mode == "package" else "/opt/venv"
+    # Package mode (or workspace members): the project's own files (maybe a C extension)
+    # are in their own prefix.
+    roots = "/opt/venv /opt/project" if uses_project_prefix(project) else "/opt/venv"
     return (
         "# The Debian packages whose shared libraries the compiled dependencies link against\n"
         f"# ({SCRIPT} reads their ELF files; libraries the base image has are left out).\n"

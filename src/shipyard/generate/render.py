@@ -15,6 +15,7 @@ from shipyard.generate import frontend_stage, native_steps
 from shipyard.generate.compose_services import NETWORK, compose_services
 from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.install_steps import (
+    uses_project_prefix,
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
@@ -136,7 +137,8 @@ def render(project: Project, image: str | None = None,
         "p": project,
         "probe_host": PROBE_HOST,
         "runtime_scan": native_steps.scan_step(project) if scan else "",
-        "scan_late": project.install_mode == "package" or not plan.install,
+        "scan_late": uses_project_prefix(project) or not plan.install,
+        "project_prefix": uses_project_prefix(project),
         "runtime_libs": native_steps.runtime_install_step() if scan else "",
         "base_image": base_image(project),
         "builder_packages": builder_packages(project),
@@ -247,7 +249,7 @@ def _dockerfile(context: dict[str, object], plan: InstallPlan, project: Project)
     text = _env.get_template("Dockerfile.j2").render(context)
     workspace = project.workspace
     if workspace is not None:
-        text = from_workspace_root(text, workspace.member)
+        text = from_workspace_root(text, workspace.member, workspace.local_deps)
     text = frontend_stage.add_to_dockerfile(text, project.frontend,
                                             workspace.member if workspace else None)
     return _splice_plan(text, plan)

@@ -38,16 +38,18 @@ def project_stage(workspace: UvWorkspace | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def from_workspace_root(dockerfile: str, member: str) -> str:
+def from_workspace_root(dockerfile: str, member: str, siblings: tuple[str, ...] = ()) -> str:
     """A Dockerfile written for the member directory, rewritten for the workspace root as
     build context. Every path that names the member's files moves under the member:
     sources of COPY (not --from) and of RUN bind mounts from the context (not from=),
     and what later stages COPY from the builder's /src (the code is built in
-    /src/<member>: `/src/alembic.ini` is `/src/<member>/alembic.ini` there)."""
+    /src/<member>: `/src/alembic.ini` is `/src/<member>/alembic.ini` there). The other
+    members the app needs (siblings) are copied next to it, to /src/<sibling>."""
     out = []
     for line in dockerfile.splitlines(keepends=True):
         if line == "COPY . .\n":
-            out += [f"WORKDIR /src/{member}\n", f"COPY {member} .\n"]
+            out += [f"WORKDIR /src/{member}\n", f"COPY {member} .\n",
+                    *(f"COPY {s} /src/{s}\n" for s in siblings)]
         elif line.startswith("COPY --from=builder "):
             out.append(_builder_source_under_member(line, member))
         elif line.startswith("COPY ") and "--from=" not in line:
@@ -99,7 +101,8 @@ def workspace_ignore(dockerignore: str, workspace: UvWorkspace) -> str:
              f"{workspace.member} (context: the workspace root), written by `shipyard init`.",
              "*", "!pyproject.toml", "!uv.lock",
              *(f"!{m}/pyproject.toml" for m in workspace.members if m != workspace.member),
-             f"!{workspace.member}", f"{workspace.member}/Dockerfile.dockerignore"]
+             f"!{workspace.member}", *(f"!{d}" for d in workspace.local_deps),
+             f"{workspace.member}/Dockerfile.dockerignore"]
     for raw in dockerignore.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
