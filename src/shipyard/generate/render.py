@@ -15,7 +15,6 @@ from shipyard.generate import frontend_stage, native_steps
 from shipyard.generate.compose_services import NETWORK, compose_services
 from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.install_steps import (
-    uses_project_prefix,
     CA_ENV,
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
@@ -26,6 +25,7 @@ from shipyard.generate.install_steps import (
     install_plan,
     server_command,
     smoke_test,
+    uses_project_prefix,
 )
 from shipyard.generate.messages_step import ignore_lines as messages_ignore
 from shipyard.generate.messages_step import messages_step
