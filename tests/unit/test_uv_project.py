@@ -52,10 +52,8 @@ STRIPPED = """\
 name = "svc"
 version = "1"
 dependencies = ["fastapi", "uvicorn"]
-
 [tool.uv]
 dev-dependencies = ["pytest"]
-
 [tool.ruff]
 line-length = 100
 """
@@ -227,3 +225,35 @@ def test_local_members_from_the_lock(tmp_path: Path, lock: str, expected: tuple[
     (tmp_path / "repo" / "uv.lock").write_text(lock, encoding="utf-8")
     workspace = find_workspace(member)
     assert workspace is not None and workspace.local_deps == expected
+
+
+def test_adding_the_first_shipyard_table_gives_the_same_dependency_bytes(
+        strip: Callable[[str], str]) -> None:
+    """What a user does after `init`: append [tool.shipyard] (blank line first) to a file
+    that had none, or comment a line; the dependency layer must not notice."""
+    plain = STRIPPED.replace("[tool.uv]", "\n[tool.uv]")
+    assert strip(plain + '\n[tool.shipyard]\nimage = "acme/x"\n') == strip(plain)
+    assert strip("# the service\n" + plain + "\n\n") == strip(plain) == STRIPPED
+
+
+MULTI_LINE = '''\
+[project]
+name = "svc"
+description = """One.
+
+# not a comment
+"""
+
+[tool.shipyard]
+note = """
+[tool.uv]
+"""
+[tool.uv]
+x = 1
+'''
+
+
+def test_multi_line_strings_keep_their_blank_lines_and_hashes(
+        strip: Callable[[str], str]) -> None:
+    assert strip(MULTI_LINE) == ('[project]\nname = "svc"\ndescription = """One.\n\n'
+                                 '# not a comment\n"""\n[tool.uv]\nx = 1\n')
