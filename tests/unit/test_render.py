@@ -457,7 +457,10 @@ def test_builder_packages(tmp_path: Path, name: str, packages: list[str]) -> Non
         assert len(apt) == 1
         installed = apt[0].split("--no-install-recommends", 1)[1].split("&&")[0].split()
         assert installed == packages
-        assert "rm -rf /var/lib/apt/lists/*" in apt[0]
+        # apt's lists and downloads in cache mounts: never in the layer, kept for rebuilds
+        assert "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked" in apt[0]
+        assert "--mount=type=cache,target=/var/cache/apt,sharing=locked" in apt[0]
+        assert "rm -f /etc/apt/apt.conf.d/docker-clean" in apt[0]  # else debs are deleted
     else:
         assert "apt-get" not in text
 
