@@ -8,7 +8,8 @@ import the other, so both meet here: the images, the ports, the healthchecks, an
 variable's value is made from a host, a password and a database name.
 
 A *wire* is one variable the settings read and the form of its value: a whole URL
-(`DATABASE_URL`, `CELERY_BROKER_URL`) or one part of it (`POSTGRES_HOST`, `DB_PASSWORD`).
+(`DATABASE_URL`, `CELERY_BROKER_URL`), one part of it (`POSTGRES_HOST`, `DB_PASSWORD`),
+or the switch that selects the server (`DB=postgres`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ PASSWORD_HINT = "in .env (shipyard init and shipyard host setup write a random o
 setup finds the variables to generate by it (shipyard.deploy.setup_passwords)."""
 
 FORMS = frozenset({"url", "host", "port", "user", "password", "name"})
+SWITCH = "is:"
+"""A form `is:VALUE`: the variable holds VALUE itself, the switch that makes the settings
+use this server at all (`DB=postgres` in `if os.getenv("DB") == "postgres":`)."""
+_SWITCH_VALUE = re.compile(r"[A-Za-z0-9_.+-]+")
 USER = "app"
 DATABASE = "app"
 
@@ -53,7 +58,9 @@ class Kind:
         return f"{self.scheme}://{USER}:{password}@{host}:{self.port}/{database}"
 
     def value(self, form: str, host: str, password: str, database: str = DATABASE) -> str:
-        """What a variable of this form holds: the whole URL or one part."""
+        """What a variable of this form holds: the whole URL, one part, or a switch's value."""
+        if form.startswith(SWITCH):
+            return form.removeprefix(SWITCH)
         parts = {"url": self.url(host, password, database), "host": host,
                  "port": str(self.port), "user": USER if self.password_variable else "",
                  "password": password if self.password_variable else "",
@@ -149,7 +156,9 @@ def decode(text: str) -> tuple[Backing, ...]:
         wires = []
         for item in rest.split(","):
             name, _, form = item.partition("=")
-            if _NAME.fullmatch(name) and form in FORMS:
+            if _NAME.fullmatch(name) and (form in FORMS or (form.startswith(SWITCH) and
+                                                            _SWITCH_VALUE.fullmatch(
+                                                                form.removeprefix(SWITCH)))):
                 wires.append(Wire(name, form))
         found.append(Backing(kind, tuple(wires), "the image's label"))
     return tuple(found)

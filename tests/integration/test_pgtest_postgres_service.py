@@ -30,17 +30,54 @@ FIXTURE = Path(__file__).resolve().parents[1] / "projects" / "pgtest-django-post
 POSTGRES_IMAGE = "postgres:15-bookworm"
 
 
-@pytest.fixture(scope="module")
-def postgres_app(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[tuple[str, Config]]:
-    """The fixture, `shipyard init` + committed + `shipyard build` as CI would."""
-    if not docker_engine.has_image(POSTGRES_IMAGE):
+# The same app with the settings shape of healthchecks, written here: SQLite unless a switch
+# variable says postgres, the password read through a helper of the settings module.
+SWITCH_SETTINGS = '''\
+"""SQLite by default; PostgreSQL when DB=postgres (as CI and production set it)."""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envsecret(name, default=None):
+    """The variable, or the contents of the file that NAME_FILE names (Docker secrets)."""
+    path = os.getenv(name + "_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return os.getenv(name, default)
+
+
+SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+DEBUG = False
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                         "NAME": os.getenv("DB_NAME", BASE_DIR / "shop.sqlite")}}
+if os.getenv("DB") == "postgres":
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql",
+                             "HOST": os.getenv("DB_HOST", ""),
+                             "PORT": os.getenv("DB_PORT", ""),
+                             "NAME": os.getenv("DB_NAME", "shop"),
+                             "USER": os.getenv("DB_USER", "postgres"),
+                             "PASSWORD": envsecret("DB_PASSWORD", "")}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = ["django.contrib.contenttypes", "shop"]
+MIDDLEWARE = []
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = []
+USE_TZ = True
+'''
+
+
+def _built(docker: Docker, project: Path) -> Iterator[tuple[str, Config]]:
+    """`shipyard init` + committed + `shipyard build` as CI would."""
+    if not docker.has_image(POSTGRES_IMAGE):
         message = f"{POSTGRES_IMAGE} is not available: run `python -m testbed up`"
         if os.environ.get("CI"):
             pytest.fail(message)  # the test bed provides it: in CI its absence is a failure
         pytest.skip(message)
-    project = tmp_path_factory.mktemp("pgtest") / "tickets"
-    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
     init(project)
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
@@ -49,10 +86,29 @@ def postgres_app(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
                        capture_output=True)
     ca = ca_secrets()
     report = build_image(project, env={**os.environ, "CI": "true", "SHIPYARD_BRANCH": "main"},
-                         docker=docker_engine, ca_bundle=ca[0].src if ca else None,
+                         docker=docker, ca_bundle=ca[0].src if ca else None,
                          report_path=project.parent / "report.json")
     yield report.image_id, load_config(project)
-    docker_engine.remove_images(list(report.refs))
+    docker.remove_images(list(report.refs))
+
+
+@pytest.fixture(scope="module")
+def postgres_app(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[tuple[str, Config]]:
+    """The fixture as it is: DATABASE_URL through django-environ."""
+    project = tmp_path_factory.mktemp("pgtest") / "tickets"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    yield from _built(docker_engine, project)
+
+
+@pytest.fixture(scope="module")
+def switch_app(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[str, Config]]:
+    """The fixture with SWITCH_SETTINGS."""
+    project = tmp_path_factory.mktemp("pgswitch") / "tickets"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "config" / "settings.py").write_text(SWITCH_SETTINGS, encoding="utf-8")
+    yield from _built(docker_engine, project)
 
 
 def _networks(docker: Docker) -> set[str]:
@@ -87,3 +143,22 @@ def test_without_a_postgres_image_sqlite_stays_and_the_migration_fails(
     report = run_image_tests(image, missing, config.project_dir, docker=docker_engine)
     assert any("SQLite for DATABASE_URL" in n and "not available" in n for n in report.notes)
     assert "runtime.healthy" in {r.id for r in report.failures}
+
+
+def test_the_switch_that_selects_postgres_is_set_with_its_variables(
+    docker_engine: Docker, switch_app: tuple[str, Config]
+) -> None:
+    """healthchecks' shape: DB_HOST, DB_NAME, ... apply only with DB=postgres, and the
+    password comes through envsecret(). Before, `shipyard test` set the DB_* variables but
+    not DB: the app stayed on SQLite, at a file named after the database."""
+    image, config = switch_app
+    label = docker_engine.run(["image", "inspect", "--format",
+                               '{{index .Config.Labels "org.shipyard.services"}}', image])
+    kind, _, wires = label.stdout.strip().partition(":")
+    assert kind == "postgres" and sorted(wires.split(",")) == [
+        "DB=is:postgres", "DB_HOST=host", "DB_NAME=name", "DB_PASSWORD=password",
+        "DB_PORT=port", "DB_USER=user"]
+    report = run_image_tests(image, config, config.project_dir, docker=docker_engine)
+    assert report.passed, [f"{r.id}: {r.reason}" for r in report.failures]
+    compose = (config.project_dir / "compose.yaml").read_text(encoding="utf-8")
+    assert 'DB: "postgres"' in compose

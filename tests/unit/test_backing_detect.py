@@ -152,3 +152,36 @@ def test_broker_read_in_the_celery_module_is_wired() -> None:
     assert [w.command for w in project.services.workers] == [
         ("celery", "-A", "worker", "worker", "--loglevel=INFO")]
     assert not {"CELERY_BROKER_URL"} & {name for name, _ in project.needed_env}
+
+
+@pytest.mark.parametrize(("source", "deps", "expected"), [
+    ('if os.getenv("DB") == "postgres":\n', {"psycopg"}, ["DB=is:postgres"]),
+    ("if os.environ.get('DB_ENGINE', 'sqlite') == 'postgresql':\n", {"psycopg2"},
+     ["DB_ENGINE=is:postgresql"]),
+    ('if os.environ["DATABASE"] == "mysql":\n', {"pymysql"}, ["DATABASE=is:mysql"]),
+    ('if env("DB") == "mariadb":\n', {"mysqlclient"}, ["DB=is:mariadb"]),
+    # a comparison with another server's name is not this server's switch
+    ('if os.getenv("DB") == "mysql":\n', {"psycopg"}, []),
+    ('if os.getenv("MODE") == "production":\n', {"psycopg"}, []),
+])
+def test_the_switch_that_selects_the_database(tmp_path: Path, source: str, deps: set[str],
+                                              expected: list[str]) -> None:
+    found = services(deps, [read("DB_HOST"), read("DB_PASSWORD")],
+                     {"settings.py": "import os\n" + source + "    pass\n"}, tmp_path)
+    wires = [f"{w.name}={w.form}" for w in found.backing[0].wires]
+    assert wires == [*expected, "DB_HOST=host", "DB_PASSWORD=password"]
+    if expected:
+        assert found.backing[0].wires[0].where == "settings.py:2"
+        assert any(f"{expected[0].split('=')[0]} (is:" in d for d in found.decisions)
+
+
+def test_a_switch_survives_the_label_and_gives_its_value() -> None:
+    found = services({"psycopg"}, [read("DB_HOST")],
+                     {"settings.py": 'import os\nif os.getenv("DB") == "postgres":\n  pass\n'},
+                     Path("/nonexistent"))
+    text = encode(found.backing)
+    assert text == "postgres:DB=is:postgres,DB_HOST=host"
+    decoded = decode(text)[0]
+    assert [(w.name, decoded.spec.value(w.form, "postgres", "pw")) for w in decoded.wires] == [
+        ("DB", "postgres"), ("DB_HOST", "postgres")]
+    assert decode("postgres:DB=is:bad$value,X=is:")[0].wires == ()

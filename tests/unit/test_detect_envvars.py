@@ -87,6 +87,14 @@ READS = [
      OS + 'if __name__ == "__main__":\n    P = os.environ["PORT"]\n', []),
     ("function-reads-happen-when-called", OS + 'def send():\n    return os.environ["MAIL_KEY"]\n',
      [("MAIL_KEY", False, False, "str", None)]),
+    # a settings helper that forwards its first argument to getenv (healthchecks' envsecret)
+    ("local-getenv-wrapper",
+     OS + "def envsecret(name, default=None):\n    path = os.getenv(name + '_FILE')\n"
+     "    return open(path).read() if path else os.getenv(name, default)\n"
+     'PASSWORD = envsecret("DB_PASSWORD", "")\nTOKEN = envsecret("API_TOKEN")\n'
+     "def unrelated(name):\n    return name.upper()\n"
+     'X = unrelated("NOT_A_VARIABLE")\n',
+     [("DB_PASSWORD", False, True, "str", None), ("API_TOKEN", False, False, "str", None)]),
     ("factory-reads-happen-at-start",
      OS + 'def create_app():\n    app.secret_key = os.environ["FLASK_SECRET_KEY"]\n',
      [("FLASK_SECRET_KEY", True, False, "str", None)]),

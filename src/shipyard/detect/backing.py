@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from shipyard.backing import KINDS, Backing, Services, Wire, Worker
+from shipyard.backing import KINDS, SWITCH, Backing, Services, Wire, Worker
 from shipyard.detect.envvars import EnvRead, scan_file
 from shipyard.detect.scan import module_name
 
@@ -42,6 +42,14 @@ _PART_FORMS = {"HOST": "host", "SERVER": "host", "PORT": "port", "USER": "user",
                "DATABASE": "name"}
 _ENGINE = {"postgres": re.compile(r"postgresql|postgres://|psycopg|asyncpg"),
            "mysql": re.compile(r"django\.db\.backends\.mysql|mysql(?:\+\w+)?://")}
+# `if os.getenv("DB") == "postgres":` around the settings that read DB_HOST, DB_NAME, ...:
+# those settings apply only with the switch set (healthchecks: SQLite unless DB=postgres).
+_SWITCH = re.compile(
+    r"""(?:getenv|environ\.get|\benv(?:\.str)?|\bconfig)\(\s*["']([A-Za-z_]\w*)["']"""
+    r"""[^()]*\)\s*==\s*["']([\w.+-]+)["']"""
+    r"""|environ\[\s*["']([A-Za-z_]\w*)["']\s*\]\s*==\s*["']([\w.+-]+)["']""")
+_SWITCH_VALUES = {"postgres": frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"}),
+                  "mysql": frozenset({"mysql", "mariadb"})}
 _CELERY_APP = re.compile(r"^\s*(\w+)\s*=\s*Celery\(", re.M)
 _BEAT = re.compile(r"beat_schedule|CELERY_BEAT_SCHEDULE|CELERYBEAT_SCHEDULE|@periodic_task"
                    r"|add_periodic_task|crontab\(")
@@ -62,6 +70,8 @@ def detect_services(root: Path, *, dependency_names: Iterable[str], env_reads: l
     sql = _sql_kind(names, sources, decisions)
     if sql is not None:
         wires = _wires(env_reads, sql)
+        if wires:
+            wires = _switches(root, texts, sql) + wires
         drivers = ", ".join(sorted(DRIVERS[sql] & names))
         if wires:
             backing.append(Backing(sql, wires, f"the dependencies have {drivers}"))
@@ -149,6 +159,22 @@ def _wires(reads: list[EnvRead], kind: str) -> tuple[Wire, ...]:
         if form is not None and read.name not in wires:
             wires[read.name] = Wire(read.name, form, read.where)
     return tuple(wires.values())
+
+
+def _switches(root: Path, texts: Mapping[Path, str], kind: str) -> tuple[Wire, ...]:
+    """The variables compared to this kind's name (`os.getenv("DB") == "postgres"`), set to
+    that name: without them the database variables the settings read never apply."""
+    found: dict[str, Wire] = {}
+    for path in sorted(texts):
+        text = texts[path]
+        for match in _SWITCH.finditer(text):
+            name = match.group(1) or match.group(3)
+            value = match.group(2) or match.group(4)
+            if value.lower() in _SWITCH_VALUES[kind] and name not in found:
+                line = text.count("\n", 0, match.start()) + 1
+                found[name] = Wire(name, f"{SWITCH}{value}",
+                                   f"{path.relative_to(root).as_posix()}:{line}")
+    return tuple(found.values())
 
 
 def _url_like(name: str) -> bool:

@@ -148,6 +148,7 @@ class _Reader:
         self.scheme_defaults = _scheme_defaults(tree)
         self.decouple = any(isinstance(n, ast.ImportFrom) and n.module == "decouple"
                             for n in ast.walk(tree))
+        self.wrappers = _getenv_wrappers(tree)
         # `os.environ.get("X") or "fallback"`: what comes after `or` is a default too.
         self.or_defaults: dict[int, ast.expr] = {
             id(inner): node.values[-1] for node in ast.walk(tree)
@@ -205,7 +206,8 @@ class _Reader:
             return None
         func = _dotted(node.func)
         default = _keyword(node, "default")
-        if func in ("os.getenv", "getenv", "os.environ.get", "environ.get"):
+        if func in ("os.getenv", "getenv", "os.environ.get", "environ.get") or (
+                func in self.wrappers):
             name = _string(node.args[0]) if node.args else None
             default = default or (node.args[1] if len(node.args) > 1 else None)
             if isinstance(default, ast.Constant) and default.value is None:
@@ -283,6 +285,23 @@ class _Reader:
                            raises=value is None, has_default=value is not None,
                            sqlite=self._sqlite_value(name, kind, value) if value else None)
             yield read
+
+
+def _getenv_wrappers(tree: ast.Module) -> frozenset[str]:
+    """Module-level functions that read the variable their first argument names
+    (`def envsecret(s, default=None): ... return os.getenv(s, default)`): a call such as
+    `envsecret("DB_PASSWORD", "")` is a read of DB_PASSWORD, with its default."""
+    found = set()
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.args.args:
+            continue
+        first = node.args.args[0].arg
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call) and _dotted(call.func) in (
+                    "os.getenv", "getenv", "os.environ.get", "environ.get") and call.args and (
+                    isinstance(call.args[0], ast.Name) and call.args[0].id == first):
+                found.add(node.name)
+    return frozenset(found)
 
 
 def _catches_missing(handler: ast.ExceptHandler) -> bool:
