@@ -36,6 +36,7 @@ def up(env_file: Path | None) -> dict[str, str]:
     client = engine.choose_client()
     say(f"docker client: {client.binary} {client.version} (BuildKit via {client.buildkit})")
     engine.ensure_compose(client)
+    engine.trim_build_cache(client)
     baseimages.ensure_all(client)
     jsimages.ensure_all(client)
     postgres.ensure(client)

@@ -87,6 +87,23 @@ def ensure_default_bridge(client: Client) -> None:
     say(f"Docker engine: its default bridge {name} had been removed; recreated as {gateway}")
 
 
+BUILD_CACHE_KEEP = "20GB"
+
+
+def trim_build_cache(client: Client) -> None:
+    """Keep BuildKit's cache at most BUILD_CACHE_KEEP (least recently used goes first).
+
+    Every suite run adds gigabytes (the --no-cache and repro builds never reuse theirs);
+    on a machine that runs it again and again the disk filled up and builds failed with
+    "no space left on device". Under the limit this is a no-op."""
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_BUILDKIT"}  # 20.10's CLI
+    proc = run([client.binary, "builder", "prune", "--force", "--keep-storage",
+                BUILD_CACHE_KEEP], check=False, env=env, timeout=1800)
+    reclaimed = proc.stdout.strip().splitlines()[-1:] if proc.returncode == 0 else []
+    if reclaimed and not reclaimed[0].endswith(" 0B"):
+        say(f"Docker engine: build cache trimmed to {BUILD_CACHE_KEEP} ({reclaimed[0]})")
+
+
 def client_version(binary: str) -> str:
     return run([binary, "version", "--format", "{{.Client.Version}}"], check=False).stdout.strip()
 
