@@ -26,6 +26,7 @@ from shipyard.generate.compose_services import env_file_lines
 from shipyard.generate.files import Action, Planned
 from shipyard.generate.render import GeneratedFile, base_image_name, render
 from shipyard.tools import ssh
+from shipyard.tools.git import GitRepo
 
 DigestResolver = Callable[[str], str | None]
 PROVIDERS: dict[str, Provider] = {name: name for name in PATHS}
@@ -106,7 +107,15 @@ def init(
                       for fp in ssh.fingerprints(hosts_text)]
     files = render(project, image=image, known_hosts=hosts_text)
     passwords = env_file_lines(project.services, _read(root / ".env"))
-    if passwords:  # .env is the user's (git-ignored): only missing passwords are added
+    if passwords and GitRepo(root).is_tracked(".env"):
+        # A password written there would be committed with the next `git commit -a`.
+        names = ", ".join(line.split("=", 1)[0] for line in passwords.splitlines())
+        project.warnings.append(
+            f".env is tracked by git, so init wrote no password into it ({names}): a password"
+            " in git is a leaked one. Untrack it (`git rm --cached .env`; init keeps it in"
+            " .gitignore) and rerun `shipyard init`, or set those variables in the"
+            " environment `docker compose` runs in")
+    elif passwords:  # .env is the user's (git-ignored): only missing passwords are added
         files.append(GeneratedFile(".env", passwords, mode=0o600, strategy="lines"))
     pipeline = _pipeline(root, ci, notes)
     if pipeline is not None:

@@ -31,13 +31,10 @@ POSTGRES_IMAGE = "postgres:15-bookworm"
 
 
 # The same app with the settings shape of healthchecks, written here: SQLite unless a switch
-# variable says postgres, the password read through a helper of the settings module.
-SWITCH_SETTINGS = '''\
-"""SQLite by default; PostgreSQL when DB=postgres (as CI and production set it)."""
+# variable says postgres, the password read through a helper of the settings module. It
+# replaces the fixture's `DATABASES = ...` line.
+SWITCH_DATABASES = '''\
 import os
-from pathlib import Path
-
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def envsecret(name, default=None):
@@ -48,9 +45,6 @@ def envsecret(name, default=None):
     return os.getenv(name, default)
 
 
-SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
-DEBUG = False
-ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
                          "NAME": os.getenv("DB_NAME", BASE_DIR / "shop.sqlite")}}
 if os.getenv("DB") == "postgres":
@@ -60,15 +54,8 @@ if os.getenv("DB") == "postgres":
                              "NAME": os.getenv("DB_NAME", "shop"),
                              "USER": os.getenv("DB_USER", "postgres"),
                              "PASSWORD": envsecret("DB_PASSWORD", "")}}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-INSTALLED_APPS = ["django.contrib.contenttypes", "shop"]
-MIDDLEWARE = []
-ROOT_URLCONF = "config.urls"
-WSGI_APPLICATION = "config.wsgi.application"
-TEMPLATES = []
-USE_TZ = True
 '''
+URL_DATABASES = 'DATABASES = {"default": env.db("DATABASE_URL")}\n'
 
 
 def _built(docker: Docker, project: Path) -> Iterator[tuple[str, Config]]:
@@ -104,10 +91,13 @@ def postgres_app(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="module")
 def switch_app(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[tuple[str, Config]]:
-    """The fixture with SWITCH_SETTINGS."""
+    """The fixture with SWITCH_DATABASES."""
     project = tmp_path_factory.mktemp("pgswitch") / "tickets"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
-    (project / "config" / "settings.py").write_text(SWITCH_SETTINGS, encoding="utf-8")
+    settings = project / "config" / "settings.py"
+    text = settings.read_text(encoding="utf-8")
+    assert URL_DATABASES in text
+    settings.write_text(text.replace(URL_DATABASES, SWITCH_DATABASES), encoding="utf-8")
     yield from _built(docker_engine, project)
 
 

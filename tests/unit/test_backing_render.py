@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -12,6 +13,7 @@ from shipyard.backing import LABEL, decode
 from shipyard.detect import detect
 from shipyard.generate.compose_services import env_file_lines
 from shipyard.generate.render import render
+from shipyard.init import init
 
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
 
@@ -103,3 +105,28 @@ def test_override_example_gives_workers_the_web_variables_and_leaves_wired_ones(
     assert "DJANGO_SECRET_KEY" in services["web"]["environment"]
     for worker in ("worker", "scheduler"):
         assert services[worker]["environment"] == services["web"]["environment"]
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@e.x",
+                    *args], check=True, capture_output=True)
+
+
+def test_a_password_never_goes_into_an_env_file_git_tracks(tmp_path: Path) -> None:
+    """A project that committed its .env: init's random password would be committed with
+    the next `git commit -a`. It writes none there and says how to fix it instead."""
+    root = tmp_path / "app"
+    shutil.copytree(PROJECTS / "backing-django-celery", root)
+    (root / ".env").write_text("DEBUG=1\n", encoding="utf-8")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "with .env")
+    result = init(root)
+    assert (root / ".env").read_text(encoding="utf-8") == "DEBUG=1\n"
+    warning = next(w for w in result.project.warnings if w.startswith(".env is tracked"))
+    assert "POSTGRES_PASSWORD" in warning and "git rm --cached .env" in warning
+
+    _git(root, "rm", "-q", "--cached", ".env")  # as the warning says
+    init(root)
+    assert re.search(r"^POSTGRES_PASSWORD=[0-9a-f]{48}$", (root / ".env").read_text(
+        encoding="utf-8"), re.M)

@@ -113,6 +113,11 @@ class GitRepo:
         return any(_status_path(line).rpartition("/")[2] not in ignore
                    for line in out.splitlines() if line.strip())
 
+    def is_tracked(self, relpath: str) -> bool:
+        """True when the file at relpath (relative to path) is in git's index; False
+        outside a work tree."""
+        return self._run("ls-files", "--error-unmatch", "--", relpath, check=False).ok
+
     def tags_at_head(self) -> list[str]:
         """Names of all tags that point at HEAD, sorted."""
         return _lines(self._git("tag", "--points-at", "HEAD"))
