@@ -358,6 +358,9 @@ def test_host_setup_installs_an_existing_public_key(tmp_path: Path) -> None:
     assert "SSH_AUTH= unchanged: the private half of --public-key" in result.stdout
     line = next(x for x in result.stdout.splitlines() if x.startswith("authorized_keys line:"))
     assert line.endswith(public)
+    # CI gets the whole fleet, not the one host set up (that would shrink or contradict it)
+    assert "SSH_DEPLOY_TARGET=ssh://d@a ssh://d@b:2222\n" in result.stdout
+    assert "append them as you set up each host" in result.stdout
     bad = CliRunner().invoke(host_group, [
         "setup", "prod", "-C", str(root), "--target", "d@b:2222", "--no-registry-login",
         "--public-key", str(tmp_path / "fleet")])

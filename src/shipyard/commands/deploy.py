@@ -217,8 +217,9 @@ def host_setup_command(
     else:
         console.rule(f"Run as root on {deploy_target.host} (review first)")
         click.echo(render_script(plan))
-    _report(plan, setup_inputs.ci_values(key.private, known or "", deploy_target), key_out,
-            known is not None)
+    fleet = setup_inputs.fleet_targets(config, environment)
+    _report(plan, setup_inputs.ci_values(key.private, known or "", deploy_target, fleet),
+            key_out, known is not None, fleet=len(fleet))
 
 
 def _apply(plan: SetupPlan, admin: Target, known: str, admin_key: Path | None,
@@ -244,7 +245,8 @@ def _apply(plan: SetupPlan, admin: Target, known: str, admin_key: Path | None,
     err.print(f"[green]{admin.host} is set up for {plan.setup.environment}[/]", highlight=False)
 
 
-def _report(plan: SetupPlan, values: CiValues, key_out: Path | None, known: bool) -> None:
+def _report(plan: SetupPlan, values: CiValues, key_out: Path | None, known: bool,
+            fleet: int = 0) -> None:
     from shipyard.tools.ssh import write_private
 
     env = plan.setup.environment
@@ -255,7 +257,13 @@ def _report(plan: SetupPlan, values: CiValues, key_out: Path | None, known: bool
                "SSH_KNOWN_HOSTS and SSH_DEPLOY_TARGET.")
     click.echo("")
     click.echo(f"SSH_DEPLOY_TARGET={values.ssh_deploy_target}")
-    click.echo("SSH_KNOWN_HOSTS=")
+    if fleet:
+        click.echo(f"  (all {fleet} hosts of the fleet, as its targets list them; or leave it "
+                   "unset)")
+        click.echo("SSH_KNOWN_HOSTS= this host's line(s) below; the fleet's variable holds "
+                   "every host's, so append them as you set up each host")
+    else:
+        click.echo("SSH_KNOWN_HOSTS=")
     click.echo(values.ssh_known_hosts.rstrip("\n") if known else
                f"  (unknown: run `ssh-keyscan -p {plan.setup.target.port} "
                f"{plan.setup.target.host}` and verify it out of band)")

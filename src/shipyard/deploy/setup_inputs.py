@@ -9,7 +9,7 @@ a prompt), which the tests read as tables; the CLI only asks and prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,8 +50,21 @@ def default_project_path(user_home: str, image: str, environment: str) -> str:
     return f"{user_home.rstrip('/')}/{name}-{environment}"
 
 
-def ci_values(private_key: str, known_hosts: str, target: Target) -> CiValues:
-    return CiValues(private_key, known_hosts.strip() + "\n", target.url)
+def ci_values(private_key: str, known_hosts: str, target: Target,
+              fleet: Sequence[Target] = ()) -> CiValues:
+    """The variables for CI. SSH_DEPLOY_TARGET names every host of a fleet (setting it to
+    the one host being set up would turn the fleet into that host, or contradict its
+    `targets`); SSH_KNOWN_HOSTS holds what is known of this host."""
+    deploy_target = " ".join(t.url for t in fleet) if fleet else target.url
+    return CiValues(private_key, known_hosts.strip() + "\n", deploy_target)
+
+
+def fleet_targets(config: Config, environment: str) -> list[Target]:
+    """The hosts of ENVIRONMENT's `targets` ([] when it is one host)."""
+    from shipyard.deploy.target import parse_target
+
+    section = config.environments.get(environment)
+    return [parse_target(h.target) for h in section.targets] if section else []
 
 
 @dataclass(frozen=True)
