@@ -3,6 +3,7 @@ builds of one commit one digest."""
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 from pathlib import Path
@@ -11,7 +12,13 @@ import pytest
 
 from shipyard.config import load_config
 from shipyard.errors import ConfigError
-from shipyard.tools.buildah import buildah_argv, normalised_config, write_docker_archive
+from shipyard.tools.buildah import (
+    archive_image_id,
+    buildah_argv,
+    normalised_config,
+    push_argv,
+    write_docker_archive,
+)
 from shipyard.tools.docker import BuildSecret, BuildSpec
 
 
@@ -70,6 +77,51 @@ def test_docker_archive_ids_agree_for_two_runs_and_load_as_docker_expects(tmp_pa
         assert manifest == [{"Config": f"{one[7:]}.json", "RepoTags": ["app:1"],
                              "Layers": ["layer1/layer.tar"]}]
         assert tar.extractfile("layer1/layer.tar").read() == b"tar bytes"  # type: ignore[union-attr]
+
+
+def test_an_archive_names_the_image_it_holds(tmp_path: Path) -> None:
+    written = write_docker_archive(_exported(tmp_path / "one", RUN_ONE), ["app:1"],
+                                   tmp_path / "1.tar")
+    assert archive_image_id(tmp_path / "1.tar") == written
+
+
+HEX = "ab" * 32
+
+
+@pytest.mark.parametrize(("manifest", "expected"), [
+    ([{"Config": f"{HEX}.json"}], f"sha256:{HEX}"),  # docker save up to 24
+    ([{"Config": f"blobs/sha256/{HEX}"}], f"sha256:{HEX}"),  # docker save 25+ (OCI layout)
+    ([{"Config": f"{HEX}.json"}, {"Config": f"{HEX}.json"}], None),  # two images
+    ([{"Config": "short.json"}], None),
+    ({"Config": f"{HEX}.json"}, None),
+    (None, None),  # no manifest.json at all
+])
+def test_archive_image_id_reads_both_docker_layouts_and_nothing_else(
+    tmp_path: Path, manifest: object, expected: str | None,
+) -> None:
+    archive = tmp_path / "a.tar"
+    with tarfile.open(archive, "w") as tar:
+        if manifest is not None:
+            data = json.dumps(manifest).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert archive_image_id(archive) == expected
+    (tmp_path / "junk").write_bytes(b"not a tar")
+    assert archive_image_id(tmp_path / "junk") is None
+
+
+@pytest.mark.parametrize(("authfile", "tls", "expected"), [
+    (None, True, ["push", "--quiet", "--format", "v2s2", "--digestfile", "/d", "img",
+                  "docker://reg.example.com/app:1"]),
+    (Path("/a.json"), False, ["push", "--quiet", "--format", "v2s2", "--digestfile", "/d",
+                              "--authfile", "/a.json", "--tls-verify=false", "img",
+                              "docker://reg.example.com/app:1"]),
+])
+def test_push_keeps_docker_format_and_passes_credentials_only_as_a_file(
+    authfile: Path | None, tls: bool, expected: list[str],
+) -> None:
+    assert push_argv("img", "reg.example.com/app:1", Path("/d"), authfile, tls) == expected
 
 
 @pytest.mark.parametrize(("value", "ok"), [('"buildah"', True), ('"docker"', True),

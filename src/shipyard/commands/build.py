@@ -47,10 +47,13 @@ def _progress(verbose: bool) -> Callable[[str], None]:
 @click.option("--builder", type=click.Choice(["docker", "buildah"]),
               help="docker (BuildKit through the engine) or buildah (daemonless, unprivileged;"
                    " one digest per commit). Default: `builder` in the config, else docker.")
+@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the image as a `docker load` archive (for later CI jobs); with"
+                   " --builder buildah the image goes only there and no engine is needed.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the whole BuildKit log.")
 def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, no_cache: bool,
                   pull: bool, ca_bundle: Path | None, report_path: Path | None, verify_repro: bool,
-                  builder: str | None, verbose: bool) -> None:
+                  builder: str | None, archive: Path | None, verbose: bool) -> None:
     """Build the image with tags and labels computed from git and CI (never by hand)."""
     from shipyard.imagebuild.run import build
     from shipyard.imagebuild.run import verify_repro as check_repro
@@ -58,7 +61,7 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
     show = _progress(verbose)
     report = build(project_dir, ssh=ssh, network=network, no_cache=no_cache,
                    ca_bundle=ca_bundle, report_path=report_path,
-                   on_output=show, builder=builder, pull=pull)
+                   on_output=show, builder=builder, pull=pull, archive=archive)
     table = Table(show_header=False, box=None)
     table.add_row("image", report.image_id)
     table.add_row("unique tag", f"{report.repository}:{report.unique_tag}")
@@ -67,6 +70,8 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
     table.add_row("base", f"{report.base['name']} @ {report.base['digest']}")
     table.add_row("packages", f"{report.packages} recorded in {report.sbom}")
     table.add_row("took", f"{report.durations['total_s']:.1f}s with {report.builder}")
+    if archive is not None:
+        table.add_row("archive", str(archive))
     if report.local:
         table.add_row("[yellow]local build[/]", "labelled as such; publish refuses it"
                       " without --allow-local")
@@ -95,12 +100,16 @@ def build_command(project_dir: Path, ssh: tuple[str, ...], network: str | None, 
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="The build report to publish (default: DIR/shipyard-build.json).")
 @click.option("--allow-local", is_flag=True, help="Also push a local (development) build.")
-def publish_command(project_dir: Path, report_path: Path | None, allow_local: bool) -> None:
+@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path),
+              help="Push the image from this archive (`shipyard build --archive`) with Buildah:"
+                   " no engine needed.")
+def publish_command(project_dir: Path, report_path: Path | None, allow_local: bool,
+                    archive: Path | None) -> None:
     """Push every tag of the last build, the unique one first, and print the digest."""
     from shipyard.publish.publish import publish
 
     result = publish(project_dir, report_path=report_path, allow_local=allow_local,
-                     env=os.environ)
+                     env=os.environ, archive=archive)
     for ref in result.pushed:
         console.print(f"pushed {ref}", highlight=False)
     console.print(f"digest {result.registry}/{result.repository}@{result.digest}",

@@ -1,5 +1,9 @@
 """`shipyard build`: plan, build with BuildKit, record installed packages, write a report.
 
+With `archive` and the Buildah builder the build needs no container engine at all (an
+unprivileged CI runner): the base is looked up, the packages listed and the image written
+as a `docker load` archive by Buildah alone; later jobs load or push that file.
+
 The report (shipyard-build.json) is what `publish` and CI's later jobs read:
 image id, every tag, labels, base digest, durations. The wall-clock time lives
 here, not in the image: the image's `created` label is the commit time, so a
@@ -41,10 +45,23 @@ def resolve_base(docker: Docker, reference: str) -> BaseImage:
         return resolve_base(docker, name)
 
 
+def resolve_base_with_buildah(buildah: Buildah, reference: str, pull: bool) -> BaseImage:
+    """The base's name and digest from Buildah's storage, pulled there when missing (or
+    when asked to: a scheduled rebuild's fresh base)."""
+    name, digest = split_digest(reference)
+    if digest:
+        return BaseImage(name, digest, "reference")
+    if pull or buildah.image_digest(name) is None:
+        buildah.run(["pull", "--quiet", name])
+    return BaseImage(name, buildah.image_digest(name), "buildah storage")
+
+
 def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
               ssh: tuple[str, ...] = (), network: str | None = None, no_cache: bool = False,
               ca_bundle: Path | None = None, now: datetime | None = None,
-              pull: bool = False) -> BuildPlan:
+              pull: bool = False, buildah: Buildah | None = None) -> BuildPlan:
+    """The build's plan; the base is looked up in the engine, or in Buildah's storage when
+    buildah is given (no engine needed)."""
     config: Config = load_config(project_dir)
     repo = GitRepo(project_dir)
     context = cienv.resolve(env, repo)
@@ -55,9 +72,12 @@ def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
     dockerfile_text = config.dockerfile_path.read_text(encoding="utf-8") \
         if config.dockerfile_path.is_file() else ""
     base_ref = final_base(config.dockerfile_path, config.build_args)
-    if pull and not split_digest(base_ref)[1]:  # a fresh base: its digest is recorded
-        docker.run(["pull", base_ref])
-    base = resolve_base(docker, base_ref)
+    if buildah is not None:
+        base = resolve_base_with_buildah(buildah, base_ref, pull)
+    else:
+        if pull and not split_digest(base_ref)[1]:  # a fresh base: its digest is recorded
+            docker.run(["pull", base_ref])
+        base = resolve_base(docker, base_ref)
     plan = plan_build(config, context, facts, base, now=now or datetime.now(UTC),
                       ca_bundle=ca_bundle or ca_bundle_from_env(env), ssh=ssh, network=network,
                       no_cache=no_cache, dockerfile_text=dockerfile_text)
@@ -81,27 +101,53 @@ def build_image(plan: BuildPlan, spec: BuildSpec, builder: str, docker: Docker,
         buildah.remove([built.removeprefix("sha256:")])
 
 
+def build_to_archive(plan: BuildPlan, buildah: Buildah, archive: Path,
+                     on_output: Callable[[str], None] | None = None,
+                     ) -> tuple[str, list[sbom.Package]]:
+    """Build with Buildah into a `docker load` archive and list the image's packages in a
+    Buildah working container: no engine involved. Returns (image id, packages)."""
+    commit_time = int(plan.created.timestamp()) if plan.created else None
+    built = buildah.build(plan.spec, timestamp=commit_time, on_output=on_output)
+    try:
+        image_id = buildah.to_archive(built, plan.spec.tags, archive)
+        with buildah.working_container(built.removeprefix("sha256:")) as in_image:
+            packages = sbom.collect_with(in_image)
+    finally:  # the archive holds it now
+        buildah.remove([built.removeprefix("sha256:")])
+    return image_id, packages
+
+
 def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
           docker: Docker | None = None, ssh: tuple[str, ...] = (), network: str | None = None,
           no_cache: bool = False, ca_bundle: Path | None = None,
           report_path: Path | None = None, on_output: Callable[[str], None] | None = None,
-          builder: str | None = None, pull: bool = False) -> BuildReport:
+          builder: str | None = None, pull: bool = False,
+          archive: Path | None = None) -> BuildReport:
     """Build the project's image and write the report and SBOM next to it.
 
     builder: "docker" or "buildah"; None takes `builder` from the project's config.
     pull: fetch the base image again first (scheduled rebuilds: a base with new
-    security fixes under the same tag); with no_cache, the OS layer is rebuilt too."""
+    security fixes under the same tag); with no_cache, the OS layer is rebuilt too.
+    archive: also write the image there as a `docker load` archive (CI hands it to later
+    jobs); with Buildah the image goes only there and no engine is used."""
     env = os.environ if env is None else env
     docker = docker or Docker()
     started = time.monotonic()
     started_at = datetime.now(UTC)
+    chosen = builder or load_config(project_dir).builder
+    buildah = Buildah() if archive is not None and chosen == "buildah" else None
     plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, no_cache=no_cache,
-                     ca_bundle=ca_bundle, now=started_at, pull=pull)
-    chosen = builder or plan.builder
-    image_id = build_image(plan, plan.spec, chosen, docker, on_output)
-    built = time.monotonic()
+                     ca_bundle=ca_bundle, now=started_at, pull=pull, buildah=buildah)
+    if buildah is not None and archive is not None:
+        image_id, packages = build_to_archive(plan, buildah, archive, on_output)
+        built = time.monotonic()
+    else:
+        image_id = build_image(plan, plan.spec, chosen, docker, on_output)
+        built = time.monotonic()
+        packages = sbom.collect(docker, image_id)
+        if archive is not None:
+            docker.run(["save", "--output", str(archive), *plan.refs])
     report_path = report_path or project_dir / REPORT_NAME
-    packages = sbom.collect(docker, image_id)
     sbom_path = report_path.with_name(SBOM_NAME)
     document = sbom.cyclonedx(plan.refs[0], image_id, packages, plan.created or started_at)
     sbom_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

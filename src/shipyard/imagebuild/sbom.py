@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
 from shipyard import __version__
 from shipyard.tools.docker import Docker
+from shipyard.tools.process import Result
 
 _PY_LIST = (
     "import importlib.metadata as m, json; "
@@ -44,15 +45,23 @@ class Package:
 
 def collect(docker: Docker, image: str) -> list[Package]:
     """Installed Debian packages and Python distributions, read inside the image."""
+    def in_image(argv: Sequence[str]) -> Result:
+        return docker.run(["run", "--rm", "--network", "none", "--entrypoint", argv[0], image,
+                           *argv[1:]], check=False)
+    return collect_with(in_image)
+
+
+def collect_with(in_image: Callable[[Sequence[str]], Result]) -> list[Package]:
+    """The packages, asking through in_image (runs argv inside the image: a `docker run`,
+    or a Buildah working container on a runner without an engine)."""
     packages: list[Package] = []
-    dpkg = docker.run(["run", "--rm", "--network", "none", "--entrypoint", "dpkg-query", image,
-                       "-W", "-f", "${Package}\\t${Version}\\t${Architecture}\\n"], check=False)
-    for line in dpkg.stdout.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3:
-            packages.append(Package("deb", parts[0], parts[1], parts[2]))
-    python = docker.run(["run", "--rm", "--network", "none", "--entrypoint", "python", image,
-                         "-c", _PY_LIST], check=False)
+    dpkg = in_image(["dpkg-query", "-W", "-f", "${Package}\\t${Version}\\t${Architecture}\\n"])
+    if dpkg.ok:
+        for line in dpkg.stdout.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3:
+                packages.append(Package("deb", parts[0], parts[1], parts[2]))
+    python = in_image(["python", "-c", _PY_LIST])
     if python.ok:
         packages += [Package("pypi", name, version) for name, version in json.loads(python.stdout)]
     return packages

@@ -7,10 +7,17 @@ refused unless asked for (seed 004: manually built images must be easy to
 tell apart and never become releases). Credentials come from the environment
 (a CI job token) via --password-stdin into a throwaway docker config, or from
 the user's own docker config; they are never printed or put on argv.
+
+From an archive (`shipyard build --archive`, a CI runner without an engine) Buildah
+pushes instead of Docker, in Docker's manifest format, credentials in a throwaway auth
+file; the registry is then asked for the unique tag's digest exactly as after a docker
+push.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import tempfile
@@ -21,8 +28,9 @@ from pathlib import Path
 
 from shipyard.errors import UsageError
 from shipyard.image.buildreport import REPORT_NAME, BuildReport
-from shipyard.image.registry import RegistryClient, RegistryError
+from shipyard.image.registry import RegistryClient, RegistryError, is_loopback
 from shipyard.image.tags import split_registry
+from shipyard.tools.buildah import Buildah, archive_image_id
 from shipyard.tools.docker import Docker
 
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
@@ -82,7 +90,11 @@ def publish(
     env: Mapping[str, str] | None = None,
     docker: Docker | None = None,
     on_output: Callable[[str], None] | None = None,
+    archive: Path | None = None,
+    buildah: Buildah | None = None,
 ) -> PublishResult:
+    """Push every ref of the last build (from the engine, or from archive with Buildah)
+    and check the registry holds the unique tag at the digest pushed."""
     env = os.environ if env is None else env
     docker = docker or Docker()
     report = BuildReport.load(report_path or project_dir / REPORT_NAME)
@@ -94,17 +106,22 @@ def publish(
         )
     registry, name = split_repository(report.repository)
     credentials = credentials_from_env(env, registry)
-    with _docker_config(docker, registry, credentials) as client_env:
-        pushed: list[str] = []
-        digest = ""
-        for ref in push_order(report):
-            result = docker.run(["push", ref], env=client_env, on_output=on_output)
-            found = _DIGEST.search(result.stdout)
-            if found and not digest:
-                digest = found.group(1)
-            pushed.append(ref)
+    if archive is not None:
+        held = archive_image_id(archive) if archive.is_file() else None
+        if held != report.image_id:
+            found = f"holds {held}" if held else "is no image archive"
+            raise UsageError(f"{archive} {found}, not the build's image {report.image_id}",
+                             hint="publish the archive the same `shipyard build --archive`"
+                                  " wrote with its report")
+        with _authfile(registry, credentials) as authfile:
+            digest = (buildah or Buildah()).push_archive(
+                archive, push_order(report), authfile=authfile,
+                tls_verify=not is_loopback(registry), on_output=on_output)
+        pushed = push_order(report)
+    else:
+        pushed, digest = _docker_push(docker, report, registry, credentials, on_output)
     if not digest:
-        raise RegistryError(f"{registry}: `docker push` printed no digest",
+        raise RegistryError(f"{registry}: the push reported no digest",
                             hint="check the registry and the docker client")
     client = RegistryClient(registry, credentials.username if credentials else None,
                             credentials.password if credentials else None)
@@ -115,6 +132,38 @@ def publish(
             f" {digest}", hint="someone else pushed the same tag; unique tags must not be reused",
         )
     return PublishResult(registry, name, digest, pushed)
+
+
+def _docker_push(docker: Docker, report: BuildReport, registry: str,
+                 credentials: Credentials | None,
+                 on_output: Callable[[str], None] | None) -> tuple[list[str], str]:
+    """`docker push` each ref in order; (refs pushed, the digest the first push printed)."""
+    pushed: list[str] = []
+    digest = ""
+    with _docker_config(docker, registry, credentials) as client_env:
+        for ref in push_order(report):
+            result = docker.run(["push", ref], env=client_env, on_output=on_output)
+            found = _DIGEST.search(result.stdout)
+            if found and not digest:
+                digest = found.group(1)
+            pushed.append(ref)
+    return pushed, digest
+
+
+@contextmanager
+def _authfile(registry: str, credentials: Credentials | None) -> Iterator[Path | None]:
+    """A throwaway containers-auth.json with credentials (mode 0600), or None: Buildah
+    then uses the user's own login."""
+    if credentials is None:
+        yield None
+        return
+    token = base64.b64encode(f"{credentials.username}:{credentials.password}".encode())
+    with tempfile.TemporaryDirectory(prefix="shipyard-auth-") as directory:
+        path = Path(directory) / "auth.json"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump({"auths": {registry: {"auth": token.decode()}}}, handle)
+        yield path
 
 
 @contextmanager

@@ -8,8 +8,10 @@ commit give the same image digest (issue 19), which BuildKit in the engines we s
 cannot promise.
 
 The image ends up where the rest of Shipyard looks for it: in the Docker engine (for
-`shipyard test`, the SBOM, `--verify-repro`), copied there with `buildah push
-docker-daemon:` when one is reachable.
+`shipyard test`, the SBOM, `--verify-repro`), loaded there from a `docker load` archive;
+or, on a CI runner without any engine, only in that archive (`shipyard build --archive`),
+which a later job loads or pushes (`push_archive`): base lookup, SBOM and push then go
+through Buildah alone.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,17 @@ def buildah_argv(spec: BuildSpec, iidfile: Path, timestamp: int | None) -> list[
         argv.append("--pull-always")
     argv.append(str(spec.context))
     return argv
+
+
+def push_argv(image: str, ref: str, digestfile: Path, authfile: Path | None,
+              tls_verify: bool) -> list[str]:
+    """`buildah push` arguments for one ref; credentials only ever through an auth file."""
+    argv = ["push", "--quiet", "--format", "v2s2", "--digestfile", str(digestfile)]
+    if authfile is not None:
+        argv += ["--authfile", str(authfile)]
+    if not tls_verify:
+        argv.append("--tls-verify=false")
+    return [*argv, image, f"docker://{ref}"]
 
 
 def failure_tail(result: Result, lines: int = TAIL_LINES) -> str:
@@ -99,12 +114,55 @@ class Buildah:
         """Load the built image into the Docker engine under tags, with a normalised config
         (normalised_config); returns the image id Docker knows it by."""
         with tempfile.TemporaryDirectory(prefix="shipyard-buildah-export-") as tmp:
-            exported = Path(tmp) / "image"
-            self.run(["push", "--quiet", image_id.removeprefix("sha256:"), f"dir:{exported}"])
-            archive = Path(tmp) / "image.tar"
-            loaded_id = write_docker_archive(exported, tags, archive)
+            archive = Path(tmp) / "loaded.tar"
+            loaded_id = self.to_archive(image_id, tags, archive)
             docker.run(["load", "--quiet", "--input", str(archive)])
         return loaded_id
+
+    def to_archive(self, image_id: str, tags: Sequence[str], archive: Path) -> str:
+        """Write the built image as a `docker load` archive under tags, its config
+        normalised; returns the image id an engine loading it will report."""
+        with tempfile.TemporaryDirectory(prefix="shipyard-buildah-export-") as tmp:
+            exported = Path(tmp) / "image"
+            self.run(["push", "--quiet", image_id.removeprefix("sha256:"), f"dir:{exported}"])
+            partial = Path(tmp) / "image.tar"  # never a half-written archive at the target
+            loaded_id = write_docker_archive(exported, tags, partial)
+            shutil.move(partial, archive)
+        return loaded_id
+
+    def image_digest(self, reference: str) -> str | None:
+        """The manifest digest of reference in Buildah's storage; None when it has none."""
+        result = self.run(["inspect", "--type", "image", "--format", "{{.FromImageDigest}}",
+                           reference], check=False)
+        return (result.stdout.strip() or None) if result.ok else None
+
+    @contextmanager
+    def working_container(self, image: str) -> Iterator[Callable[[Sequence[str]], Result]]:
+        """A container of image (never pulled) and a function running argv in it, directly
+        (no entrypoint; BUILDAH_ISOLATION decides how, chroot on unprivileged runners)."""
+        lines = self.run(["from", "--pull-never", "--quiet", image]).stdout.split()
+        container = lines[-1]
+        try:
+            yield lambda argv: self.run(["run", container, "--", *argv], check=False)
+        finally:
+            self.run(["rm", container], check=False)
+
+    def push_archive(self, archive: Path, refs: Sequence[str], *, authfile: Path | None,
+                     tls_verify: bool, on_output: Callable[[str], None] | None = None) -> str:
+        """Push the image in a `docker load` archive to each ref in order, in Docker's
+        manifest format (OCI has no HEALTHCHECK); returns the manifest digest pushed."""
+        image = self.run(["pull", "--quiet", f"docker-archive:{archive}"]).stdout.split()[-1]
+        digest = ""
+        try:
+            with tempfile.TemporaryDirectory(prefix="shipyard-buildah-push-") as tmp:
+                digestfile = Path(tmp) / "digest"
+                for ref in refs:
+                    self.run(push_argv(image, ref, digestfile, authfile, tls_verify),
+                             on_output=on_output)
+                    digest = digest or digestfile.read_text(encoding="utf-8").strip()
+        finally:
+            self.remove([image])
+        return digest
 
     def remove(self, refs: Sequence[str]) -> None:
         if refs:
@@ -146,6 +204,23 @@ def write_docker_archive(exported: Path, tags: Sequence[str], archive: Path) -> 
             tar.add(exported / digest, arcname=f"{digest}/layer.tar")
         _add_bytes(tar, "manifest.json", json.dumps([entry]).encode())
     return f"sha256:{config_digest}"
+
+
+def archive_image_id(archive: Path) -> str | None:
+    """The image id (config digest) a `docker load` archive holds: Docker's and ours name
+    the config `<hex>.json`, Docker 25+'s OCI layout `blobs/sha256/<hex>`. None when the
+    file is no such archive or holds more than one image."""
+    try:
+        with tarfile.open(archive) as tar:
+            member = tar.extractfile("manifest.json")
+            entries = json.loads(member.read()) if member else None
+    except (OSError, KeyError, tarfile.TarError, ValueError):
+        return None
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+        return None
+    config = str(entries[0].get("Config", ""))
+    digest = config.rpartition("/")[2].removesuffix(".json")
+    return f"sha256:{digest}" if len(digest) == 64 else None
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
