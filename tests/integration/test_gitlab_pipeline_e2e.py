@@ -2,11 +2,12 @@
 
 Why: the pipeline is the product's one way to build and deploy (seeds 000 and 003), so
 it is run, not only validated: `shipyard ci gitlab --write` on a small project, then
-gitlab-ci-local (shell executor: each job's script runs here, against the test bed's
-engine, Buildah, a registry with auth and an sshd whose keys can run nothing but the
-agent) for the events a user has — a push to `dev`, a push to `main`, a `vX.Y.Z` tag, and
-scheduled rebuilds — checked the way a user would: tags in the registry, the digest each
-host runs, the journal line naming the pipeline.
+gitlab-ci-local (shell executor: each job's script runs here, with Buildah, a registry
+with auth and an sshd whose keys can run nothing but the agent; only the test job may
+reach the test bed's engine, as on an unprivileged runner) for the events a user has —
+a push to `dev`, a push to `main`, a `vX.Y.Z` tag, and scheduled rebuilds — checked the
+way a user would: tags in the registry, the digest each host runs, the journal line
+naming the pipeline.
 
 One project and repository for every event; CI variables per environment (key, known
 hosts, target) as GitLab's environment-scoped variables, in gitlab-ci-local's variables
@@ -70,6 +71,14 @@ if [ "$1" = outdated ]; then
 fi
 exec %s "$@"
 """
+# The runner has no engine except for the test job (issue 18): any other job's docker
+# call is recorded and fails, as it would on an unprivileged runner.
+DOCKER_ONLY_IN_TEST = """#!/bin/sh
+if [ "$CI_JOB_NAME" = shipyard-test ]; then exec %s "$@"; fi
+echo "$CI_JOB_NAME: docker $*" >> %s
+echo "no container engine in job $CI_JOB_NAME" >&2
+exit 1
+"""
 _ = e2e_sshd  # a fixture used by name
 
 
@@ -83,6 +92,7 @@ class Pipelines:
     production: Deployment
     bin_dir: Path
     runs: list[tuple[str, float]]
+    docker_calls: Path
 
     def git(self, *args: str) -> str:
         return run(["git", "-C", str(self.repo), *args], env=isolated_git_env()).stdout.strip()
@@ -90,7 +100,8 @@ class Pipelines:
     def pipeline(self, event: str, *extra: str, env: dict[str, str] | None = None) -> str:
         """Run every job of one pipeline; its output (a failure shows the whole log)."""
         started = time.monotonic()
-        environ = {**os.environ, "PATH": f"{self.bin_dir}:{os.environ['PATH']}", **(env or {})}
+        environ = {**os.environ, "PATH": f"{self.bin_dir}:{os.environ['PATH']}",
+                   "SHIPYARD_DOCKER": str(self.bin_dir / "docker"), **(env or {})}
         # gitlab-ci-local says GITLAB_CI=false (a local run); GitLab says true
         result = run([str(GITLAB_CI_LOCAL), "--force-shell-executor", "--no-color",
                       "--concurrency", "1", "--variable", "GITLAB_CI=true", *extra],
@@ -98,6 +109,7 @@ class Pipelines:
         self.runs.append((event, round(time.monotonic() - started, 1)))
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-8000:]
+        assert not self.docker_calls.exists(), self.docker_calls.read_text()
         return output
 
     def tags(self) -> set[str]:
@@ -165,7 +177,7 @@ def pipelines(e2e_sshd: Sshd, docker_engine: Docker, ssh_accounts: dict[str, Acc
         shipyard = Path(sys.executable).with_name("shipyard")
         run([str(shipyard), "ci", "gitlab", "-C", str(repo), "--write"])
         with (repo / ".gitignore").open("a") as out:  # what gitlab-ci-local leaves behind
-            out.write(".gitlab-ci-local/\nshipyard-image.tar.gz\nshipyard-build.env\n"
+            out.write(".gitlab-ci-local/\nshipyard-build.env\n"
                       ".gitlab-ci-local-variables.yml\n")
         env = isolated_git_env()
         for args in (["init", "-q", "-b", "dev"], ["add", "-A"], ["commit", "-qm", "tinyrepo"],
@@ -175,6 +187,10 @@ def pipelines(e2e_sshd: Sshd, docker_engine: Docker, ssh_accounts: dict[str, Acc
         bin_dir.mkdir()
         (bin_dir / "shipyard").write_text(OUTDATED_STANDIN % shipyard)
         (bin_dir / "shipyard").chmod(0o755)
+        docker_calls = work / "docker-calls-outside-the-test-job"
+        (bin_dir / "docker").write_text(DOCKER_ONLY_IN_TEST % (docker_engine.binary,
+                                                                docker_calls))
+        (bin_dir / "docker").chmod(0o755)
         keys = {env: generate_key(work / f"{env}_key", f"gitlab-{env}")
                 for env in ("staging", "production")}
         variables_file(repo / ".gitlab-ci-local-variables.yml", registry, e2e_sshd, keys)
@@ -191,7 +207,7 @@ def pipelines(e2e_sshd: Sshd, docker_engine: Docker, ssh_accounts: dict[str, Acc
                     env_file.write_text(f"IMAGE_REPOSITORY={registry.host}/tinyrepo\n")
                     account = pwd.getpwnam("shipyard-deploy")
                     os.chown(env_file, account.pw_uid, account.pw_gid)
-                p = Pipelines(repo, registry, staging, production, bin_dir, [])
+                p = Pipelines(repo, registry, staging, production, bin_dir, [], docker_calls)
                 yield p
                 built_refs = [f"{registry.host}/tinyrepo:{tag}" for tag in p.tags()]
                 print("pipeline runtimes (s):", p.runs)

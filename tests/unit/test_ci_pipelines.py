@@ -4,6 +4,7 @@ vendored in check-jsonschema (no network), and their shape asserted as data."""
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from io import StringIO
 from pathlib import Path
@@ -141,7 +142,8 @@ def test_gitlab_passes_the_unique_tag_from_build_to_deploy() -> None:
     data = load(render("gitlab"))
     build = resolved(data, "shipyard-build")
     assert build["script"][1] == ('shipyard build --builder "$SHIPYARD_BUILDER"'
-                                  " $SHIPYARD_BUILD_FLAGS")
+                                  " --archive shipyard-image.tar $SHIPYARD_BUILD_FLAGS")
+    assert "shipyard-image.tar" in build["artifacts"]["paths"]
     handoff = build["script"][2]
     assert "SHIPYARD_UNIQUE_TAG=" in handoff and handoff.endswith("> shipyard-build.env")
     assert build["artifacts"]["reports"]["dotenv"] == "shipyard-build.env"
@@ -149,7 +151,8 @@ def test_gitlab_passes_the_unique_tag_from_build_to_deploy() -> None:
     assert build["variables"]["GIT_DEPTH"] == "0"
     test = resolved(data, "shipyard-test")
     assert test["script"][-1] == 'shipyard test "$SHIPYARD_IMAGE_REF"'
-    assert resolved(data, "shipyard-publish")["script"][-1] == "shipyard publish"
+    assert resolved(data, "shipyard-publish")["script"][-1] == \
+        "shipyard publish --archive shipyard-image.tar"
     for env in ("staging", "production"):
         deploy = resolved(data, f"shipyard-deploy-{env}")
         assert deploy["script"][-1] == 'shipyard deploy "$SHIPYARD_ENVIRONMENT" ' \
@@ -158,6 +161,20 @@ def test_gitlab_passes_the_unique_tag_from_build_to_deploy() -> None:
         assert deploy["resource_group"] == f"shipyard-deploy-{env}"
         assert deploy["interruptible"] is False
         assert "services" not in deploy  # a deploy needs no Docker engine
+
+
+def test_gitlab_only_the_test_job_uses_an_engine() -> None:
+    """Build and publish go through Buildah and the archive, deploys through ssh: a runner
+    with no engine and no privileges runs every job but the test job (issue 18)."""
+    data = load(render("gitlab"))
+    for job in ("shipyard-build", "shipyard-test", "shipyard-publish",
+                "shipyard-deploy-staging", "shipyard-deploy-production"):
+        spec = resolved(data, job)
+        uses_docker = any(re.search(r"(^|[;|&\s])docker ", line) for line in spec["script"])
+        assert uses_docker is (job == "shipyard-test"), (job, spec["script"])
+        assert spec["image"] == ("$SHIPYARD_TEST_IMAGE" if job == "shipyard-test"
+                                 else "$SHIPYARD_IMAGE")
+        assert "services" not in spec
 
 
 def test_gitlab_include_template(tmp_path: Path) -> None:
@@ -174,7 +191,7 @@ def test_gitlab_include_template(tmp_path: Path) -> None:
     merged = _merge(data, includer)
     ok, output = validate("gitlab", dump(merged), tmp_path)
     assert ok, output
-    assert resolved(merged, "shipyard-build")["variables"]["DOCKER_HOST"] == "unix:///d.sock"
+    assert resolved(merged, "shipyard-test")["variables"]["DOCKER_HOST"] == "unix:///d.sock"
     assert resolved(merged, "shipyard-deploy-staging")["rules"] == [
         {"if": '$CI_COMMIT_BRANCH == "next"'}]
     assert merged["variables"]["SHIPYARD_INSTALL"] == "shipyard==9.9"

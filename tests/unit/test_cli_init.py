@@ -55,7 +55,7 @@ def test_init_writes_the_files(project: Path, capsys: pytest.CaptureFixture[str]
     assert "FROM base AS runtime" in tree(project)["Dockerfile"]
     assert stat.S_IMODE((project / "docker/entrypoint.sh").stat().st_mode) == 0o755
     assert tree(project)[".gitignore"] == ("compose.override.yaml\n.env\nshipyard-build.json\n"
-                                          "shipyard-sbom.cdx.json\n")
+                                          "shipyard-sbom.cdx.json\nshipyard-image.tar\n")
     for name in SOURCES:
         assert tree(project)[name] == SOURCES[name]
 
@@ -106,7 +106,8 @@ def test_user_gitignore_lines_are_kept(project: Path) -> None:
     (project / ".gitignore").write_text("*.log\n.env\n")
     assert main(["init", str(project)]) == 0
     assert (project / ".gitignore").read_text() == (
-        "*.log\n.env\ncompose.override.yaml\nshipyard-build.json\nshipyard-sbom.cdx.json\n")
+        "*.log\n.env\ncompose.override.yaml\nshipyard-build.json\nshipyard-sbom.cdx.json\n"
+        "shipyard-image.tar\n")
 
 
 ERRORS = [

@@ -646,7 +646,8 @@ def test_gitignore_is_a_lines_file(tmp_path: Path) -> None:
     gitignore = files[".gitignore"]
     assert gitignore.strategy == "lines"
     assert gitignore.content.splitlines() == ["compose.override.yaml", ".env",
-                                              "shipyard-build.json", "shipyard-sbom.cdx.json"]
+                                              "shipyard-build.json", "shipyard-sbom.cdx.json",
+                                              "shipyard-image.tar"]
     assert {f.strategy for p, f in files.items() if p != ".gitignore"} == {"owned"}
 
 

@@ -5,7 +5,8 @@ get subtly wrong by hand — deploy exactly the image this pipeline built (its
 unique tag, handed from the build job to later jobs), staging from the dev
 branch and production from main/master as CI environments, one deploy per
 environment at a time, a deploy job that holds nothing but the
-restricted key, no privileged runner (Buildah builds on GitLab), and
+restricted key, no privileged runner (Buildah builds and pushes on GitLab, and only
+the test job needs an engine), and
 scheduled rebuilds that refresh staging but never production. Rendering
 is pure (options in, text out); writing goes through generate.files, so a
 CI file the user edited is never overwritten without --force.
@@ -67,7 +68,9 @@ class PipelineOptions:
     cron: str = "17 4 * * *"
     """GitHub's schedule for rebuilds (daily, 04:17 UTC); GitLab's is set in its UI."""
     job_image: str = "quay.io/buildah/stable:v1.38"
-    """GitLab's job image: Buildah builds without privileges (no docker:dind service)."""
+    """GitLab's job image: Buildah builds and pushes without privileges or an engine."""
+    test_image: str = "docker:27-cli"
+    """GitLab's test job image: the docker client for the engine DOCKER_HOST names."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def render(provider: Provider, options: PipelineOptions | None = None) -> str:
     return _env.get_template(_TEMPLATES[provider]).render(
         staging=staging, production=production, push_branches=push_branches,
         install=options.install, python=options.python, job_image=options.job_image,
-        cron=options.cron,
+        test_image=options.test_image, cron=options.cron,
     )
 
 
@@ -138,6 +141,6 @@ def _check(options: PipelineOptions) -> None:
         raise UsageError(f"cron {options.cron!r} is not five cron fields",
                          hint='e.g. "17 4 * * 1" (minute hour day month weekday)')
     for label, value in (("install", options.install), ("python", options.python),
-                         ("job image", options.job_image)):
+                         ("job image", options.job_image), ("test image", options.test_image)):
         if not plain.fullmatch(value) or '"' in value:
             raise UsageError(f"{label} {value!r} has characters that do not belong in it")

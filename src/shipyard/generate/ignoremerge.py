@@ -58,6 +58,7 @@ REQUIRED: tuple[Exclusion, ...] = (
     Exclusion("compose*.y*ml", ("compose.override.yaml", "compose.yml")),
     Exclusion("docker-compose*.y*ml", ("docker-compose.override.yml",)),
     Exclusion("shipyard-*.json", ("shipyard-build.json", "shipyard-sbom.cdx.json")),
+    Exclusion("shipyard-image.tar", ("shipyard-image.tar",)),
     Exclusion("**/__pycache__", _anywhere("__pycache__/x.pyc")),
     Exclusion("**/*.py[cod]", _anywhere("x.pyc")),
     Exclusion(".venv", (".venv/bin/python",)),

@@ -39,8 +39,9 @@ from shipyard.healthprobe import PROBE_HOST
 
 Strategy = Literal["owned", "lines"]
 
-# `shipyard build` writes its report and SBOM into the project: outputs, never sources.
-GIT_IGNORED_OUTPUTS = "shipyard-build.json\nshipyard-sbom.cdx.json\n"
+# `shipyard build` writes its report and SBOM into the project, and CI the image archive
+# (`--archive shipyard-image.tar`): outputs, never sources.
+GIT_IGNORED_OUTPUTS = "shipyard-build.json\nshipyard-sbom.cdx.json\nshipyard-image.tar\n"
 
 # The application's bytecode is compiled at build because the runtime filesystem is
 # read-only; hash-based pycs (unchecked: the image is immutable) do not depend on
