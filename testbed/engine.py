@@ -79,12 +79,17 @@ def ensure_default_bridge(client: Client) -> None:
     if len(fields) < 3:
         return  # no default bridge (`--bridge none`) or no IPv4 gateway: nothing to mend
     name, gateway, subnet = fields[:3]
-    if ok(["ip", "link", "show", name]):
+    if link_exists(name):
         return
     run(["ip", "link", "add", name, "type", "bridge"])
     run(["ip", "addr", "add", f"{gateway}/{subnet.split('/')[1]}", "dev", name])
     run(["ip", "link", "set", name, "up"])
     say(f"Docker engine: its default bridge {name} had been removed; recreated as {gateway}")
+
+
+def link_exists(name: str) -> bool:
+    """Whether the network link (a bridge) exists on this machine."""
+    return ok(["ip", "link", "show", name])
 
 
 BUILD_CACHE_KEEP = "20GB"

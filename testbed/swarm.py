@@ -27,7 +27,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from testbed.engine import Client
+from testbed.engine import Client, link_exists
 from testbed.shell import TestbedError, run, say, wait_until
 
 NAME = "shipyard-testbed-swarm"
@@ -56,7 +56,7 @@ def dockerd_argv() -> list[str]:
 
 def ensure_bridge() -> None:
     """The engine's own default bridge (idempotent); `--bridge` needs it to exist."""
-    if run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
+    if not link_exists(BRIDGE):
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
     addresses = run(["ip", "-o", "addr", "show", "dev", BRIDGE]).stdout
     if BRIDGE_ADDRESS.split("/")[0] + "/" not in addresses:
@@ -78,10 +78,6 @@ def swarm_state(client: Client) -> str:
     proc = run(_docker(client, "info", "--format", "{{.Swarm.LocalNodeState}}"), check=False,
                timeout=30)
     return proc.stdout.strip()
-
-
-def link_exists(name: str) -> bool:
-    return run(["ip", "link", "show", name], check=False).returncode == 0
 
 
 def start(client: Client) -> None:

@@ -322,12 +322,12 @@ def test_restarting_the_swarm_engine_leaves_the_main_engines_bridge(
     from testbed import swarm as testbed_swarm
 
     client = testbed_engine.Client(DOCKER, "env", "")
-    assert testbed_swarm.link_exists("docker0")
+    assert testbed_engine.link_exists("docker0")
     testbed_swarm.stop(client)
     assert run([DOCKER, "--host", SWARM_HOST, "version"], check=False).returncode != 0
     testbed_swarm.ensure(client)  # starts it again: the restart CI does
 
-    assert testbed_swarm.link_exists("docker0"), "the Swarm engine's start removed docker0"
+    assert testbed_engine.link_exists("docker0"), "the Swarm engine's start removed docker0"
     answer = run([DOCKER, "run", "--rm", "python:3.11-slim-bookworm", "python", "-c",
                   "print('on the default bridge')"], check=False)
     assert answer.returncode == 0, answer.stderr

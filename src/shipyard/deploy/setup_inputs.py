@@ -100,7 +100,7 @@ def prepare_setup(config: Config, environment: str, options: SetupOptions,
 
     configured = config.environments.get(environment)
     target_text = options.target or (configured.target if configured else None)
-    fleet = [parse_target(h.target) for h in configured.targets] if configured else []
+    fleet = fleet_targets(config, environment)
     if not target_text and fleet:
         raise UsageError(f"{environment} is a fleet: set up one host at a time",
                          hint="pass --target, one of " + ", ".join(map(str, fleet)))
