@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from shipyard.backing import Services, decode, encode
 from shipyard.detect import detect
 from shipyard.detect.backing import configured, detect_services
-from shipyard.detect.envvars import EnvRead
+from shipyard.detect.envvars import EnvRead, scan_file
 
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
 
@@ -159,26 +160,36 @@ def test_broker_read_in_the_celery_module_is_wired() -> None:
     ("if os.environ.get('DB_ENGINE', 'sqlite') == 'postgresql':\n", {"psycopg2"},
      ["DB_ENGINE=is:postgresql"]),
     ('if os.environ["DATABASE"] == "mysql":\n', {"pymysql"}, ["DATABASE=is:mysql"]),
-    ('if env("DB") == "mariadb":\n', {"mysqlclient"}, ["DB=is:mariadb"]),
+    # forms a text pattern missed: reversed, normalised, a choice of names, a wrapper
+    ('if "postgres" == os.getenv("DB"):\n', {"psycopg"}, ["DB=is:postgres"]),
+    ('if os.getenv("DB", "").lower() in ("pg", "postgresql"):\n', {"psycopg"}, ["DB=is:pg"]),
+    ('def envx(name, default=None):\n    return os.getenv(name, default)\n'
+     'if envx("DB") != "postgres":\n    pass\nelse:\n', {"psycopg"}, ["DB=is:postgres"]),
     # a comparison with another server's name is not this server's switch
     ('if os.getenv("DB") == "mysql":\n', {"psycopg"}, []),
     ('if os.getenv("MODE") == "production":\n', {"psycopg"}, []),
+    # two literals compared with each other name no variable
+    ('if "postgres" == "postgres":\n', {"psycopg"}, []),
 ])
 def test_the_switch_that_selects_the_database(tmp_path: Path, source: str, deps: set[str],
                                               expected: list[str]) -> None:
-    found = services(deps, [read("DB_HOST"), read("DB_PASSWORD")],
-                     {"settings.py": "import os\n" + source + "    pass\n"}, tmp_path)
+    settings = tmp_path / "settings.py"
+    settings.write_text("import os\n" + source + "    pass\n")
+    reads = [r for r in scan_file(settings, tmp_path) if r.name not in ("DB_HOST", "DB_PASSWORD")]
+    found = services(deps, [*reads, read("DB_HOST"), read("DB_PASSWORD")],
+                     {"settings.py": settings.read_text()}, tmp_path)
     wires = [f"{w.name}={w.form}" for w in found.backing[0].wires]
     assert wires == [*expected, "DB_HOST=host", "DB_PASSWORD=password"]
     if expected:
-        assert found.backing[0].wires[0].where == "settings.py:2"
+        switch_line = next(n for n, line in enumerate(settings.read_text().splitlines(), 1)
+                           if line.startswith("if "))
+        assert found.backing[0].wires[0].where == f"settings.py:{switch_line}"
         assert any(f"{expected[0].split('=')[0]} (is:" in d for d in found.decisions)
 
 
 def test_a_switch_survives_the_label_and_gives_its_value() -> None:
-    found = services({"psycopg"}, [read("DB_HOST")],
-                     {"settings.py": 'import os\nif os.getenv("DB") == "postgres":\n  pass\n'},
-                     Path("/nonexistent"))
+    switch = replace(read("DB"), raises=False, compared=("postgres",))
+    found = services({"psycopg"}, [switch, read("DB_HOST")])
     text = encode(found.backing)
     assert text == "postgres:DB=is:postgres,DB_HOST=host"
     decoded = decode(text)[0]

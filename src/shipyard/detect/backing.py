@@ -44,10 +44,6 @@ _ENGINE = {"postgres": re.compile(r"postgresql|postgres://|psycopg|asyncpg"),
            "mysql": re.compile(r"django\.db\.backends\.mysql|mysql(?:\+\w+)?://")}
 # `if os.getenv("DB") == "postgres":` around the settings that read DB_HOST, DB_NAME, ...:
 # those settings apply only with the switch set (healthchecks: SQLite unless DB=postgres).
-_SWITCH = re.compile(
-    r"""(?:getenv|environ\.get|\benv(?:\.str)?|\bconfig)\(\s*["']([A-Za-z_]\w*)["']"""
-    r"""[^()]*\)\s*==\s*["']([\w.+-]+)["']"""
-    r"""|environ\[\s*["']([A-Za-z_]\w*)["']\s*\]\s*==\s*["']([\w.+-]+)["']""")
 _SWITCH_VALUES = {"postgres": frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"}),
                   "mysql": frozenset({"mysql", "mariadb"})}
 _CELERY_APP = re.compile(r"^\s*(\w+)\s*=\s*Celery\(", re.M)
@@ -71,7 +67,7 @@ def detect_services(root: Path, *, dependency_names: Iterable[str], env_reads: l
     if sql is not None:
         wires = _wires(env_reads, sql)
         if wires:
-            wires = _switches(root, texts, sql) + wires
+            wires = _switches(env_reads, sql) + wires
         drivers = ", ".join(sorted(DRIVERS[sql] & names))
         if wires:
             backing.append(Backing(sql, wires, f"the dependencies have {drivers}"))
@@ -161,19 +157,14 @@ def _wires(reads: list[EnvRead], kind: str) -> tuple[Wire, ...]:
     return tuple(wires.values())
 
 
-def _switches(root: Path, texts: Mapping[Path, str], kind: str) -> tuple[Wire, ...]:
-    """The variables compared to this kind's name (`os.getenv("DB") == "postgres"`), set to
-    that name: without them the database variables the settings read never apply."""
+def _switches(env_reads: list[EnvRead], kind: str) -> tuple[Wire, ...]:
+    """The variables compared with this kind's name (`os.getenv("DB") == "postgres"`), set
+    to that name: without them the database variables the settings read never apply."""
     found: dict[str, Wire] = {}
-    for path in sorted(texts):
-        text = texts[path]
-        for match in _SWITCH.finditer(text):
-            name = match.group(1) or match.group(3)
-            value = match.group(2) or match.group(4)
-            if value.lower() in _SWITCH_VALUES[kind] and name not in found:
-                line = text.count("\n", 0, match.start()) + 1
-                found[name] = Wire(name, f"{SWITCH}{value}",
-                                   f"{path.relative_to(root).as_posix()}:{line}")
+    for read in env_reads:
+        value = next((v for v in read.compared if v.lower() in _SWITCH_VALUES[kind]), None)
+        if value is not None and read.name not in found:
+            found[read.name] = Wire(read.name, f"{SWITCH}{value}", read.where)
     return tuple(found.values())
 
 

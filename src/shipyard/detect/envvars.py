@@ -14,8 +14,11 @@ the container crashes. What counts as a read:
   named by `env_prefix` + the field name upper-cased, or by a string `alias`.
 
 A read inside `if os.getenv("X"):` (or `if "X" in os.environ:`) of that same X is
-guarded and not counted. A default that points at SQLite (`"sqlite:///db.sqlite3"`,
-`BASE_DIR / "db.sqlite3"`) yields the value that moves the file onto the data volume.
+guarded and not counted. A read compared with string literals (`os.getenv("DB") ==
+"postgres"`, `env("DB").lower() in ("pg", "postgres")`) records them: such a variable
+is a switch, and backing-service detection sets it to the server's name. A default that
+points at SQLite (`"sqlite:///db.sqlite3"`, `BASE_DIR / "db.sqlite3"`) yields the value
+that moves the file onto the data volume.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class EnvRead:
     has_default: bool = False
     sqlite: str | None = None  # the value that puts a SQLite default on the data volume
     unless: tuple[str, ...] = ()  # read in the `else:` of `if <these are set>:`
+    compared: tuple[str, ...] = ()  # string literals the value is compared with
 
     @property
     def where(self) -> str:
@@ -103,7 +107,8 @@ def app_env_reads(root: Path, app_files: Iterable[str], *, data_dir: str = "/dat
 
 def strongest(reads: list[EnvRead]) -> list[EnvRead]:
     """One read per name, in first-seen order: the one that raises, else one without a
-    default, else the first; a SQLite default seen in any read of the name is kept."""
+    default, else the first; a SQLite default and the literals compared with, seen in
+    any read of the name, are kept."""
     groups: dict[str, list[EnvRead]] = {}
     for read in reads:
         groups.setdefault(read.name, []).append(read)
@@ -111,7 +116,8 @@ def strongest(reads: list[EnvRead]) -> list[EnvRead]:
     for group in groups.values():
         best = max(group, key=_rank)  # max keeps the first of equals
         sqlite = next((r.sqlite for r in group if r.sqlite), None)
-        result.append(replace(best, sqlite=sqlite))
+        compared = tuple(dict.fromkeys(value for r in group for value in r.compared))
+        result.append(replace(best, sqlite=sqlite, compared=compared))
     return result
 
 
@@ -149,6 +155,7 @@ class _Reader:
         self.decouple = any(isinstance(n, ast.ImportFrom) and n.module == "decouple"
                             for n in ast.walk(tree))
         self.wrappers = _getenv_wrappers(tree)
+        self.compared = _comparisons(tree)
         # `os.environ.get("X") or "fallback"`: what comes after `or` is a default too.
         self.or_defaults: dict[int, ast.expr] = {
             id(inner): node.values[-1] for node in ast.walk(tree)
@@ -250,7 +257,8 @@ class _Reader:
             # `os.environ.get("DATABASE_URL") or "sqlite:///app.db"`
             sqlite = self._sqlite_value(name, kind, statement)
         return EnvRead(name, self.rel, getattr(node, "lineno", 0), call, kind, raises,
-                       has_default=default is not None, sqlite=sqlite)
+                       has_default=default is not None, sqlite=sqlite,
+                       compared=self.compared.get(id(node), ()))
 
     def _sqlite_value(self, name: str, kind: str, expr: ast.AST) -> str | None:
         texts = list(_strings(expr))
@@ -302,6 +310,36 @@ def _getenv_wrappers(tree: ast.Module) -> frozenset[str]:
                     isinstance(call.args[0], ast.Name) and call.args[0].id == first):
                 found.add(node.name)
     return frozenset(found)
+
+
+_NORMALISING = frozenset({"lower", "upper", "casefold", "strip"})
+
+
+def _comparisons(tree: ast.Module) -> dict[int, tuple[str, ...]]:
+    """Expressions compared (==, !=, in, not in) with string literals, by node id, with
+    those literals; `.lower()` and the like are looked through, either side may be the
+    literal, and `in` takes a tuple, list or set of them."""
+    found: dict[int, tuple[str, ...]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare) or not all(
+                isinstance(op, ast.Eq | ast.NotEq | ast.In | ast.NotIn) for op in node.ops):
+            continue
+        operands = [node.left, *node.comparators]
+        for operand in operands:
+            literals = tuple(value for other in operands if other is not operand
+                             for value in _literals(other))
+            inner = operand
+            while (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                   and inner.func.attr in _NORMALISING and not inner.args):
+                inner = inner.func.value
+            if literals and not _literals(operand):
+                found[id(inner)] = literals
+    return found
+
+
+def _literals(node: ast.AST) -> list[str]:
+    items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+    return [value for item in items if (value := _string(item)) is not None]
 
 
 def _catches_missing(handler: ast.ExceptHandler) -> bool:
