@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +52,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("docker") and "docker_engine" not in item.fixturenames:
             item.fixturenames.append("docker_engine")
+
+
+ENGINE_TESTS = "tests/integration/"
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; without xdist it is never called
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """scripts/test runs two workers: one takes every engine test, in collection order (one
+    scope), the other the pure tests beside it. Why: BuildKit in Docker 20.10 panics under
+    concurrent builds, and the engine tests share module fixtures. (xdist's own
+    `--dist loadgroup` does not group under pytest 9: it renames node ids, which pytest 9
+    no longer lets it do.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class EngineTestsOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "engine" if nodeid.startswith(ENGINE_TESTS) else nodeid
+
+    return EngineTestsOnOneWorker(config, log)
+

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from shipyard.errors import UsageError
 from shipyard.imagebuild.run import BuildReport, build, verify_repro
 from shipyard.init import init
 from shipyard.publish.publish import publish
+from shipyard.tools.buildah import archive_image_id
 from shipyard.tools.docker import Docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -34,6 +36,7 @@ class Built:
     report: BuildReport
     ci_env: dict[str, str]
     head: str
+    archive: Path
 
 
 def _git(project: Path, *args: str) -> str:
@@ -66,9 +69,10 @@ def built(docker_engine: Docker, tmp_path_factory: pytest.TempPathFactory) -> It
         ci_env = {**os.environ, "CI": "true", "SHIPYARD_BRANCH": "main",
                   "SHIPYARD_BUILD_URL": "https://ci.example.com/pipelines/7"}
         ca = ca_secrets()
+        archive = project.parent / "image.tar"
         report = build(project, env=ci_env, docker=docker_engine,
-                       ca_bundle=ca[0].src if ca else None)
-        yield Built(project, registry, report, ci_env, head)
+                       ca_bundle=ca[0].src if ca else None, archive=archive)
+        yield Built(project, registry, report, ci_env, head, archive)
         docker_engine.remove_images([report.image_id])
 
 
@@ -93,6 +97,16 @@ def test_labels_are_readable_with_docker_inspect(docker_engine: Docker, built: B
     assert "org.shipyard.build.local" not in labels
     history = docker_engine.run(["history", "--no-trunc", built.report.image_id]).stdout
     assert "token" not in history  # the remote's credentials never reach the image
+
+
+def test_the_archive_holds_the_built_image_under_every_tag(built: Built) -> None:
+    """`--archive` with BuildKit: what CI hands to later jobs is this build's image."""
+    assert archive_image_id(built.archive) == built.report.image_id
+    with tarfile.open(built.archive) as tar:
+        member = tar.extractfile("manifest.json")
+        assert member is not None
+        (entry,) = json.loads(member.read())
+    assert sorted(entry["RepoTags"]) == sorted(built.report.refs)
 
 
 def test_sbom_lists_the_python_and_debian_packages(built: Built) -> None:
