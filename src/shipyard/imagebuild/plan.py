@@ -48,7 +48,6 @@ class BuildPlan:
     provider: str
     notes: tuple[str, ...] = field(default=())
     created: datetime | None = None  # the commit time: the `created` label, Buildah's --timestamp
-    builder: str = "docker"  # the config's `builder`; `shipyard build --builder` overrides it
 
 
 def plan_build(
@@ -103,8 +102,7 @@ def plan_build(
         ssh=ssh, network=network, no_cache=no_cache, platforms=config.platforms,
     )
     return BuildPlan(config.repository, tags, refs, labels, build_args, local, spec,
-                     context.provider, tuple(notes), created=repo.commit_time,
-                     builder=config.builder)
+                     context.provider, tuple(notes), created=repo.commit_time)
 
 
 def ca_bundle_from_env(env: Mapping[str, str]) -> Path | None:

@@ -59,10 +59,11 @@ def resolve_base_with_buildah(buildah: Buildah, reference: str, pull: bool) -> B
 def make_plan(project_dir: Path, env: Mapping[str, str], docker: Docker, *,
               ssh: tuple[str, ...] = (), network: str | None = None, no_cache: bool = False,
               ca_bundle: Path | None = None, now: datetime | None = None,
-              pull: bool = False, buildah: Buildah | None = None) -> BuildPlan:
+              pull: bool = False, buildah: Buildah | None = None,
+              config: Config | None = None) -> BuildPlan:
     """The build's plan; the base is looked up in the engine, or in Buildah's storage when
-    buildah is given (no engine needed)."""
-    config: Config = load_config(project_dir)
+    buildah is given (no engine needed). config: the project's, when already loaded."""
+    config = config or load_config(project_dir)
     repo = GitRepo(project_dir)
     context = cienv.resolve(env, repo)
     facts = RepoFacts(repo.commit_time(), tuple(repo.all_tags()),
@@ -134,10 +135,12 @@ def build(project_dir: Path, *, env: Mapping[str, str] | None = None,
     docker = docker or Docker()
     started = time.monotonic()
     started_at = datetime.now(UTC)
-    chosen = builder or load_config(project_dir).builder
+    config = load_config(project_dir)
+    chosen = builder or config.builder
     buildah = Buildah() if archive is not None and chosen == "buildah" else None
     plan = make_plan(project_dir, env, docker, ssh=ssh, network=network, no_cache=no_cache,
-                     ca_bundle=ca_bundle, now=started_at, pull=pull, buildah=buildah)
+                     ca_bundle=ca_bundle, now=started_at, pull=pull, buildah=buildah,
+                     config=config)
     if buildah is not None and archive is not None:
         image_id, packages = build_to_archive(plan, buildah, archive, on_output)
         built = time.monotonic()

@@ -113,11 +113,11 @@ def publish(
             raise UsageError(f"{archive} {found}, not the build's image {report.image_id}",
                              hint="publish the archive the same `shipyard build --archive`"
                                   " wrote with its report")
+        pushed = push_order(report)
         with _authfile(registry, credentials) as authfile:
             digest = (buildah or Buildah()).push_archive(
-                archive, push_order(report), authfile=authfile,
-                tls_verify=not is_loopback(registry), on_output=on_output)
-        pushed = push_order(report)
+                archive, pushed, authfile=authfile, tls_verify=not is_loopback(registry),
+                on_output=on_output)
     else:
         pushed, digest = _docker_push(docker, report, registry, credentials, on_output)
     if not digest:
