@@ -27,7 +27,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from testbed.engine import Client, link_exists
+from testbed.engine import Client, link_exists, pin_bridge_address
 from testbed.shell import TestbedError, run, say, wait_until
 
 NAME = "shipyard-testbed-swarm"
@@ -58,6 +58,7 @@ def ensure_bridge() -> None:
     """The engine's own default bridge (idempotent); `--bridge` needs it to exist."""
     if not link_exists(BRIDGE):
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    pin_bridge_address(BRIDGE)
     addresses = run(["ip", "-o", "addr", "show", "dev", BRIDGE]).stdout
     if BRIDGE_ADDRESS.split("/")[0] + "/" not in addresses:
         run(["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE])
@@ -158,6 +159,8 @@ def ensure(client: Client) -> dict[str, str]:
     """The Swarm engine up, in swarm mode, with its images; its settings for the env file."""
     if not answers(client):
         start(client)
+    elif link_exists(BRIDGE):
+        pin_bridge_address(BRIDGE)  # an engine started before the address was pinned
     ensure_swarm(client)
     ensure_images(client)
     say(f"Swarm engine: ready at {HOST}")
