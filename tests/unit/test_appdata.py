@@ -32,7 +32,7 @@ def test_django_project_with_a_fixed_data_directory(tmp_path: Path) -> None:
     files = {f.path: f.content for f in render(project)}
     dockerfile = files["Dockerfile"]
     assert "ln -s /data /app/data" in dockerfile
-    build_step = next(line for line in dockerfile.splitlines() if "collectstatic" in line)
+    build_step = next(line for line in dockerfile.splitlines() if "manage.py collectstatic" in line)
     steps = dockerfile[dockerfile.index("mkdir -p data"):dockerfile.index("rm -rf data")]
     assert "collectstatic" in steps and build_step in steps
     assert "data" in files[".dockerignore"].splitlines()

@@ -213,13 +213,13 @@ def test_override_example_lists_required_variables_with_their_place(tmp_path: Pa
 def test_dockerfile_sets_sqlite_gives_build_throwaways_and_labels_names(tmp_path: Path) -> None:
     text = rendered(write(tmp_path / "proj", DJANGO))["Dockerfile"]
     assert "DATABASE_URL=sqlite:////data/db.sqlite3" in text
-    collect = next(line for line in text.splitlines() if line.startswith("RUN export"))
+    collect = next(line for line in text.splitlines() if line.startswith(" && export"))
     assert "DJANGO_SETTINGS_MODULE=cfg.settings.prod" not in collect  # manage.py names it too
     assert 'DJANGO_SECRET_KEY="$(python -c' in collect  # generated at build, never written
     assert "REDIS_URL=shipyard-placeholder" in collect
     smoke = text[text.index("# Smoke test"):text.index("EXPOSE")]  # (the SQLite file it
     assert 'DJANGO_SECRET_KEY="$(python -c' in smoke  # makes on the volume is dropped)
-    assert smoke.index("DJANGO_SECRET_KEY") < smoke.index('python -c "import cfg.wsgi"')
+    assert smoke.index("DJANGO_SECRET_KEY") < smoke.index('-c "import cfg.wsgi"')
     assert f'LABEL {appenv.LABEL}="DJANGO_SECRET_KEY:str REDIS_URL:str"' in text
 
 
@@ -229,7 +229,7 @@ def test_build_env_names_production_settings_when_manage_py_differs(tmp_path: Pa
              "manage.py": DJANGO["manage.py"].replace("prod", "local"),
              "cfg/settings/local.py": "from .base import *\n"}
     text = rendered(write(tmp_path / "proj", files))["Dockerfile"]
-    assert "RUN export DJANGO_SETTINGS_MODULE=cfg.settings.prod " in text
+    assert "\n && export DJANGO_SETTINGS_MODULE=cfg.settings.prod " in text
 
 
 def test_project_without_env_needs_has_no_label(tmp_path: Path) -> None:

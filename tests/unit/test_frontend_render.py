@@ -39,12 +39,12 @@ def test_output_inside_the_app_is_laid_over_the_sources(tmp_path: Path) -> None:
     root = _copy("frontend-npm-static", tmp_path)
     dockerfile = _files(root)["Dockerfile"]
     stage = dockerfile[dockerfile.index(FROM + "node:24-trixie-slim AS frontend"):
-                       dockerfile.index("FROM base AS builder")]
+                       dockerfile.index("FROM base AS dependencies")]
     # the install layer depends on the manifest and the lock only
     assert stage.index("COPY package.json package-lock.json ./") < stage.index("npm ci") \
         < stage.index("COPY . .") < stage.index("npm run build")
     assert "-newer /frontend-build/start" in stage and "-C /out" in stage
-    builder = dockerfile[dockerfile.index("FROM base AS builder"):]
+    builder = dockerfile[dockerfile.index("FROM dependencies AS builder"):]
     assert builder.index("COPY . .") < builder.index(BUILDER_COPY) < builder.index("compileall")
     assert builder.index(BUILDER_COPY) < builder.index("FROM base AS runtime")
     for name in ("package.json", "package-lock.json"):  # nothing to build: no stage
@@ -62,7 +62,7 @@ def test_output_outside_the_javascript_directory(tmp_path: Path) -> None:
     files = _files(root)
     dockerfile = files["Dockerfile"]
     stage = dockerfile[dockerfile.index(FROM + "node:24-trixie-slim AS frontend"):  # .nvmrc
-                       dockerfile.index("FROM base AS builder")]
+                       dockerfile.index("FROM base AS dependencies")]
     assert "COPY package.json package-lock.json ./\nCOPY frontend/package.json frontend/" in stage
     assert "COPY frontend frontend\nWORKDIR /src/frontend" in stage  # only the JS sources
     assert "COPY . ." not in stage
@@ -84,7 +84,7 @@ def test_uv_workspace_member_builds_from_the_workspace_root(tmp_path: Path) -> N
     files = _files(member)
     dockerfile = files["Dockerfile"]
     stage = dockerfile[dockerfile.index(FROM + "oven/bun:1-slim AS frontend"):
-                       dockerfile.index("FROM base AS builder")]
+                       dockerfile.index("FROM base AS dependencies")]
     assert "COPY package.json bun.lock ./" in stage  # not moved under backend/
     assert "bun install --frozen-lockfile" in stage and "bun run build" in stage
     assert "COPY backend .\n# What the JavaScript build wrote" in dockerfile
@@ -124,7 +124,7 @@ def test_pnpm_comes_through_corepack_at_a_fixed_version(tmp_path: Path) -> None:
     (root / "package-lock.json").rename(root / "pnpm-lock.yaml")
     dockerfile = _files(root)["Dockerfile"]
     stage = dockerfile[dockerfile.index(FROM + "node:24-trixie-slim AS frontend"):
-                       dockerfile.index("FROM base AS builder")]
+                       dockerfile.index("FROM base AS dependencies")]
     assert "ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_DEFAULT_TO_LATEST=0" in stage
     assert stage.index("COREPACK_DEFAULT_TO_LATEST=0") < stage.index(
         "corepack enable && pnpm install --frozen-lockfile") < stage.index("pnpm run build")

@@ -94,7 +94,7 @@ def test_dockerfile_links_the_instance_folder_before_the_venv_arrives(tmp_path: 
     runtime = text[text.index("FROM base AS runtime"):]
     link = " && mkdir -p /opt/venv/var && ln -s /data /opt/venv/var/notes-instance\n"
     assert link in runtime
-    assert runtime.index(link) < runtime.index("COPY --from=builder /opt/venv /opt/venv")
+    assert runtime.index(link) < runtime.index("COPY --from=dependencies /opt/venv /opt/venv")
 
 
 def test_no_link_without_a_predicted_write(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 
 from shipyard.detect import Project, detect
 from shipyard.detect.project import GUNICORN_PIN, UVICORN_PIN
+from shipyard.generate.install_steps import uses_project_prefix
 from shipyard.generate.render import GeneratedFile, builder_packages, render
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -137,6 +138,13 @@ def stages(text: str) -> dict[str, list[Instruction]]:
     return result
 
 
+def build_body(text: str) -> list[Instruction]:
+    """The build stages' instructions in order: `dependencies` (tools, the dependency
+    layer), then `builder` (the code)."""
+    parsed = stages(text)
+    return parsed["dependencies"] + parsed["builder"]
+
+
 def env_names(args: str) -> list[str]:
     return re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=", args)
 
@@ -147,11 +155,12 @@ def env_names(args: str) -> list[str]:
 def test_multi_stage_builder_then_runtime(tmp_path: Path, name: str) -> None:
     parsed = stages(dockerfile(load(tmp_path, name)))
     names = [n for n in parsed if n != "global"]
-    assert "builder" in names
+    assert names.index("dependencies") < names.index("builder") < names.index("runtime")
     assert names[-1] == "runtime"
-    assert names.index("builder") < names.index("runtime")
+    assert re.search(r"^FROM dependencies AS builder$", dockerfile(load(tmp_path, name)), re.M)
     runtime = parsed["runtime"]
-    assert ("COPY", "--from=builder /opt/venv /opt/venv") in runtime
+    # the virtualenv from the stage that ends with it: copied while the builder works
+    assert ("COPY", "--from=dependencies /opt/venv /opt/venv") in runtime
 
 
 @pytest.mark.parametrize("name", all_projects())
@@ -167,7 +176,8 @@ def test_runtime_stage_installs_only_the_builders_library_list(tmp_path: Path, n
             assert "apk " not in args
             if "apt-get" in args:
                 assert native
-                assert "from=builder,source=/opt/runtime-packages" in args
+                stage = "builder" if uses_project_prefix(project) else "runtime-libs"
+                assert f"from={stage},source=/opt/runtime-packages" in args
                 assert "xargs apt-get install -y --no-install-recommends <" in args
 
 
@@ -242,7 +252,10 @@ def test_smoke_test_runs_in_runtime_stage_as_app_user(tmp_path: Path, name: str)
     assert len(smoke) == 1
     assert smoke[0] > keywords.index("USER")
     if project.import_check:
-        assert runtime[smoke[0]][1] == f'["python", "-c", "import {project.import_check}"]'
+        collects = project.install_mode == "source" and bool(
+            project.django and project.django.collectstatic)
+        quiet = '"-W", "ignore:No directory at:UserWarning", ' if collects else ""
+        assert runtime[smoke[0]][1] == f'["python", {quiet}"-c", "import {project.import_check}"]'
 
 
 # -- dependency layer ----------------------------------------------------------------------------
@@ -250,7 +263,7 @@ def test_smoke_test_runs_in_runtime_stage_as_app_user(tmp_path: Path, name: str)
 def builder_copies(text: str) -> tuple[list[str], int]:
     """Sources of the COPY lines before `COPY . .` in the builder, and that line's index
     (uv, a tool from its own stage, is no declaration)."""
-    body = stages(text)["builder"]
+    body = build_body(text)
     full = body.index(("COPY", ". ."))
     sources = [a.split()[0] for k, a in body[:full]
                if k == "COPY" and a != "--from=uv /opt/uv /opt/uv"]
@@ -276,7 +289,7 @@ def test_dependency_layer_copies_only_declarations_before_the_code(
     text = dockerfile(detect_synthetic(tmp_path, name))
     sources, full = builder_copies(text)
     assert sources == copies
-    body = stages(text)["builder"]
+    body = build_body(text)
     installs = [i for i, (k, a) in enumerate(body) if k == "RUN"
                 and re.search(r"pip install [^&]*-r |uv sync|poetry install", a)]
     if name != "unknown":
@@ -351,17 +364,29 @@ def test_example_django_dependency_layer() -> None:
     sources, _ = builder_copies(text)
     # the translations are compiled before the code comes in: a code change keeps them
     assert sources == ["requirements.txt", "packages/textstats", "locale"]
-    runs = [body for instruction, body in stages(text)["builder"] if instruction == "RUN"]
-    build = next(body for body in runs if "collectstatic" in body)
-    # the code-dependent steps share one RUN (it re-runs on every code change)
-    assert "python manage.py collectstatic --noinput" in build
-    assert "compilemessages" not in build and "msgfmt" not in build
-    assert "compileall" in build and "/src" in build
+    install = next(a for k, a in build_body(text) if k == "RUN" and "uv pip install" in a)
+    # the local C package was built in place: its build tree goes in the same step
+    assert install.endswith("&& rm -rf packages/textstats/build packages/textstats/*.egg-info"
+                            " packages/textstats/src/*.egg-info")
+    code = [a for k, a in stages(text)["builder"] if k == "RUN"]
+    assert len(code) == 2  # the translations, then one RUN for the code
+    messages, build = code
+    assert "msgfmt" in messages and text.index(messages) < text.index("COPY . .")
     # init's build-only files do not reach /app (the runtime has its own copies)
     removal = "rm -f docker/entrypoint.sh docker/healthcheck.py docker/runtime_libs.py"
-    assert removal in build and build.index(removal) < build.index("compileall")
-    messages = next(body for body in runs if "msgfmt" in body)
-    assert text.index(messages) < text.index("COPY . .")
+    assert build.startswith(removal) and build.index(removal) < build.index("compileall")
+    assert "collectstatic" not in build and "compilemessages" not in build
+    # collectstatic in its own stage, after a mark, taking only the files it wrote
+    static = stages(text)["static"]
+    assert re.search(r"^FROM builder AS static$", text, re.M)
+    [collect] = [a for k, a in static if k == "RUN"]
+    assert re.fullmatch(r"mkdir -p (\S+)/out && touch (\S+)/start && python manage.py "
+                        r"collectstatic --noinput && find \. -type f -newer \2/start "
+                        r"-exec cp --parents -p -t \1/out \{\} \+", collect), collect
+    runtime = stages(text)["runtime"]
+    smoke = next(i for i, (k, a) in enumerate(runtime) if k == "RUN" and "import " in a)
+    # after the import check, which does not need them: on a code change both run at once
+    assert runtime[smoke + 1] == ("COPY", "--from=static /static-build/out/ /app/")
     ignore = next(f.content for f in render(detect(EXAMPLES / "django-app"))
                   if f.path == ".dockerignore")
     assert "locale/**/*.mo" in ignore.splitlines()  # no stale .mo over the fresh one
@@ -388,7 +413,7 @@ INSTALL = [
 def test_builder_installs_with_uv_and_pip_only_installs_pinned_tools(tmp_path: Path,
                                                                       name: str) -> None:
     """Issue 12: uv installs for every strategy; pip only fetches the tools (pinned)."""
-    body = stages(dockerfile(detect_synthetic(tmp_path, name)))["builder"]
+    body = build_body(dockerfile(detect_synthetic(tmp_path, name)))
     runs = [a for k, a in body if k == "RUN"]
     pip_installs = [command for run in runs for command in re.split(r"&&|;", run)
                     if re.search(r"(?<!uv )\bpip install\b", command)]
@@ -402,7 +427,7 @@ def test_builder_installs_with_uv_and_pip_only_installs_pinned_tools(tmp_path: P
 def test_dependency_install_command(tmp_path: Path, name: str, present: list[str],
                                     absent: list[str]) -> None:
     text = dockerfile(detect_synthetic(tmp_path, name))
-    body = stages(text)["builder"]
+    body = build_body(text)
     _, full = builder_copies(text)
     runs = " ".join(a for k, a in body[:full] if k == "RUN")
     for fragment in present:
@@ -413,7 +438,7 @@ def test_dependency_install_command(tmp_path: Path, name: str, present: list[str
 
 def test_uv_extras_and_package_install(tmp_path: Path) -> None:
     project = detect_synthetic(tmp_path, "fastapi-uv-package", extras=["pg"])
-    body = stages(dockerfile(project))["builder"]
+    body = build_body(dockerfile(project))
     _, full = builder_copies(dockerfile(project))
     before = " ".join(a for k, a in body[:full] if k == "RUN")
     after = " ".join(a for k, a in body[full:] if k == "RUN")
@@ -423,8 +448,8 @@ def test_uv_extras_and_package_install(tmp_path: Path) -> None:
     assert "uv==" in " ".join(a for k, a in stages(dockerfile(project))["uv"] if k == "RUN")
     runtime = stages(dockerfile(project))["runtime"]
     assert ("COPY", "--from=builder /src /app") not in runtime  # package mode: venv only
-    copies = [a for k, a in runtime if k == "COPY" and a.startswith("--from=builder /opt/")]
-    assert copies == ["--from=builder /opt/venv /opt/venv",
+    copies = [a for k, a in runtime if k == "COPY" and " /opt/" in a and "--from=" in a]
+    assert copies == ["--from=dependencies /opt/venv /opt/venv",
                       "--from=builder /opt/project/ /opt/venv/"]  # dependencies, then project
 
 
@@ -439,7 +464,7 @@ def test_source_mode_src_layout_sets_pythonpath(tmp_path: Path) -> None:
 
 PACKAGES = [
     ("flask-pinned", []),
-    ("flask-compiled", ["build-essential"]),
+    ("flask-compiled", ["gcc", "libc6-dev", "make"]),  # C sources only: no g++
     ("flask-private-git", ["git", "openssh-client"]),
     ("django", ["gettext"]),
     ("django-no-migrations", []),
@@ -452,7 +477,7 @@ def test_builder_packages(tmp_path: Path, name: str, packages: list[str]) -> Non
     project = detect_synthetic(tmp_path, name)
     assert builder_packages(project) == packages
     text = dockerfile(project)
-    apt = [a for k, a in stages(text)["builder"] if k == "RUN" and "apt-get" in a]
+    apt = [a for k, a in build_body(text) if k == "RUN" and "apt-get" in a]
     if packages:
         assert len(apt) == 1
         installed = apt[0].split("--no-install-recommends", 1)[1].split("&&")[0].split()
@@ -465,8 +490,27 @@ def test_builder_packages(tmp_path: Path, name: str, packages: list[str]) -> Non
         assert "apt-get" not in text
 
 
+@pytest.mark.parametrize(("source", "cxx"), [
+    ("fast/_speed.c", False),
+    ("fast/_speed.cpp", True),
+    ("fast/_speed.cc", True),
+    ("fast/_speed.pyx", True),  # Cython may be told to generate C++
+])
+def test_local_sources_decide_whether_the_builder_gets_gxx(tmp_path: Path, source: str,
+                                                           cxx: bool) -> None:
+    root = tmp_path / "app"
+    files = {k: v for k, v in PROJECTS["flask-compiled"].items() if not k.endswith(".c")}
+    for rel, text in {**files, f"packages/fast/{source}": ""}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    packages = builder_packages(detect(root))
+    assert packages[:3] == ["gcc", "libc6-dev", "make"]
+    assert ("g++" in packages) is cxx
+
+
 def test_example_django_builder_packages() -> None:
-    assert builder_packages(detect(EXAMPLES / "django-app")) == ["build-essential", "gettext"]
+    assert builder_packages(detect(EXAMPLES / "django-app")) == ["gcc", "libc6-dev", "make",
+                                                                 "gettext"]
 
 
 @pytest.mark.parametrize("name", all_projects())
@@ -484,7 +528,7 @@ def test_private_git_known_hosts_content_and_mounts(tmp_path: Path) -> None:
     project = detect_synthetic(tmp_path, "flask-private-git")
     files = files_of(project)
     assert files["docker/known_hosts"].content == KNOWN_HOSTS
-    runs = [a for k, a in stages(files["Dockerfile"].content)["builder"] if k == "RUN"
+    runs = [a for k, a in build_body(files["Dockerfile"].content) if k == "RUN"
             and "pip install -r" in a]
     assert len(runs) == 1
     assert "--mount=type=ssh" in runs[0]

@@ -102,7 +102,7 @@ def test_changing_tool_shipyard_gives_the_same_dependency_bytes(
 def test_uv_dependency_layer_comes_from_the_stripping_stage(tmp_path: Path) -> None:
     dockerfile = _files(_uv_project(tmp_path / "p"))["Dockerfile"]
     stage, builder = dockerfile.split("FROM base AS dependency-project\n", 1)[1].split(
-        "FROM base AS builder\n", 1)
+        "FROM base AS dependencies\n", 1)
     assert "COPY pyproject.toml uv.lock ./" in stage
     assert "RUN python /usr/local/lib/shipyard/dependency_pyproject.py pyproject.toml" in stage
     before_sync = builder.split("uv sync --frozen --no-dev --no-install-project", 1)[0]

@@ -31,8 +31,10 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from shipyard.detect.dependencies import Dependencies
 from shipyard.detect.native_tables import (
     BUILD_HEADERS,
-    COMPILER,
+    C_COMPILER,
+    C_ONLY,
     CTYPES_LIBS,
+    CXX_COMPILER,
     IMPLIED_BY_EXTRA,
     NO_LINUX_WHEELS,
     WHEEL_SYSTEM_LIBS,
@@ -69,6 +71,11 @@ class SourceBuild:
         return BUILD_HEADERS.get(self.name, ())
 
     @property
+    def compilers(self) -> tuple[str, ...]:
+        """C only when the package is known to need no more, else C and C++."""
+        return C_COMPILER if self.name in C_ONLY else (*C_COMPILER, CXX_COMPILER)
+
+    @property
     def label(self) -> str:
         return f"{self.name} {self.version}".strip()
 
@@ -89,6 +96,10 @@ class NativeDeps:
         return bool(self.source_builds)
 
     @property
+    def needs_cxx(self) -> bool:
+        return any(CXX_COMPILER in b.compilers for b in self.source_builds)
+
+    @property
     def builder_packages(self) -> list[str]:
         """Debian packages for the builder besides the compiler, in a stable order."""
         return list(dict.fromkeys([*self.build_packages, *self.configured_build]))
@@ -107,7 +118,7 @@ class NativeDeps:
     def warnings(self) -> list[str]:
         lines = []
         for build in self.source_builds:
-            packages = " ".join([COMPILER, *build.headers])
+            packages = " ".join([*build.compilers, *build.headers])
             lines.append(
                 f"{build.label} will be built from source ({build.why}): the builder gets"
                 f" {packages}; the runtime stage gets the shared libraries the built modules"

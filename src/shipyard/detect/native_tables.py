@@ -8,7 +8,19 @@ name is still installable as a transitional package.
 
 from __future__ import annotations
 
-COMPILER = "build-essential"
+# What compiling a C extension needs: build-essential without dpkg-dev (it is for building
+# Debian packages and pulls in perl) and without g++ (CXX_COMPILER), which only C++
+# sources need. Together they were two fifths of the builder's apt time.
+C_COMPILER = ("gcc", "libc6-dev", "make")
+CXX_COMPILER = "g++"
+
+# Packages whose sources compile as C only (C, or Cython/SWIG/cffi generating C): building
+# one needs no g++. A package that builds from source and is not listed here gets g++ too.
+C_ONLY = frozenset({
+    "psycopg2", "psycopg2-binary", "psycopg-c", "mysqlclient", "python-ldap", "uwsgi",
+    "pycairo", "pygobject", "dbus-python", "kerberos", "pykerberos", "gssapi", "lxml",
+    "xmlsec", "cffi", "argon2-cffi-bindings", "pillow", "pyaudio", "mod-wsgi", "m2crypto",
+})
 
 # Headers (and tools such as pg_config/pkg-config) a package needs to build from source,
 # besides the compiler. A package that builds from source and is not listed here gets

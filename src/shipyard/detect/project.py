@@ -57,6 +57,7 @@ NO_SERVER = ("no Django manage.py, FastAPI/Starlette/Flask app object or console
              " wrote a generic Dockerfile; set [tool.shipyard] command (or a Procfile web:"
              " line) or the command in docker/entrypoint.sh")
 COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".pyx", ".rs")
+C_SUFFIX = ".c"  # the one compiled suffix that needs no C++ compiler (Cython may target C++)
 # Versions the generated Dockerfile adds when the project lacks a server (pinned: repeatable).
 GUNICORN_PIN = "gunicorn==23.0.0"
 UVICORN_PIN = "uvicorn==0.32.1"
@@ -79,6 +80,7 @@ class Project:
     base_digest: str | None = None  # pins the base image when a registry digest is known
     django: DjangoInfo | None = None
     compiled: list[str] = field(default_factory=list)  # why a compiler is needed
+    compiled_cxx: bool = False  # some of the project's own compiled sources may be C++
     native: NativeDeps = field(default_factory=NativeDeps)  # system packages for native deps
     extra_server_requirements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -123,6 +125,11 @@ class Project:
         return bool(self.compiled)
 
     @property
+    def needs_cxx(self) -> bool:
+        """g++ in the builder: own sources other than C, or a dependency not known as C-only."""
+        return self.compiled_cxx or self.native.needs_cxx
+
+    @property
     def needs_ssh(self) -> bool:
         return bool(self.dependencies.git_hosts)
 
@@ -165,7 +172,7 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
                            available=base_available)
     project.python_version, project.python_source = choice.version, choice.source
     project.warnings += choice.warnings
-    project.compiled = _compiled_sources(root, deps)
+    project.compiled, project.compiled_cxx = _compiled_sources(root, deps)
     project.health = choose_probe(health_path, None if health_path else find_health_route(
         SourceIndex(root), django=project.django is not None, app_target=project.app_target,
         django_settings=project.django.settings_module if project.django else None))
@@ -355,17 +362,22 @@ def _is_installable(root: Path, pyproject: dict[str, Any]) -> bool:
     return bool(pyproject.get("build-system") and pyproject.get("project"))
 
 
-def _compiled_sources(root: Path, deps: Dependencies) -> list[str]:
+def _compiled_sources(root: Path, deps: Dependencies) -> tuple[list[str], bool]:
+    """Why the project's own files need a compiler, and whether any may be C++."""
     reasons = []
+    suffixes: set[str] = set()
     for local in deps.local_paths:
-        if any(p.suffix in COMPILED_SUFFIXES for p in (root / local).rglob("*")):
+        found = {p.suffix for p in (root / local).rglob("*") if p.suffix in COMPILED_SUFFIXES}
+        if found:
             reasons.append(f"{local} contains C/Cython/Rust sources")
+            suffixes |= found
     own = [p for p in root.rglob("*") if p.suffix in COMPILED_SUFFIXES
            and not any(part in SKIP_DIRS or part == ".git" for part in p.relative_to(root).parts)
            and not any(str(p.relative_to(root)).startswith(loc) for loc in deps.local_paths)]
     if own:
         reasons.append(f"{own[0].relative_to(root)} (the project itself has compiled sources)")
-    return reasons
+        suffixes |= {p.suffix for p in own}
+    return reasons, bool(suffixes - {C_SUFFIX})
 
 
 def _add_server_requirements(project: Project) -> None:

@@ -17,6 +17,7 @@ import shlex
 
 from shipyard.buildsecrets import CA_SECRET_ID
 from shipyard.detect.frontend import FrontendBuild
+from shipyard.generate import stages
 
 STAGE = "frontend"
 BUILDER_COPY = f"COPY --from={STAGE} /out/ /src/\n"
@@ -86,7 +87,7 @@ def add_to_dockerfile(text: str, build: FrontendBuild | None, member: str | None
     sources = f"COPY {member} .\n" if member else "COPY . .\n"
     comment = "# What the JavaScript build wrote (stage `frontend`), laid over the sources.\n"
     text = text.replace(sources, sources + comment + BUILDER_COPY, 1)
-    return text.replace("FROM base AS builder\n", stage(build) + "\nFROM base AS builder\n", 1)
+    return stages.insert_helper(text, stage(build))
 
 
 def ignore_lines(build: FrontendBuild | None, allow_list: bool) -> str:

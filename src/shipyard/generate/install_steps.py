@@ -270,13 +270,20 @@ def build_env(project: Project) -> str:
     return " ".join(words + ([needed] if needed else []))
 
 
-def smoke_test(project: Project) -> str:
+# whitenoise warns at import when the static files are not there yet: in the generated
+# image they are copied after the import check (static_stage), so the warning is expected.
+STATIC_NOT_YET = "ignore:No directory at:UserWarning"
+
+
+def smoke_test(project: Project, static_later: bool = False) -> str:
     """RUN that imports the application (fails the build if it cannot start): exec form,
-    or shell form when the settings need throwaway values to load at all."""
+    or shell form when the settings need throwaway values to load at all. static_later:
+    the static files arrive after the check (STATIC_NOT_YET)."""
     if not project.import_check:
         return '["python", "--version"]'
     needed = appenv.build_assignments(project.needed_env)
-    command = f'{needed + " " if needed else ""}python -c "import {project.import_check}"'
+    python = f"python -W {shlex.quote(STATIC_NOT_YET)}" if static_later else "python"
+    command = f'{needed + " " if needed else ""}{python} -c "import {project.import_check}"'
     if _writes_volume_at_import(project):
         # The data volume's folder in the image must stay empty: what the import writes
         # there (CTFd creates its whole SQLite database) would become a layer, and a
@@ -288,7 +295,8 @@ def smoke_test(project: Project) -> str:
                 f" \\\n && find {project.data_dir} -mindepth 1 -delete")
     if needed:
         return command
-    return f'["python", "-c", "import {project.import_check}"]'
+    warnings = f'"-W", "{STATIC_NOT_YET}", ' if static_later else ""
+    return f'["python", {warnings}"-c", "import {project.import_check}"]'
 
 
 def _writes_volume_at_import(project: Project) -> bool:

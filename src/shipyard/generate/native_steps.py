@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from importlib import resources
 
-from shipyard.detect.native_tables import COMPILER
+from shipyard.detect.native_tables import C_COMPILER, CXX_COMPILER
 from shipyard.detect.project import Project
 from shipyard.generate.install_steps import uses_project_prefix
 
@@ -31,7 +31,7 @@ def needs_runtime_scan(project: Project) -> bool:
 
 def builder_extras(project: Project) -> list[str]:
     """Debian packages for the builder besides the compiler (headers, configured ones)."""
-    return [p for p in project.native.builder_packages if p != COMPILER]
+    return [p for p in project.native.builder_packages if p not in (*C_COMPILER, CXX_COMPILER)]
 
 
 def scan_step(project: Project) -> str:
@@ -49,17 +49,18 @@ def scan_step(project: Project) -> str:
     )
 
 
-def runtime_install_step() -> str:
-    """The runtime stage's RUN that installs exactly the listed packages (none: no apt).
+def runtime_install_step(stage: str) -> str:
+    """The runtime stage's RUN that installs exactly the listed packages (none: no apt),
+    from the list the scan wrote in `stage`.
 
     apt's lists and package caches go in the same step: they would only add size, and
     the caches differ between two builds of one commit (--verify-repro)."""
     return (
         "# System libraries the compiled dependencies need, as listed by the builder.\n"
-        f"RUN --mount=type=bind,from=builder,source={RUNTIME_LIST},target=/tmp/runtime-packages"
+        f"RUN --mount=type=bind,from={stage},source={RUNTIME_LIST},target=/tmp/runtime-packages"
         " \\\n"
         "    if [ -s /tmp/runtime-packages ]; then \\\n"
-        "        apt-get update \\\n"
+        "        apt-get update -o Acquire::Languages=none \\\n"
         "        && xargs apt-get install -y --no-install-recommends < /tmp/runtime-packages \\\n"
         "        && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \\\n"
         "    fi\n"

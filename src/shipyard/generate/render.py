@@ -9,9 +9,11 @@ from typing import Literal
 import jinja2
 
 from shipyard import appenv, backing, edgetls
+from shipyard.detect.native_tables import C_COMPILER, CXX_COMPILER
 from shipyard.detect.project import Project
 from shipyard.detect.python_version import python_image
-from shipyard.generate import frontend_stage, native_steps
+from shipyard.generate import frontend_stage, native_steps, stages, static_stage
+from shipyard.generate.code_steps import compile_source, remove_build_debris
 from shipyard.generate.compose_services import NETWORK, compose_services
 from shipyard.generate.example_env import example_env, optional_env
 from shipyard.generate.install_steps import (
@@ -43,10 +45,6 @@ Strategy = Literal["owned", "lines"]
 # (`--archive shipyard-image.tar`): outputs, never sources.
 GIT_IGNORED_OUTPUTS = "shipyard-build.json\nshipyard-sbom.cdx.json\nshipyard-image.tar\n"
 
-# The application's bytecode is compiled at build because the runtime filesystem is
-# read-only; hash-based pycs (unchecked: the image is immutable) do not depend on
-# file times, so two builds of one commit give the same files (--verify-repro).
-COMPILE_SOURCE = "python -m compileall -q -f --invalidation-mode unchecked-hash /src"
 
 
 @dataclass(frozen=True)
@@ -82,9 +80,11 @@ def base_image_name(project: Project) -> str:
 
 
 def builder_packages(project: Project) -> list[str]:
-    packages = []
+    packages: list[str] = []
     if project.needs_compiler:
-        packages.append("build-essential")
+        packages.extend(C_COMPILER)
+        if project.needs_cxx:
+            packages.append(CXX_COMPILER)
     if project.needs_gettext:
         packages.append("gettext")
     if project.needs_git:  # git+https and git+ssh dependencies are cloned by pip
@@ -109,49 +109,41 @@ def render(project: Project, image: str | None = None,
     build_steps = []
     if plan.project_install:
         build_steps.append(_with_mounts(plan.project_install, plan.cache_target, project))
+    static_commands: list[str] = []
     if project.install_mode == "source":
-        # One RUN for the code-dependent steps: each step costs a snapshot, and this is
-        # the part that re-runs on every code change.
-        commands = []
-        settings_env = build_env(project)
-        if settings_env and project.django and project.django.collectstatic:
-            commands.append(f"export {settings_env}")
-        if project.django and project.django.collectstatic:
-            commands.append(f"python {project.django.manage_py} collectstatic --noinput")
-        # compilemessages runs before COPY . . (messages_step), not with the code
-        commands.append(COMPILE_SOURCE)
-        if project.build_scratch and len(commands) > 1:
-            # Settings that open their SQLite files on load (linkding's task queue) need the
-            # data directory during collectstatic; it must not reach the image, where that
-            # path is a link to the data volume.
-            scratch = " ".join(shlex.quote(d) for d in project.build_scratch)
-            commands = [f"mkdir -p {scratch}", *commands, f"rm -rf {scratch}"]
-        # init's own build files: the runtime has them at their own paths or not at all
-        commands.insert(commands.index(COMPILE_SOURCE),
-                        "rm -f " + " ".join(_build_only_files(project)))
-        build_steps.append(" \\\n && ".join(commands))
+        static_commands = _collectstatic(project)
+        # The code's own RUN: init's build files out (the runtime has them at their own
+        # paths or not at all), then bytecode, as the root filesystem is read-only.
+        build_steps.append(f"rm -f {' '.join(_build_only_files(project))} \\\n && "
+                           + compile_source(project.dependencies.local_paths))
     runtime_env = {**project.env, "PORT": str(project.port), **project.health.env()}
     if project.install_mode == "source" and (project.root / "src").is_dir():
         runtime_env["PYTHONPATH"] = "/app/src"
     scan = native_steps.needs_runtime_scan(project)
+    # The scan waits for the builder only when the project's own files must be scanned too.
+    scan_late = uses_project_prefix(project) or not plan.install
     context = {
         "p": project,
         "probe_host": PROBE_HOST,
         "runtime_scan": native_steps.scan_step(project) if scan else "",
-        "scan_late": uses_project_prefix(project) or not plan.install,
+        "scan_late": scan_late,
         "project_prefix": uses_project_prefix(project),
-        "runtime_libs": native_steps.runtime_install_step() if scan else "",
+        "runtime_libs": native_steps.runtime_install_step(
+            stages.BUILDER if scan_late else stages.RUNTIME_LIBS) if scan else "",
         "base_image": base_image(project),
         "builder_packages": builder_packages(project),
         "dependency_copies": plan.copies,
-        "dependency_install": plan.install,
+        "dependency_install": " && ".join(filter(None, [
+            plan.install, remove_build_debris(project.dependencies.local_paths)])),
         "plan": plan,
         "ca_env": CA_ENV,
         "run_mounts": lambda ssh: _run_mounts(plan.cache_target, ssh),
         "build_steps": build_steps,
+        "static_stage": static_stage.stage(static_commands) if static_commands else "",
+        "static_copy": static_stage.RUNTIME_COPY if static_commands else "",
         "messages_step": messages_step(_locale_dirs(project)),
         "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
-        "smoke_test": smoke_test(project),
+        "smoke_test": smoke_test(project, static_later=bool(static_commands)),
         "image": image or project.name,
         "migrations": project.migrations,
         "migration_copies": migration_copies(project),
@@ -209,6 +201,23 @@ def render(project: Project, image: str | None = None,
     return files
 
 
+def _collectstatic(project: Project) -> list[str]:
+    """collectstatic and what it needs (none: the project does not collect at build)."""
+    django = project.django
+    if not django or not django.collectstatic:
+        return []
+    settings_env = build_env(project)
+    commands = [f"export {settings_env}"] if settings_env else []
+    commands.append(f"python {django.manage_py} collectstatic --noinput")
+    if project.build_scratch:
+        # Settings that open their SQLite files on load (linkding's task queue) need the
+        # data directory during collectstatic; it must not reach the image, where that
+        # path is a link to the data volume.
+        scratch = " ".join(shlex.quote(d) for d in project.build_scratch)
+        commands = [f"mkdir -p {scratch}", *commands, f"rm -rf {scratch}"]
+    return commands
+
+
 def _build_only_files(project: Project) -> list[str]:
     """The files `shipyard init` writes under docker/ that /app does not need: copied to
     their own runtime paths (entrypoint, health check, launcher) or used by the builder
@@ -259,8 +268,7 @@ def _dockerfile(context: dict[str, object], plan: InstallPlan, project: Project)
 def _splice_plan(text: str, plan: InstallPlan) -> str:
     """Insert the optional dependency-list stage and tool/env lines the template leaves out."""
     if plan.list_stage:
-        text = text.replace("FROM base AS builder\n", plan.list_stage + "\nFROM base AS builder\n",
-                            1)
+        text = stages.insert_helper(text, plan.list_stage)
     extra = ""
     if plan.env:
         extra += "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in plan.env.items()) + "\n"
@@ -269,9 +277,9 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
              f"    {CA_ENV}; \\\n    {plan.tools}\n")
     if plan.tools == UV_TOOL:
         # uv in a stage of its own: BuildKit installs it while the builder runs apt-get.
-        text = text.replace("FROM base AS builder\n", "# uv, pinned, from the package index"
-                            " (never in the runtime image).\nFROM base AS uv\n" + tools
-                            + "\nFROM base AS builder\n", 1)
+        text = stages.insert_helper(text, "# uv, pinned, from the package index (never in the"
+                                    " runtime image).\nFROM base AS uv\n"
+                                    + tools)
         extra += "COPY --from=uv /opt/uv /opt/uv\n"
     elif plan.tools:
         extra += tools
@@ -286,5 +294,5 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
 
 def _drop_install(text: str) -> str:
     start = text.index("# Dependency layer:")
-    end = text.index("COPY . .")
+    end = text.index("# The code, in a stage of its own")
     return text[:start] + text[end:]
