@@ -14,10 +14,14 @@ ratios (a variant built first was up to 3.75x slower). For each variant it then 
   0. cold build, empty download caches -- BuildKit's cache mounts removed first
      (`docker builder prune --filter type=exec.cachemount`), then `--no-cache`: a
      fresh CI runner on a warm network; reported, not judged;
-  1. cold build time  -- `--no-cache` build into a unique tag, cache mounts as the
-     previous build left them (a persistent builder: what the mounts are for);
-Times are medians of --repeat builds (3): a stalled download (the proxy here stalls
-for ~40 s now and then) otherwise decided a ratio by itself.
+  1. cold build time  -- `--no-cache` build into a unique tag. Meant with the cache
+     mounts as the previous build left them (a persistent builder), but BuildKit in
+     Docker 20.10 starts every cache mount empty on `--no-cache` (a counter file in a
+     mount restarts at 1 on each such build), so here 0 and 1 measure the same thing;
+Times are medians of --repeat builds (3): one slow build must not decide a ratio. (The
+"stalled downloads" earlier runs blamed on the proxy were the test bed's docker0
+changing its MAC address as parallel steps' containers came and went: fixed in
+testbed/engine.py, pin_bridge_address.)
   2. code-only rebuild -- append a comment to guestbook/views.py, rebuild with cache;
   3. image size        -- `docker image inspect --format {{.Size}}`;
   4. whether the dependency layer survived the code-only change, read exactly

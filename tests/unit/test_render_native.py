@@ -90,7 +90,9 @@ def test_scan_runs_after_the_dependency_install_and_feeds_the_runtime(tmp_path: 
     assert stage == "FROM dependencies AS runtime-libs"
     mount = (f"--mount=type=bind,from=runtime-libs,source={RUNTIME_LIST},"
              "target=/tmp/runtime-packages")
-    assert runtime.index(mount) < runtime.index("COPY --from=dependencies /opt/venv /opt/venv")
+    # after the virtualenv (the copy need not wait for the scan), before the code
+    assert runtime.index("COPY --from=dependencies /opt/venv /opt/venv") < runtime.index(
+        mount) < runtime.index("COPY --from=builder /src /app")
     assert "if [ -s /tmp/runtime-packages ]; then" in runtime
     assert "gcc" not in runtime and "libpq-dev" not in runtime
     assert files[SCRIPT] == script_text()

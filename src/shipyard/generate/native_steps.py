@@ -56,7 +56,9 @@ def runtime_install_step(stage: str) -> str:
     apt's lists and package caches go in the same step: they would only add size, and
     the caches differ between two builds of one commit (--verify-repro)."""
     return (
-        "# System libraries the compiled dependencies need, as listed by the builder.\n"
+        "# System libraries the compiled dependencies need, as listed by the builder (after\n"
+        "# the virtualenv: both change only with the dependencies, and the copy need not wait\n"
+        "# for the list).\n"
         f"RUN --mount=type=bind,from={stage},source={RUNTIME_LIST},target=/tmp/runtime-packages"
         " \\\n"
         "    if [ -s /tmp/runtime-packages ]; then \\\n"

@@ -46,7 +46,6 @@ Strategy = Literal["owned", "lines"]
 GIT_IGNORED_OUTPUTS = "shipyard-build.json\nshipyard-sbom.cdx.json\nshipyard-image.tar\n"
 
 
-
 @dataclass(frozen=True)
 class GeneratedFile:
     """One file to write. "owned" files are Shipyard's until the user edits them;
