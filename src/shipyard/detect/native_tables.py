@@ -13,6 +13,7 @@ from __future__ import annotations
 # sources need. Together they were two fifths of the builder's apt time.
 C_COMPILER = ("gcc", "libc6-dev", "make")
 CXX_COMPILER = "g++"
+COMPILERS = (*C_COMPILER, CXX_COMPILER)  # all the compiler choice may add
 
 # Packages whose sources compile as C only (C, or Cython/SWIG/cffi generating C): building
 # one needs no g++. A package that builds from source and is not listed here gets g++ too.

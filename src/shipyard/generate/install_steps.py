@@ -15,6 +15,7 @@ from shipyard import appenv
 from shipyard.buildsecrets import CA_SECRET_ID as CA_SECRET_ID
 from shipyard.detect.project import Project
 from shipyard.generate.start_steps import start_lines
+from shipyard.generate.static_stage import NOT_YET_WARNING
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
 
 UV_PIN = "uv==0.13.8"
@@ -270,19 +271,14 @@ def build_env(project: Project) -> str:
     return " ".join(words + ([needed] if needed else []))
 
 
-# whitenoise warns at import when the static files are not there yet: in the generated
-# image they are copied after the import check (static_stage), so the warning is expected.
-STATIC_NOT_YET = "ignore:No directory at:UserWarning"
-
-
 def smoke_test(project: Project, static_later: bool = False) -> str:
     """RUN that imports the application (fails the build if it cannot start): exec form,
     or shell form when the settings need throwaway values to load at all. static_later:
-    the static files arrive after the check (STATIC_NOT_YET)."""
+    the static files arrive after the check (static_stage.NOT_YET_WARNING)."""
     if not project.import_check:
         return '["python", "--version"]'
     needed = appenv.build_assignments(project.needed_env)
-    python = f"python -W {shlex.quote(STATIC_NOT_YET)}" if static_later else "python"
+    python = f"python -W {shlex.quote(NOT_YET_WARNING)}" if static_later else "python"
     command = f'{needed + " " if needed else ""}{python} -c "import {project.import_check}"'
     if _writes_volume_at_import(project):
         # The data volume's folder in the image must stay empty: what the import writes
@@ -295,7 +291,7 @@ def smoke_test(project: Project, static_later: bool = False) -> str:
                 f" \\\n && find {project.data_dir} -mindepth 1 -delete")
     if needed:
         return command
-    warnings = f'"-W", "{STATIC_NOT_YET}", ' if static_later else ""
+    warnings = f'"-W", "{NOT_YET_WARNING}", ' if static_later else ""
     return f'["python", {warnings}"-c", "import {project.import_check}"]'
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from importlib import resources
 
-from shipyard.detect.native_tables import C_COMPILER, CXX_COMPILER
+from shipyard.detect.native_tables import COMPILERS
 from shipyard.detect.project import Project
 from shipyard.generate.install_steps import uses_project_prefix
 
@@ -31,7 +31,7 @@ def needs_runtime_scan(project: Project) -> bool:
 
 def builder_extras(project: Project) -> list[str]:
     """Debian packages for the builder besides the compiler (headers, configured ones)."""
-    return [p for p in project.native.builder_packages if p not in (*C_COMPILER, CXX_COMPILER)]
+    return [p for p in project.native.builder_packages if p not in COMPILERS]
 
 
 def scan_step(project: Project) -> str:

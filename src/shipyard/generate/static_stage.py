@@ -14,6 +14,9 @@ from __future__ import annotations
 from shipyard.generate import stages
 
 STAGE = "static"
+# whitenoise warns at import when the static files are not there yet; they are copied
+# after the import check, so the check silences exactly that warning.
+NOT_YET_WARNING = "ignore:No directory at:UserWarning"
 _MARK = "/static-build/start"  # outside the sources, so never output itself
 _OUT = "/static-build/out"
 
