@@ -114,6 +114,17 @@ def test_django_runtime_has_no_compiler_but_compiled_extension_works(
     assert german.returncode == 0, "compilemessages did not run at build"
 
 
+def test_virtualenv_keeps_only_scripts_the_image_can_run(
+    docker_engine: Docker, django_image: tuple[str, Path]
+) -> None:
+    tag, _ = django_image
+    listing = docker_engine.run(["run", "--rm", tag, "ls", "-A", "/opt/venv/bin"]).stdout.split()
+    assert {"activate", "python", "gunicorn", "django-admin"} <= set(listing)
+    dead = [name for name in listing
+            if name.endswith((".bat", ".ps1", ".csh", ".fish", ".nu", ".xsh"))]
+    assert dead == [], f"activation scripts for Windows or absent shells: {dead}"
+
+
 def test_code_only_change_reuses_the_dependency_layer(
     docker_engine: Docker, django_image: tuple[str, Path], tmp_path: Path
 ) -> None:

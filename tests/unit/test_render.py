@@ -423,6 +423,17 @@ def test_builder_installs_with_uv_and_pip_only_installs_pinned_tools(tmp_path: P
     assert any("uv==" in a for k, a in uv_stage if k == "RUN")
 
 
+@pytest.mark.parametrize("name", all_projects())
+def test_virtualenv_creation_drops_scripts_for_other_systems(tmp_path: Path, name: str) -> None:
+    """The venv is created once, in `dependencies`, and the same step removes the
+    activation scripts nothing in a Linux image can run (keeping `activate`)."""
+    runs = [a for k, a in stages(dockerfile(load(tmp_path, name)))["dependencies"]
+            if k == "RUN" and "venv /opt/venv" in a]
+    assert len(runs) == 1, runs
+    assert re.search(r"venv /opt/venv && rm -f /opt/venv/bin/activate\.\* "
+                     r"/opt/venv/bin/Activate\.ps1 /opt/venv/bin/\*\.bat$", runs[0]), runs[0]
+
+
 @pytest.mark.parametrize(("name", "present", "absent"), INSTALL, ids=[c[0] for c in INSTALL])
 def test_dependency_install_command(tmp_path: Path, name: str, present: list[str],
                                     absent: list[str]) -> None:

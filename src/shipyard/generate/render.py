@@ -22,6 +22,7 @@ from shipyard.generate.install_steps import (
     EGG_REQUIREMENTS,
     POETRY_REQUIREMENTS,
     UV_TOOL,
+    VENV_TRIM,
     InstallPlan,
     build_env,
     install_plan,
@@ -282,7 +283,8 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
         extra += "COPY --from=uv /opt/uv /opt/uv\n"
     elif plan.tools:
         extra += tools
-    extra += f"RUN {plan.venv}\n"  # after the tools: uv may create it
+    comment, trim = VENV_TRIM
+    extra += f"{comment}RUN {plan.venv} && {trim}\n"  # after the tools: uv may create it
     if plan.list_stage:
         extra += plan.stage_copy
     text = text.replace("RUN python -m venv /opt/venv\n", extra, 1)
