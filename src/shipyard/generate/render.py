@@ -287,13 +287,4 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
     extra += f"{comment}RUN {plan.venv} && {trim}\n"  # after the tools: uv may create it
     if plan.list_stage:
         extra += plan.stage_copy
-    text = text.replace("RUN python -m venv /opt/venv\n", extra, 1)
-    if not plan.install:
-        text = _drop_install(text)
-    return text
-
-
-def _drop_install(text: str) -> str:
-    start = text.index("# Dependency layer:")
-    end = text.index("# The code, in a stage of its own")
-    return text[:start] + text[end:]
+    return text.replace("RUN python -m venv /opt/venv\n", extra, 1)
