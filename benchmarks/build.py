@@ -10,18 +10,21 @@ even when absolute times are not.
 
 First every variant is built once, untimed: whoever fetches the apt and PyPI files
 first pays for the network (the test bed's proxy), and that had decided the cold
-ratios (a variant built first was up to 3.75x slower). For each variant it then measures:
+ratios (a variant built first was up to 3.75x slower). Then it measures:
   0. cold build, empty download caches -- BuildKit's cache mounts removed first
      (`docker builder prune --filter type=exec.cachemount`), then `--no-cache`: a
-     fresh CI runner on a warm network; reported, not judged;
-  1. cold build time  -- `--no-cache` build into a unique tag. Meant with the cache
-     mounts as the previous build left them (a persistent builder), but BuildKit in
-     Docker 20.10 starts every cache mount empty on `--no-cache` (a counter file in a
-     mount restarts at 1 on each such build), so here 0 and 1 measure the same thing;
-Times are medians of --repeat builds (3): one slow build must not decide a ratio. (The
-"stalled downloads" earlier runs blamed on the proxy were the test bed's docker0
-changing its MAC address as parallel steps' containers came and went: fixed in
-testbed/engine.py, pin_bridge_address.)
+     fresh CI runner on a warm network; reported, not judged. Only on an engine that
+     keeps cache mounts across `--no-cache` builds (a probe build tells): Docker
+     20.10's BuildKit starts every cache mount empty on `--no-cache`, so there row 1
+     *is* this measurement, and the table says so instead of building it twice;
+  1. cold build time  -- `--no-cache` build into a unique tag, with the cache mounts as
+     the previous build left them (a persistent builder) where the engine keeps them;
+Cold builds are interleaved: each round builds every variant once, the order rotated
+by one per round, so drift in the machine (the build cache growing, other load) falls
+on all variants alike. Times are medians of --repeat rounds (3): one slow build must
+not decide a ratio. (The "stalled downloads" earlier runs blamed on the proxy were the
+test bed's docker0 changing its MAC address as parallel steps' containers came and
+went: fixed in testbed/engine.py, pin_bridge_address.) Then, per variant:
   2. code-only rebuild -- append a comment to guestbook/views.py, rebuild with cache;
   3. image size        -- `docker image inspect --format {{.Size}}`;
   4. whether the dependency layer survived the code-only change, read exactly
@@ -72,6 +75,7 @@ IGNORE = shutil.ignore_patterns(
 DEPENDENCY_STEP = {"generated": "/opt/venv /opt/venv", "naive": "pip install",
                    "expert": "/app /app"}
 VARIANTS = ("generated", "naive", "expert")
+BASE_IMAGE = "python:3.11-slim-bookworm"  # all three build FROM it (the probe, too)
 
 # Targets (issue 12): ratios generated/naive and generated/expert.
 COLD_TARGET = 0.7
@@ -168,27 +172,66 @@ def warm_up(docker: Docker, workdir: Path) -> None:
         docker.remove_images([tag])
 
 
-def measure(docker: Docker, variant: str, workdir: Path, tags: list[str],
-            repeat: int = 3) -> Variant:
-    """Cold builds, code-only rebuilds (each the median of `repeat` runs: one stalled
-    download must not decide a ratio), size and dependency-layer identity for one variant."""
-    context, dockerfile = _prepare(variant, workdir)
-    run_id = uuid.uuid4().hex[:10]
-    cold_tag = f"shipyard-bench/guestbook-{variant}:{run_id}"
-    warm_tag = f"{cold_tag}-code-change"
-    empty_tag = f"{cold_tag}-empty-mounts"
-    tags += [cold_tag, warm_tag, empty_tag]
-    empties, colds, warms = [], [], []
-    for attempt in range(1, repeat + 1):
-        print(f"[{variant}] cold build, empty cache mounts ({attempt}/{repeat}) ...",
+PROBE_DOCKERFILE = (
+    "FROM {base}\n"
+    "RUN --mount=type=cache,target=/probe,id=shipyard-bench-probe \\\n"
+    "    echo x >> /probe/count && echo \"probe-count=$(wc -l < /probe/count)\"\n")
+PROBE_COUNT = re.compile(r"probe-count=(\d+)")
+
+
+def cache_mounts_survive_no_cache(docker: Docker, workdir: Path, base: str) -> bool:
+    """Whether this engine keeps a cache mount's content across `--no-cache` builds: two
+    such builds append to a file in one mount. Docker 20.10's BuildKit starts the mount
+    empty each time (the second build counts 1), and then a cold build already *is* a
+    build with empty download caches, so measuring both would be the same builds twice."""
+    probe = workdir / "probe"
+    probe.mkdir(parents=True)
+    (probe / "Dockerfile").write_text(PROBE_DOCKERFILE.format(base=base), encoding="utf-8")
+    counts: list[int] = []
+    tag = f"shipyard-bench/probe:{uuid.uuid4().hex[:8]}"
+    for _ in range(2):
+        log: list[str] = []
+        _timed_build(docker, probe, probe / "Dockerfile", tag, no_cache=True, log=log)
+        found = [int(m.group(1)) for line in log if (m := PROBE_COUNT.search(line))]
+        counts.append(found[-1] if found else 0)
+    docker.remove_images([tag])
+    return counts[-1] > 1
+
+
+def rotations(names: tuple[str, ...], repeat: int) -> list[str]:
+    """The build order for `repeat` rounds, each round every variant once, rotated by one
+    per round: slow drift in the machine (build cache growing, a neighbour's load) then
+    lands on every variant alike, and no variant always runs first or last."""
+    return [names[(start + i) % len(names)] for start in range(repeat)
+            for i in range(len(names))]
+
+
+def cold_builds(docker: Docker, contexts: dict[str, tuple[Path, Path]], tags: dict[str, str],
+                repeat: int, empty_mounts: bool) -> dict[str, float]:
+    """Median seconds of `repeat` `--no-cache` builds per variant, interleaved (see
+    rotations); with empty_mounts, BuildKit's cache mounts are removed before each."""
+    times: dict[str, list[float]] = {name: [] for name in contexts}
+    label = "cold build, empty cache mounts" if empty_mounts else "cold build"
+    for variant in rotations(tuple(contexts), repeat):
+        print(f"[{variant}] {label} ({len(times[variant]) + 1}/{repeat}) ...",
               file=sys.stderr, flush=True)
-        _empty_cache_mounts(docker)
-        empties.append(_timed_build(docker, context, dockerfile, empty_tag, no_cache=True))
-    for attempt in range(1, repeat + 1):
-        print(f"[{variant}] cold build ({attempt}/{repeat}) ...", file=sys.stderr, flush=True)
-        colds.append(_timed_build(docker, context, dockerfile, cold_tag, no_cache=True))
+        if empty_mounts:
+            _empty_cache_mounts(docker)
+        context, dockerfile = contexts[variant]
+        times[variant].append(_timed_build(docker, context, dockerfile, tags[variant],
+                                           no_cache=True))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def measure(docker: Docker, variant: str, context: Path, dockerfile: Path, cold_tag: str,
+            timings: tuple[float, float], repeat: int = 3) -> Variant:
+    """Code-only rebuilds (the median of `repeat`), size and dependency-layer identity for
+    one variant whose cold builds (timings: cold, empty mounts) are done."""
+    run_id = uuid.uuid4().hex[:10]
+    warm_tag = f"{cold_tag}-code-change"
     views = context / "guestbook" / "views.py"
     logs: list[list[str]] = []
+    warms: list[float] = []
     for attempt in range(1, repeat + 1):
         # Unique per run: BuildKit's cache is content-addressed, so a fixed comment would
         # hit the cache left by an earlier run (or by the integration test) and time nothing.
@@ -199,20 +242,40 @@ def measure(docker: Docker, variant: str, workdir: Path, tags: list[str],
         logs.append([])
         warms.append(_timed_build(docker, context, dockerfile, warm_tag, no_cache=False,
                                   log=logs[-1]))
-    cold, cold_empty, warm = (statistics.median(x) for x in (colds, empties, warms))
+    warm = statistics.median(warms)
     log = logs[warms.index(sorted(warms)[len(warms) // 2])]  # a median run's steps
     size = int(docker.run(["image", "inspect", "--format", "{{.Size}}", cold_tag]).stdout)
     step = DEPENDENCY_STEP[variant]
     return Variant(
         name=variant,
-        cold_build_s=round(cold, 2),
+        cold_build_s=round(timings[0], 2),
         code_rebuild_s=round(warm, 2),
         image_bytes=size,
         dependency_layer=layer_for_step(docker, cold_tag, step),
         dependency_layer_after_change=layer_for_step(docker, warm_tag, step),
         rebuild_steps=executed_steps(log),
-        cold_empty_mounts_s=round(cold_empty, 2),
+        cold_empty_mounts_s=round(timings[1], 2),
     )
+
+
+def measure_all(docker: Docker, workdir: Path, tags: list[str],
+                repeat: int) -> tuple[dict[str, Variant], bool]:
+    """Every variant measured; also whether cold builds kept the cache mounts (if not,
+    the "empty cache mounts" row is the cold builds themselves, not measured again)."""
+    contexts = {name: _prepare(name, workdir) for name in VARIANTS}
+    run_id = uuid.uuid4().hex[:10]
+    cold_tags = {name: f"shipyard-bench/guestbook-{name}:{run_id}" for name in VARIANTS}
+    empty_tags = {name: f"{tag}-empty-mounts" for name, tag in cold_tags.items()}
+    tags += [*cold_tags.values(), *empty_tags.values(),
+             *(f"{tag}-code-change" for tag in cold_tags.values())]
+    kept = cache_mounts_survive_no_cache(docker, workdir, BASE_IMAGE)
+    empties = cold_builds(docker, contexts, empty_tags, repeat, empty_mounts=True) if kept \
+        else None
+    colds = cold_builds(docker, contexts, cold_tags, repeat, empty_mounts=False)
+    variants = {name: measure(docker, name, *contexts[name], cold_tags[name],
+                              (colds[name], (empties or colds)[name]), repeat)
+                for name in VARIANTS}
+    return variants, kept
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -300,14 +363,19 @@ def table(doc: dict[str, Any]) -> str:
         ("cold, empty cache mounts (s)",
          *(f"{x.get('cold_empty_mounts_s', 0.0):.1f}" for x in (g, n, e)),
          fmt(r.get("cold_build_empty_mounts")),
-         fmt(_ratio(g.get("cold_empty_mounts_s", 0.0), e.get("cold_empty_mounts_s", 0.0)))),
+         fmt(_ratio(g.get("cold_empty_mounts_s", 0.0), e.get("cold_empty_mounts_s", 0.0))))
+        if doc.get("cache_mounts_kept_by_no_cache", True) else
+        ("cold, empty cache mounts (s)", *(["= cold"] * 5)),
         ("code-only rebuild (s)", *(f"{x['code_rebuild_s']:.1f}" for x in (g, n, e)),
          fmt(r["code_rebuild"]), fmt(r["code_rebuild_vs_expert"])),
         ("image size", *(mb(x["image_bytes"]) for x in (g, n, e)), fmt(r["image_size"]),
          fmt(r["image_size_vs_expert"])),
         ("runtime dependency layer reused", yes(g), yes(n), yes(e), "-", "-"),
     ]
-    steps = ["", "generated code-only rebuild, steps run (BuildKit's seconds):"]
+    steps = [] if doc.get("cache_mounts_kept_by_no_cache", True) else [
+        "(this engine starts BuildKit's cache mounts empty on --no-cache: the cold builds"
+        " are the empty-mount builds)"]
+    steps += ["", "generated code-only rebuild, steps run (BuildKit's seconds):"]
     steps += [f"  {seconds:5.1f}  {name}" for name, seconds in g["rebuild_steps"]]
     report_text = text_report(rows, doc["targets"])
     head, _, tail = report_text.partition("\n\n")
@@ -340,9 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
     try:
         warm_up(docker, workdir)
-        variants = {name: measure(docker, name, workdir, tags, args.repeat)
-                    for name in VARIANTS}
-        doc = report(variants, docker)
+        variants, kept = measure_all(docker, workdir, tags, args.repeat)
+        doc = {**report(variants, docker), "cache_mounts_kept_by_no_cache": kept}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if args.keep:
