@@ -53,6 +53,31 @@ class StandIn:
 
 _CLEANUP = ("rm -rf var/cache/apt/archives/*.deb var/lib/apt/lists/* usr/share/doc/*"
             " usr/share/man/* usr/share/locale/*")
+# What Debian's own container images carry (debuerreotype's minimizing-config and, for
+# the -slim variants, slimify): apt and dpkg set up for image builds. Generated
+# Dockerfiles run apt against exactly this in the official images: lists kept
+# compressed on disk, no translations, the apt cache cleaned after each install, no
+# fsync, services never started, and documentation, manuals and translations left out
+# of every package installed later (copyright files kept).
+_DEBIAN_CONTAINER_CONFIG = (
+    "printf '#!/bin/sh\\nexit 101\\n' > usr/sbin/policy-rc.d && chmod 0755 usr/sbin/policy-rc.d",
+    "printf 'force-unsafe-io\\n' > etc/dpkg/dpkg.cfg.d/docker-apt-speedup",
+    "printf 'Apt::AutoRemove::SuggestsImportant \"false\";\\n'"
+    " > etc/apt/apt.conf.d/docker-autoremove-suggests",
+    "printf '%s\\n' 'DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb"
+    " /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };'"
+    " 'APT::Update::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb"
+    " /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };'"
+    " 'Dir::Cache::pkgcache \"\";' 'Dir::Cache::srcpkgcache \"\";'"
+    " > etc/apt/apt.conf.d/docker-clean",
+    "printf 'Acquire::GzipIndexes \"true\";\\n' > etc/apt/apt.conf.d/docker-gzip-indexes",
+    "printf 'Acquire::Languages \"none\";\\n' > etc/apt/apt.conf.d/docker-no-languages",
+    "printf '%s\\n' 'path-exclude /usr/share/doc/*' 'path-exclude /usr/share/groff/*'"
+    " 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/linda/*'"
+    " 'path-exclude /usr/share/lintian/overrides/*' 'path-exclude /usr/share/locale/*'"
+    " 'path-exclude /usr/share/man/*' 'path-include /usr/share/doc/*/copyright'"
+    " 'path-include /usr/share/locale/locale.alias' > etc/dpkg/dpkg.cfg.d/docker",
+)
 _CHANGES = (
     "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
     "ENV LANG=C.UTF-8",
@@ -73,6 +98,7 @@ def _default_python(name: str, suite: str, minor: str) -> StandIn:
             "ln -sf /usr/bin/python3 usr/local/bin/python3",
             "ln -sf /usr/bin/pip3 usr/local/bin/pip",
             "ln -sf /usr/bin/pip3 usr/local/bin/pip3",
+            *_DEBIAN_CONTAINER_CONFIG,
             _CLEANUP,
         ),
         changes=_CHANGES,
@@ -103,6 +129,7 @@ PYTHON_314_SLIM = StandIn(
         # snapshot (as the test bed's may) makes apt-get update in the builder refuse it.
         "printf 'Acquire::Check-Valid-Until \"false\";\\n'"
         " > etc/apt/apt.conf.d/99testbed-snapshot",
+        *_DEBIAN_CONTAINER_CONFIG,
         _CLEANUP,
     ),
     changes=_CHANGES,
