@@ -345,6 +345,7 @@ def table(doc: dict[str, Any]) -> str:
     """A plain-text table: metric, the three variants, generated/naive, generated/expert;
     then the steps the generated code-only rebuild ran; then the targets."""
     v, r = doc["variants"], doc["ratios"]
+    mounts_kept = doc.get("cache_mounts_kept_by_no_cache", True)  # absent in older runs
     g, n, e = v["generated"], v["naive"], v["expert"]
 
     def mb(size: int) -> str:
@@ -364,7 +365,7 @@ def table(doc: dict[str, Any]) -> str:
          *(f"{x.get('cold_empty_mounts_s', 0.0):.1f}" for x in (g, n, e)),
          fmt(r.get("cold_build_empty_mounts")),
          fmt(_ratio(g.get("cold_empty_mounts_s", 0.0), e.get("cold_empty_mounts_s", 0.0))))
-        if doc.get("cache_mounts_kept_by_no_cache", True) else
+        if mounts_kept else
         ("cold, empty cache mounts (s)", *(["= cold"] * 5)),
         ("code-only rebuild (s)", *(f"{x['code_rebuild_s']:.1f}" for x in (g, n, e)),
          fmt(r["code_rebuild"]), fmt(r["code_rebuild_vs_expert"])),
@@ -372,7 +373,7 @@ def table(doc: dict[str, Any]) -> str:
          fmt(r["image_size_vs_expert"])),
         ("runtime dependency layer reused", yes(g), yes(n), yes(e), "-", "-"),
     ]
-    steps = [] if doc.get("cache_mounts_kept_by_no_cache", True) else [
+    steps = [] if mounts_kept else [
         "(this engine starts BuildKit's cache mounts empty on --no-cache: the cold builds"
         " are the empty-mount builds)"]
     steps += ["", "generated code-only rebuild, steps run (BuildKit's seconds):"]

@@ -68,12 +68,13 @@ PROJECT_PREFIX = "/opt/project"
 # install scheme): no second virtualenv to create, and never in the runtime image.
 UV_TOOL = f"pip install --root-user-action=ignore --target /opt/uv {UV_PIN}"
 UV_VENV = "uv venv /opt/venv"  # no pip seeded: uv installs, and the image needs no pip
-VENV_TRIM = ("# The image runs Linux with sh: keep the virtualenv's POSIX activate script, drop\n"
-             "# the copies for Windows (.bat, .ps1) and for shells it has none of (csh, fish,\n"
-             "# nu, xonsh), about 23 KB that nothing can run.\n",
-             "rm -f /opt/venv/bin/activate.* /opt/venv/bin/Activate.ps1 /opt/venv/bin/*.bat")
-"""(comment, command) that follow every virtualenv's creation; `activate.*` never
-matches `activate` itself nor `activate_this.py`."""
+# Follows every virtualenv's creation, with VENV_TRIM_COMMENT above it in the Dockerfile;
+# `activate.*` never matches `activate` itself nor `activate_this.py`.
+VENV_TRIM = "rm -f /opt/venv/bin/activate.* /opt/venv/bin/Activate.ps1 /opt/venv/bin/*.bat"
+VENV_TRIM_COMMENT = (
+    "# The image runs Linux with sh: keep the virtualenv's POSIX activate script, drop\n"
+    "# the copies for Windows (.bat, .ps1) and for shells it has none of (csh, fish,\n"
+    "# nu, xonsh), about 23 KB that nothing can run.\n")
 UV_CACHE = "/root/.cache/uv"
 UV_ENV = {"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
           "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",

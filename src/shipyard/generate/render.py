@@ -23,6 +23,7 @@ from shipyard.generate.install_steps import (
     POETRY_REQUIREMENTS,
     UV_TOOL,
     VENV_TRIM,
+    VENV_TRIM_COMMENT,
     InstallPlan,
     build_env,
     install_plan,
@@ -283,8 +284,8 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
         extra += "COPY --from=uv /opt/uv /opt/uv\n"
     elif plan.tools:
         extra += tools
-    comment, trim = VENV_TRIM
-    extra += f"{comment}RUN {plan.venv} && {trim}\n"  # after the tools: uv may create it
+    # After the tools: uv may create the virtualenv.
+    extra += f"{VENV_TRIM_COMMENT}RUN {plan.venv} && {VENV_TRIM}\n"
     if plan.list_stage:
         extra += plan.stage_copy
     return text.replace("RUN python -m venv /opt/venv\n", extra, 1)
