@@ -261,12 +261,10 @@ def test_smoke_test_runs_in_runtime_stage_as_app_user(tmp_path: Path, name: str)
 # -- dependency layer ----------------------------------------------------------------------------
 
 def builder_copies(text: str) -> tuple[list[str], int]:
-    """Sources of the COPY lines before `COPY . .` in the builder, and that line's index
-    (uv, a tool from its own stage, is no declaration)."""
+    """Sources of the COPY lines before `COPY . .` in the builder, and that line's index."""
     body = build_body(text)
     full = body.index(("COPY", ". ."))
-    sources = [a.split()[0] for k, a in body[:full]
-               if k == "COPY" and a != "--from=uv /opt/uv /opt/uv"]
+    sources = [a.split()[0] for k, a in body[:full] if k == "COPY"]
     return sources, full
 
 
@@ -431,7 +429,27 @@ def test_virtualenv_creation_drops_scripts_for_other_systems(tmp_path: Path, nam
             if k == "RUN" and "venv /opt/venv" in a]
     assert len(runs) == 1, runs
     assert re.search(r"venv /opt/venv && rm -f /opt/venv/bin/activate\.\* "
-                     r"/opt/venv/bin/Activate\.ps1 /opt/venv/bin/\*\.bat$", runs[0]), runs[0]
+                     r"/opt/venv/bin/Activate\.ps1 /opt/venv/bin/\*\.bat( && |$)", runs[0]), runs[0]
+
+
+UV_CALL = re.compile(r"(^|[;&|]\s*|\s)uv (pip|sync|venv)\b")
+
+
+@pytest.mark.parametrize("name", all_projects())
+def test_uv_is_mounted_where_it_runs_and_copied_nowhere(tmp_path: Path, name: str) -> None:
+    """uv reaches each step that calls it as a read-only mount of the `uv` stage: no COPY
+    waits for its 40 MB, no layer holds it, and the virtualenv is created in the
+    dependency install's own step whenever there is an install."""
+    text = dockerfile(load(tmp_path, name))
+    instructions = [i for body in stages(text).values() for i in body]
+    calls = [a for k, a in instructions if k == "RUN" and UV_CALL.search(a)]
+    assert calls
+    for run in calls:
+        assert "--mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv" in run, run
+    assert not [a for k, a in instructions if k == "COPY" and "/opt/uv" in a]
+    # One uv step in `dependencies`: the virtualenv and the install (if any) together.
+    assert len([a for k, a in stages(text)["dependencies"]
+                if k == "RUN" and UV_CALL.search(a)]) == 1
 
 
 @pytest.mark.parametrize(("name", "present", "absent"), INSTALL, ids=[c[0] for c in INSTALL])

@@ -67,6 +67,10 @@ PROJECT_PREFIX = "/opt/project"
 # into a directory of its own (--target: the same layout whatever the base Python's
 # install scheme): no second virtualenv to create, and never in the runtime image.
 UV_TOOL = f"pip install --root-user-action=ignore --target /opt/uv {UV_PIN}"
+# Every RUN that calls uv mounts that directory read-only from the `uv` stage: no layer
+# holds uv, and no COPY of its 40 MB waits in front of the install (a cold build ~0.3 s
+# faster, measured in benchmarks/build.py).
+UV_MOUNT = "--mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv"
 UV_VENV = "uv venv /opt/venv"  # no pip seeded: uv installs, and the image needs no pip
 # Follows every virtualenv's creation, with VENV_TRIM_COMMENT above it in the Dockerfile;
 # `activate.*` never matches `activate` itself nor `activate_this.py`.
@@ -75,6 +79,9 @@ VENV_TRIM_COMMENT = (
     "# The image runs Linux with sh: keep the virtualenv's POSIX activate script, drop\n"
     "# the copies for Windows (.bat, .ps1) and for shells it has none of (csh, fish,\n"
     "# nu, xonsh), about 23 KB that nothing can run.\n")
+# Above the dependency install, which creates the virtualenv too.
+VENV_IN_INSTALL_COMMENT = (
+    "# The same step creates the virtualenv, with uv mounted from its stage.\n")
 UV_CACHE = "/root/.cache/uv"
 UV_ENV = {"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
           "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",

@@ -21,7 +21,9 @@ from shipyard.generate.install_steps import (
     CA_SECRET_ID,
     EGG_REQUIREMENTS,
     POETRY_REQUIREMENTS,
+    UV_MOUNT,
     UV_TOOL,
+    VENV_IN_INSTALL_COMMENT,
     VENV_TRIM,
     VENV_TRIM_COMMENT,
     InstallPlan,
@@ -95,8 +97,9 @@ def builder_packages(project: Project) -> list[str]:
     return list(dict.fromkeys(packages + native_steps.builder_extras(project)))
 
 
-def _run_mounts(cache_target: str, ssh: bool) -> str:
-    mounts = [f"--mount=type=cache,target={cache_target}",
+def _run_mounts(plan: InstallPlan, ssh: bool) -> str:
+    mounts = [f"--mount=type=cache,target={plan.cache_target}",
+              *([UV_MOUNT] if plan.tools == UV_TOOL else []),
               f"--mount=type=secret,id={CA_SECRET_ID}"]
     if ssh:
         mounts.append("--mount=type=ssh")
@@ -109,7 +112,7 @@ def render(project: Project, image: str | None = None,
     plan = install_plan(project)
     build_steps = []
     if plan.project_install:
-        build_steps.append(_with_mounts(plan.project_install, plan.cache_target, project))
+        build_steps.append(_with_mounts(plan.project_install, plan, project))
     static_commands: list[str] = []
     if project.install_mode == "source":
         static_commands = _collectstatic(project)
@@ -135,10 +138,12 @@ def render(project: Project, image: str | None = None,
         "builder_packages": builder_packages(project),
         "dependency_copies": plan.copies,
         "dependency_install": " && ".join(filter(None, [
-            plan.install, remove_build_debris(project.dependencies.local_paths)])),
+            plan.venv, VENV_TRIM, plan.install,
+            remove_build_debris(project.dependencies.local_paths)])),
+        "venv_comment": VENV_IN_INSTALL_COMMENT + VENV_TRIM_COMMENT,
         "plan": plan,
         "ca_env": CA_ENV,
-        "run_mounts": lambda ssh: _run_mounts(plan.cache_target, ssh),
+        "run_mounts": lambda ssh: _run_mounts(plan, ssh),
         "build_steps": build_steps,
         "static_stage": static_stage.stage(static_commands) if static_commands else "",
         "static_copy": static_stage.RUNTIME_COPY if static_commands else "",
@@ -252,8 +257,8 @@ def migration_copies(project: Project) -> list[str]:
     return sorted({path for m in project.migrations for path in m.needs})
 
 
-def _with_mounts(command: str, cache_target: str, project: Project) -> str:
-    return f"{_run_mounts(cache_target, project.needs_ssh)}\n    {CA_ENV}; \\\n    {command}"
+def _with_mounts(command: str, plan: InstallPlan, project: Project) -> str:
+    return f"{_run_mounts(plan, project.needs_ssh)}\n    {CA_ENV}; \\\n    {command}"
 
 
 def _dockerfile(context: dict[str, object], plan: InstallPlan, project: Project) -> str:
@@ -277,15 +282,17 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
              f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
              f"    {CA_ENV}; \\\n    {plan.tools}\n")
     if plan.tools == UV_TOOL:
-        # uv in a stage of its own: BuildKit installs it while the builder runs apt-get.
+        # uv in a stage of its own: BuildKit installs it while the builder runs apt-get,
+        # and the steps that call it mount it (UV_MOUNT).
         text = stages.insert_helper(text, "# uv, pinned, from the package index (never in the"
                                     " runtime image).\nFROM base AS uv\n"
                                     + tools)
-        extra += "COPY --from=uv /opt/uv /opt/uv\n"
     elif plan.tools:
         extra += tools
-    # After the tools: uv may create the virtualenv.
-    extra += f"{VENV_TRIM_COMMENT}RUN {plan.venv} && {VENV_TRIM}\n"
+    if not plan.install:
+        # Nothing to install: the (empty) virtualenv gets a step of its own.
+        mount = f"{UV_MOUNT} " if plan.tools == UV_TOOL else ""
+        extra += f"{VENV_TRIM_COMMENT}RUN {mount}{plan.venv} && {VENV_TRIM}\n"
     if plan.list_stage:
         extra += plan.stage_copy
     return text.replace("RUN python -m venv /opt/venv\n", extra, 1)
