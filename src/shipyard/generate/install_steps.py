@@ -14,6 +14,7 @@ from pathlib import Path
 from shipyard import appenv
 from shipyard.buildsecrets import CA_SECRET_ID as CA_SECRET_ID
 from shipyard.detect.project import Project
+from shipyard.generate import stages
 from shipyard.generate.start_steps import start_lines
 from shipyard.generate.static_stage import NOT_YET_WARNING
 from shipyard.generate.uvproject import STAGE_COPY, project_stage
@@ -70,7 +71,7 @@ UV_TOOL = f"pip install --root-user-action=ignore --target /opt/uv {UV_PIN}"
 # Every RUN that calls uv mounts that directory read-only from the `uv` stage: no layer
 # holds uv, and no COPY of its 40 MB waits in front of the install (a cold build ~0.3 s
 # faster, measured in benchmarks/build.py).
-UV_MOUNT = "--mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv"
+UV_MOUNT = f"--mount=type=bind,from={stages.UV},source=/opt/uv,target=/opt/uv"
 UV_VENV = "uv venv /opt/venv"  # no pip seeded: uv installs, and the image needs no pip
 # Follows every virtualenv's creation, with VENV_TRIM_COMMENT above it in the Dockerfile;
 # `activate.*` never matches `activate` itself nor `activate_this.py`.

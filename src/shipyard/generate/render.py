@@ -285,7 +285,7 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
         # uv in a stage of its own: BuildKit installs it while the builder runs apt-get,
         # and the steps that call it mount it (UV_MOUNT).
         text = stages.insert_helper(text, "# uv, pinned, from the package index (never in the"
-                                    " runtime image).\nFROM base AS uv\n"
+                                    f" runtime image).\nFROM base AS {stages.UV}\n"
                                     + tools)
     elif plan.tools:
         extra += tools

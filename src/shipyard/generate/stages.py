@@ -12,6 +12,7 @@ from __future__ import annotations
 DEPENDENCIES = "dependencies"  # compilers, the virtualenv with every dependency
 BUILDER = "builder"  # the code: copied, built, compiled to bytecode
 RUNTIME_LIBS = "runtime-libs"  # the Debian packages the compiled dependencies link against
+UV = "uv"  # pinned uv in /opt/uv, mounted by the steps that call it, copied nowhere
 
 _DEPENDENCIES_LINE = f"FROM base AS {DEPENDENCIES}\n"
 
