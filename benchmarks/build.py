@@ -124,6 +124,11 @@ _VERTEX = re.compile(r"^#(\d+) (\[.+|exporting to image)$")
 _DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
 
 
+# BuildKit's own vertices (reading the Dockerfile, the context, the base image's
+# metadata) and the base image's FROM say DONE on every build: not steps that ran.
+_NOT_A_STEP = re.compile(r"^\[(internal\]|[^\]]+\] FROM )")
+
+
 def executed_steps(log: list[str]) -> list[tuple[str, float]]:
     """(step, seconds) for each Dockerfile step BuildKit ran rather than took from its
     cache, read from the plain progress log ("#7 [builder 6/8] RUN ..." then "#7 DONE
@@ -132,6 +137,8 @@ def executed_steps(log: list[str]) -> list[tuple[str, float]]:
     steps: list[tuple[str, float]] = []
     for line in log:
         if (vertex := _VERTEX.match(line)) is not None:
+            if _NOT_A_STEP.match(vertex.group(2)):
+                continue
             names[vertex.group(1)] = " ".join(vertex.group(2).split())[:90]
         elif (done := _DONE.match(line)) is not None and done.group(1) in names:
             steps.append((names[done.group(1)], float(done.group(2))))
