@@ -19,6 +19,9 @@ ratios (a variant built first was up to 3.75x slower). Then it measures:
      *is* this measurement, and the table says so instead of building it twice;
   1. cold build time  -- `--no-cache` build into a unique tag, with the cache mounts as
      the previous build left them (a persistent builder) where the engine keeps them;
+     beside it the CPU-seconds the machine was busy meanwhile (/proc/stat: the engine
+     and every step's processes), reported, not judged: a build that keeps all cores
+     busy gains nothing from running more of its steps side by side;
 Cold builds are interleaved: each round builds every variant once, the order rotated
 by one per round, so drift in the machine (the build cache growing, other load) falls
 on all variants alike. Times are medians of --repeat rounds (3): one slow build must
@@ -53,6 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from measuring import executed_steps, machine_busy_seconds, rotations  # beside this script
 from tables import text_report  # benchmarks/tables.py: run as a script, this dir is on the path
 
 from shipyard.image.layers import layer_for_step
@@ -98,6 +102,8 @@ class Variant:
     """The steps the code-only rebuild executed (not cached), with BuildKit's seconds."""
     cold_empty_mounts_s: float = 0.0
     """The cold build with BuildKit's cache mounts emptied first (0.0: not measured)."""
+    cold_build_cpu_s: float = 0.0
+    """CPU-seconds the machine was busy during a cold build (0.0: not measured)."""
 
     @property
     def dependency_layer_reused(self) -> bool:
@@ -118,31 +124,6 @@ def _timed_build(docker: Docker, context: Path, dockerfile: Path, tag: str,
     start = time.perf_counter()
     docker.build(spec, on_output=log.append if log is not None else None)
     return time.perf_counter() - start
-
-
-_VERTEX = re.compile(r"^#(\d+) (\[.+|exporting to image)$")
-_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
-
-
-# BuildKit's own vertices (reading the Dockerfile, the context, the base image's
-# metadata) and the base image's FROM say DONE on every build: not steps that ran.
-_NOT_A_STEP = re.compile(r"^\[(internal\]|[^\]]+\] FROM )")
-
-
-def executed_steps(log: list[str]) -> list[tuple[str, float]]:
-    """(step, seconds) for each Dockerfile step BuildKit ran rather than took from its
-    cache, read from the plain progress log ("#7 [builder 6/8] RUN ..." then "#7 DONE
-    1.2s"; a cached step says "#7 CACHED"), and the image export at the end."""
-    names: dict[str, str] = {}
-    steps: list[tuple[str, float]] = []
-    for line in log:
-        if (vertex := _VERTEX.match(line)) is not None:
-            if _NOT_A_STEP.match(vertex.group(2)):
-                continue
-            names[vertex.group(1)] = " ".join(vertex.group(2).split())[:90]
-        elif (done := _DONE.match(line)) is not None and done.group(1) in names:
-            steps.append((names[done.group(1)], float(done.group(2))))
-    return steps
 
 
 def _prepare(variant: str, workdir: Path) -> tuple[Path, Path]:
@@ -205,19 +186,21 @@ def cache_mounts_survive_no_cache(docker: Docker, workdir: Path, base: str) -> b
     return counts[-1] > 1
 
 
-def rotations(names: tuple[str, ...], repeat: int) -> list[str]:
-    """The build order for `repeat` rounds, each round every variant once, rotated by one
-    per round: slow drift in the machine (build cache growing, a neighbour's load) then
-    lands on every variant alike, and no variant always runs first or last."""
-    return [names[(start + i) % len(names)] for start in range(repeat)
-            for i in range(len(names))]
+@dataclass(frozen=True)
+class ColdTimes:
+    """Medians over a variant's cold builds."""
+
+    wall_s: float
+    busy_cpu_s: float
 
 
 def cold_builds(docker: Docker, contexts: dict[str, tuple[Path, Path]], tags: dict[str, str],
-                repeat: int, empty_mounts: bool) -> dict[str, float]:
-    """Median seconds of `repeat` `--no-cache` builds per variant, interleaved (see
-    rotations); with empty_mounts, BuildKit's cache mounts are removed before each."""
+                repeat: int, empty_mounts: bool) -> dict[str, ColdTimes]:
+    """Median wall and busy-CPU seconds of `repeat` `--no-cache` builds per variant,
+    interleaved (see rotations); with empty_mounts, BuildKit's cache mounts are removed
+    before each."""
     times: dict[str, list[float]] = {name: [] for name in contexts}
+    cpu: dict[str, list[float]] = {name: [] for name in contexts}
     label = "cold build, empty cache mounts" if empty_mounts else "cold build"
     for variant in rotations(tuple(contexts), repeat):
         print(f"[{variant}] {label} ({len(times[variant]) + 1}/{repeat}) ...",
@@ -225,15 +208,18 @@ def cold_builds(docker: Docker, contexts: dict[str, tuple[Path, Path]], tags: di
         if empty_mounts:
             _empty_cache_mounts(docker)
         context, dockerfile = contexts[variant]
+        busy = machine_busy_seconds()
         times[variant].append(_timed_build(docker, context, dockerfile, tags[variant],
                                            no_cache=True))
-    return {name: statistics.median(values) for name, values in times.items()}
+        cpu[variant].append(machine_busy_seconds() - busy)
+    return {name: ColdTimes(statistics.median(times[name]), statistics.median(cpu[name]))
+            for name in contexts}
 
 
 def measure(docker: Docker, variant: str, context: Path, dockerfile: Path, cold_tag: str,
-            timings: tuple[float, float], repeat: int = 3) -> Variant:
+            cold: ColdTimes, empty_mounts: ColdTimes, repeat: int = 3) -> Variant:
     """Code-only rebuilds (the median of `repeat`), size and dependency-layer identity for
-    one variant whose cold builds (timings: cold, empty mounts) are done."""
+    one variant whose cold builds (with cache mounts as they were, and emptied) are done."""
     run_id = uuid.uuid4().hex[:10]
     warm_tag = f"{cold_tag}-code-change"
     views = context / "guestbook" / "views.py"
@@ -255,13 +241,14 @@ def measure(docker: Docker, variant: str, context: Path, dockerfile: Path, cold_
     step = DEPENDENCY_STEP[variant]
     return Variant(
         name=variant,
-        cold_build_s=round(timings[0], 2),
+        cold_build_s=round(cold.wall_s, 2),
         code_rebuild_s=round(warm, 2),
         image_bytes=size,
         dependency_layer=layer_for_step(docker, cold_tag, step),
         dependency_layer_after_change=layer_for_step(docker, warm_tag, step),
         rebuild_steps=executed_steps(log),
-        cold_empty_mounts_s=round(timings[1], 2),
+        cold_empty_mounts_s=round(empty_mounts.wall_s, 2),
+        cold_build_cpu_s=round(cold.busy_cpu_s, 2),
     )
 
 
@@ -280,7 +267,7 @@ def measure_all(docker: Docker, workdir: Path, tags: list[str],
         else None
     colds = cold_builds(docker, contexts, cold_tags, repeat, empty_mounts=False)
     variants = {name: measure(docker, name, *contexts[name], cold_tags[name],
-                              (colds[name], (empties or colds)[name]), repeat)
+                              colds[name], (empties or colds)[name], repeat)
                 for name in VARIANTS}
     return variants, kept
 
@@ -361,6 +348,9 @@ def table(doc: dict[str, Any]) -> str:
     def fmt(value: float | None) -> str:
         return "-" if value is None else f"{value:.4f}"
 
+    def cpu(variant: dict[str, Any]) -> str:  # absent in older runs
+        return f"{variant['cold_build_cpu_s']:.1f}" if variant.get("cold_build_cpu_s") else "-"
+
     def yes(variant: dict[str, Any]) -> str:
         return "yes" if variant["dependency_layer_reused"] else "no"
 
@@ -374,6 +364,9 @@ def table(doc: dict[str, Any]) -> str:
          fmt(_ratio(g.get("cold_empty_mounts_s", 0.0), e.get("cold_empty_mounts_s", 0.0))))
         if mounts_kept else
         ("cold, empty cache mounts (s)", *(["= cold"] * 5)),
+        ("cold build, busy CPU (s)", *(cpu(x) for x in (g, n, e)),
+         fmt(_ratio(g.get("cold_build_cpu_s", 0.0), n.get("cold_build_cpu_s", 0.0))),
+         fmt(_ratio(g.get("cold_build_cpu_s", 0.0), e.get("cold_build_cpu_s", 0.0)))),
         ("code-only rebuild (s)", *(f"{x['code_rebuild_s']:.1f}" for x in (g, n, e)),
          fmt(r["code_rebuild"]), fmt(r["code_rebuild_vs_expert"])),
         ("image size", *(mb(x["image_bytes"]) for x in (g, n, e)), fmt(r["image_size"]),
