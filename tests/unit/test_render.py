@@ -360,16 +360,19 @@ def test_pyproject_dependency_list_works_on_python_310(tmp_path: Path) -> None:
 def test_example_django_dependency_layer() -> None:
     text = dockerfile(detect(EXAMPLES / "django-app"))
     sources, _ = builder_copies(text)
-    # the translations are compiled before the code comes in: a code change keeps them
-    assert sources == ["requirements.txt", "packages/textstats", "locale"]
+    # the local C package comes built from `local-packages`, the translations compiled
+    # from `messages` (where msgfmt is), both before the code: a code change keeps them
+    assert sources == ["requirements.txt", "packages/textstats", "--from=local-packages",
+                       "--from=messages"]
     install = next(a for k, a in build_body(text) if k == "RUN" and "uv pip install" in a)
     # the local C package was built in place: its build tree goes in the same step
     assert install.endswith("&& rm -rf packages/textstats/build packages/textstats/*.egg-info"
                             " packages/textstats/src/*.egg-info")
     code = [a for k, a in stages(text)["builder"] if k == "RUN"]
-    assert len(code) == 2  # the translations, then one RUN for the code
-    messages, build = code
-    assert "msgfmt" in messages and text.index(messages) < text.index("COPY . .")
+    assert len(code) == 1  # one RUN for the code (translations: stage `messages`)
+    build = code[0]
+    messages = [a for k, a in stages(text)["messages"] if k == "RUN"]
+    assert len(messages) == 1 and "msgfmt" in messages[0]
     # init's build-only files do not reach /app (the runtime has its own copies)
     removal = "rm -f docker/entrypoint.sh docker/healthcheck.py docker/runtime_libs.py"
     assert build.startswith(removal) and build.index(removal) < build.index("compileall")

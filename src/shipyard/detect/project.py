@@ -27,6 +27,12 @@ from shipyard.detect.frontend import FrontendBuild
 from shipyard.detect.health import choose_probe, find_health_route
 from shipyard.detect.inienv import ini_env_reads
 from shipyard.detect.instance import detect_instance_writes
+from shipyard.detect.localbuilds import (
+    COMPILED_SUFFIXES,
+    LocalBuild,
+    has_compiled_sources,
+    local_builds,
+)
 from shipyard.detect.logswitch import LogSwitch, detect_log_switch
 from shipyard.detect.migrations import Migration, detect_migrations
 from shipyard.detect.native import ARCHES, NativeDeps, detect_native
@@ -56,7 +62,6 @@ Interface = Literal["wsgi", "asgi", "script", "none"]
 NO_SERVER = ("no Django manage.py, FastAPI/Starlette/Flask app object or console script found:"
              " wrote a generic Dockerfile; set [tool.shipyard] command (or a Procfile web:"
              " line) or the command in docker/entrypoint.sh")
-COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".pyx", ".rs")
 C_SUFFIX = ".c"  # the one compiled suffix that needs no C++ compiler (Cython may target C++)
 # Versions the generated Dockerfile adds when the project lacks a server (pinned: repeatable).
 GUNICORN_PIN = "gunicorn==23.0.0"
@@ -90,6 +95,7 @@ class Project:
     env: dict[str, str] = field(default_factory=dict)
     workspace: UvWorkspace | None = None  # a uv workspace member: lock at the workspace root
     env_reads: list[EnvRead] = field(default_factory=list)  # what the settings read
+    local_builds: list[LocalBuild] = field(default_factory=list)  # built beside the deps
 
     @property
     def needed_env(self) -> list[tuple[str, str]]:
@@ -123,6 +129,13 @@ class Project:
     @property
     def needs_compiler(self) -> bool:
         return bool(self.compiled)
+
+    @property
+    def builds_apart(self) -> list[LocalBuild]:
+        """The local packages the compilers stage builds beside the dependency install
+        (detect.localbuilds); none when `build_packages` are configured: those are for
+        the dependency install (an sdist init cannot see), so the compilers stay there."""
+        return [] if self.native.configured_build else self.local_builds
 
     @property
     def needs_cxx(self) -> bool:
@@ -180,6 +193,7 @@ def detect(root: Path, *, extras: list[str] | None = None, python: str | None = 
                                    index_files={n: (f.version, f.filenames)
                                                 for n, f in facts.pins.items()})
     project.compiled += project.native.reasons
+    project.local_builds = _apart(project, local_builds(root, deps.local_paths))
     project.warnings += project.native.warnings
     debug = debug_on_by_default(root, project.django.settings_chain) if project.django else None
     if debug is not None and debug[0] not in project.env:
@@ -367,8 +381,7 @@ def _compiled_sources(root: Path, deps: Dependencies) -> tuple[list[str], bool]:
     reasons = []
     suffixes: set[str] = set()
     for local in deps.local_paths:
-        found = {p.suffix for p in (root / local).rglob("*") if p.suffix in COMPILED_SUFFIXES}
-        if found:
+        if found := has_compiled_sources(root / local):
             reasons.append(f"{local} contains C/Cython/Rust sources")
             suffixes |= found
     own = [p for p in root.rglob("*") if p.suffix in COMPILED_SUFFIXES
@@ -378,6 +391,18 @@ def _compiled_sources(root: Path, deps: Dependencies) -> tuple[list[str], bool]:
         reasons.append(f"{own[0].relative_to(root)} (the project itself has compiled sources)")
         suffixes |= {p.suffix for p in own}
     return reasons, bool(suffixes - {C_SUFFIX})
+
+
+def _apart(project: Project, builds: list[LocalBuild]) -> list[LocalBuild]:
+    """builds, when they are all the compiler is for and the install can run without
+    apt (detect.localbuilds): a requirements file in source mode, no git sources.
+    Configured build packages are checked later (Project.builds_apart)."""
+    alone = len(builds) == len(project.compiled)  # no other compiled code, no sdists
+    plain = project.dependencies.kind in ("requirements", "requirements-pinned")
+    if alone and plain and project.install_mode == "source" and project.workspace is None \
+            and not project.needs_git:
+        return builds
+    return []
 
 
 def _add_server_requirements(project: Project) -> None:

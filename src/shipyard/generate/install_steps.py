@@ -61,6 +61,9 @@ def _uv_cache_info_cleanup(root: str) -> str:
 
 
 UV_CACHE_INFO_CLEANUP = _uv_cache_info_cleanup("/opt/venv")
+# The names the dependency install leaves to local-packages (a file in the build step).
+LOCAL_EXCLUDES = "/tmp/local-builds.txt"  # noqa: S108 - inside the build container
+LOCAL_PREFIX = "/opt/local"  # local packages built beside the dependencies (local_builds)
 PROJECT_PREFIX = "/opt/project"
 """Package mode installs the project here, not into /opt/venv: see project_install."""
 
@@ -151,6 +154,10 @@ def install_plan(project: Project) -> InstallPlan:
         # pip turns hash checking on by itself when a line has a hash; uv must be told.
         install = (f"uv pip install{' --require-hashes' if hashed else ''}"
                    f" -r {shlex.quote(deps.requirements_file)}")
+        if project.builds_apart:  # built beside this install (generate/local_builds.py)
+            names = " ".join(shlex.quote(b.name) for b in project.builds_apart)
+            install = (f"printf '%s\\n' {names} > {LOCAL_EXCLUDES} && {install}"
+                       f" --excludes {LOCAL_EXCLUDES}")
         if extra:
             # --require-hashes mode refuses unhashed extras: install them in a second call.
             install += f" && uv pip install {extra}" if hashed else f" {extra}"
@@ -182,11 +189,18 @@ def project_install(paths: list[str] | None = None) -> str:
     id — untouched (issue 12). Scripts under the prefix name the installing interpreter,
     /opt/venv/bin/python, which is where they run. The bytecode is compiled with the
     paths the files have at run time (-s/-p), hash-based like the application's."""
-    targets = " ".join(shlex.quote(p) for p in (paths or ["."]))
-    return (f"uv pip install --no-deps --prefix {PROJECT_PREFIX} {targets}"
-            f" && rm -f {PROJECT_PREFIX}/.lock && {_uv_cache_info_cleanup(PROJECT_PREFIX)}"
+    return prefix_install(paths or ["."], PROJECT_PREFIX)
+
+
+def prefix_install(paths: list[str], prefix: str, python: str = "") -> str:
+    """paths alone (--no-deps) into prefix, its bytecode compiled for /opt/venv, where the
+    runtime stage lays it (python: the interpreter, when no virtualenv is active)."""
+    targets = " ".join(shlex.quote(p) for p in paths)
+    interpreter = f" --python {shlex.quote(python)}" if python else ""
+    return (f"uv pip install{interpreter} --no-deps --prefix {prefix} {targets}"
+            f" && rm -f {prefix}/.lock && {_uv_cache_info_cleanup(prefix)}"
             f" && python -m compileall -q -f --invalidation-mode unchecked-hash"
-            f" -s {PROJECT_PREFIX} -p /opt/venv {PROJECT_PREFIX}")
+            f" -s {prefix} -p /opt/venv {prefix}")
 
 
 def _tomllib_step(project: Project) -> str:

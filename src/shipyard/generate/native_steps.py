@@ -16,7 +16,8 @@ from importlib import resources
 
 from shipyard.detect.native_tables import COMPILERS
 from shipyard.detect.project import Project
-from shipyard.generate.install_steps import uses_project_prefix
+from shipyard.generate import stages
+from shipyard.generate.install_steps import LOCAL_PREFIX, uses_project_prefix
 
 SCRIPT = "docker/runtime_libs.py"
 RUNTIME_LIST = "/opt/runtime-packages"  # in the builder only; never copied into the image
@@ -38,13 +39,20 @@ def scan_step(project: Project) -> str:
     """The builder's RUN that writes the runtime package list."""
     added = "".join(f" --add {shlex.quote(p)}" for p in project.native.extra_runtime)
     # Package mode (or workspace members): the project's own files (maybe a C extension)
-    # are in their own prefix.
+    # are in their own prefix; local packages built apart in theirs, with the compilers
+    # (and the libraries apt brought), where the virtualenv is mounted for the scan.
     roots = "/opt/venv /opt/project" if uses_project_prefix(project) else "/opt/venv"
+    venv = ""
+    if project.builds_apart:
+        roots = f"/opt/venv {LOCAL_PREFIX}"
+        venv = (f"    --mount=type=bind,from={stages.DEPENDENCIES},source=/opt/venv,"
+                "target=/opt/venv \\\n")
     return (
         "# The Debian packages whose shared libraries the compiled dependencies link against\n"
         f"# ({SCRIPT} reads their ELF files; libraries the base image has are left out).\n"
         f"RUN --mount=type=bind,source={SCRIPT},target=/tmp/runtime_libs.py \\\n"
         f"    --mount=type=bind,from=base,target={BASE_ROOT} \\\n"
+        f"{venv}"
         f"    python /tmp/runtime_libs.py --base {BASE_ROOT}{added} {roots} {RUNTIME_LIST}\n"
     )
 

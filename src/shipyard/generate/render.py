@@ -12,7 +12,7 @@ from shipyard import appenv, backing, edgetls
 from shipyard.detect.native_tables import C_COMPILER, CXX_COMPILER
 from shipyard.detect.project import Project
 from shipyard.detect.python_version import python_image
-from shipyard.generate import frontend_stage, native_steps, stages, static_stage
+from shipyard.generate import frontend_stage, local_builds, native_steps, stages, static_stage
 from shipyard.generate.code_steps import compile_source, remove_build_debris
 from shipyard.generate.compose_services import NETWORK, compose_services
 from shipyard.generate.example_env import example_env, optional_env
@@ -124,18 +124,25 @@ def render(project: Project, image: str | None = None,
     if project.install_mode == "source" and (project.root / "src").is_dir():
         runtime_env["PYTHONPATH"] = "/app/src"
     scan = native_steps.needs_runtime_scan(project)
+    apart = bool(project.builds_apart)  # compiled local packages: local-packages stage
+    packages = builder_packages(project)
+    locales = _locale_dirs(project)
     # The scan waits for the builder only when the project's own files must be scanned too.
     scan_late = uses_project_prefix(project) or not plan.install
     context = {
         "p": project,
         "probe_host": PROBE_HOST,
         "runtime_scan": native_steps.scan_step(project) if scan else "",
+        "scan_from": stages.LOCAL_PACKAGES if apart else stages.DEPENDENCIES,
         "scan_late": scan_late,
         "project_prefix": uses_project_prefix(project),
         "runtime_libs": native_steps.runtime_install_step(
             stages.BUILDER if scan_late else stages.RUNTIME_LIBS) if scan else "",
         "base_image": base_image(project),
-        "builder_packages": builder_packages(project),
+        "compiler_steps": "" if apart else local_builds.compiler_steps(project, packages),
+        "local_stage": local_builds.stage(project, plan, packages, _run_mounts(plan, False),
+                                          messages_step(locales)) if apart else "",
+        "local_copy": local_builds.RUNTIME_COPY if apart else "",
         "dependency_copies": plan.copies,
         "dependency_install": " && ".join(filter(None, [
             plan.venv, VENV_TRIM, plan.install,
@@ -147,7 +154,8 @@ def render(project: Project, image: str | None = None,
         "build_steps": build_steps,
         "static_stage": static_stage.stage(static_commands) if static_commands else "",
         "static_copy": static_stage.RUNTIME_COPY if static_commands else "",
-        "messages_step": messages_step(_locale_dirs(project)),
+        "messages_step": local_builds.messages_copies(locales) if apart
+        else messages_step(locales),
         "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
         "smoke_test": smoke_test(project, static_later=bool(static_commands)),
         "image": image or project.name,

@@ -13,6 +13,8 @@ DEPENDENCIES = "dependencies"  # compilers, the virtualenv with every dependency
 BUILDER = "builder"  # the code: copied, built, compiled to bytecode
 RUNTIME_LIBS = "runtime-libs"  # the Debian packages the compiled dependencies link against
 UV = "uv"  # pinned uv in /opt/uv, mounted by the steps that call it, copied nowhere
+LOCAL_PACKAGES = "local-packages"  # compilers, and local packages built apart (local_builds)
+MESSAGES = "messages"  # translations compiled there, when the builder has no msgfmt
 
 _DEPENDENCIES_LINE = f"FROM base AS {DEPENDENCIES}\n"
 
