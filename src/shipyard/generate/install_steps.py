@@ -94,6 +94,11 @@ UV_ENV = {"UV_PROJECT_ENVIRONMENT": "/opt/venv", "UV_COMPILE_BYTECODE": "1",
 from the cache mount (it is not in the image), and the base image's Python only."""
 
 
+def env_instruction(values: dict[str, str]) -> str:
+    """One ENV instruction setting values, a name per line (no trailing newline)."""
+    return "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in values.items())
+
+
 def sibling_sources(project: Project) -> list[str]:
     """Where the builder has the uv workspace members the app needs (see UvWorkspace)."""
     workspace = project.workspace

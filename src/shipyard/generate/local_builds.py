@@ -16,7 +16,7 @@ import shlex
 
 from shipyard.detect.project import Project
 from shipyard.generate import stages
-from shipyard.generate.install_steps import CA_ENV, InstallPlan, prefix_install
+from shipyard.generate.install_steps import CA_ENV, InstallPlan, env_instruction, prefix_install
 from shipyard.generate.install_steps import LOCAL_PREFIX as PREFIX
 
 _CFLAGS = (
@@ -49,7 +49,6 @@ def stage(project: Project, plan: InstallPlan, packages: list[str], mounts: str,
     """`local-packages` (compilers, then the packages into PREFIX) and, with translations
     (messages: the COPY and msgfmt lines), `messages` from it. mounts: the RUN's mount
     lines, as the dependency install has them."""
-    env = "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in plan.env.items()) + "\n"
     copies = "".join(f"COPY {shlex.quote(b.path)} {shlex.quote(b.path)}\n"
                      for b in project.builds_apart)
     install = prefix_install([b.path for b in project.builds_apart], PREFIX, python="python3")
@@ -61,7 +60,7 @@ def stage(project: Project, plan: InstallPlan, packages: list[str], mounts: str,
         f"FROM base AS {stages.LOCAL_PACKAGES}\n"
         "ENV SOURCE_DATE_EPOCH=315532800\n"
         f"{compiler_steps(project, packages)}"
-        f"{env}"
+        f"{env_instruction(plan.env)}\n"
         "WORKDIR /src\n"
         f"{copies}"
         f"RUN {mounts}\n    {CA_ENV}; \\\n    {install}\n"

@@ -28,6 +28,7 @@ from shipyard.generate.install_steps import (
     VENV_TRIM_COMMENT,
     InstallPlan,
     build_env,
+    env_instruction,
     install_plan,
     server_command,
     smoke_test,
@@ -156,7 +157,7 @@ def render(project: Project, image: str | None = None,
         "static_copy": static_stage.RUNTIME_COPY if static_commands else "",
         "messages_step": local_builds.messages_copies(locales) if apart
         else messages_step(locales),
-        "runtime_env": "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime_env.items()),
+        "runtime_env": env_instruction(runtime_env),
         "smoke_test": smoke_test(project, static_later=bool(static_commands)),
         "image": image or project.name,
         "migrations": project.migrations,
@@ -285,7 +286,7 @@ def _splice_plan(text: str, plan: InstallPlan) -> str:
         text = stages.insert_helper(text, plan.list_stage)
     extra = ""
     if plan.env:
-        extra += "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in plan.env.items()) + "\n"
+        extra += env_instruction(plan.env) + "\n"
     tools = (f"RUN --mount=type=cache,target=/root/.cache/pip"
              f" --mount=type=secret,id={CA_SECRET_ID} \\\n"
              f"    {CA_ENV}; \\\n    {plan.tools}\n")
